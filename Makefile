@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` (the app) and `make test` (the test suite).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/gptchat: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build first, so nothing below pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/gptchat
+	$(BIN)/gptchat
+
+test: $(BIN)/gptchat
+	$(BIN)/pytest -q
+
+lint: $(BIN)/gptchat
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(BIN)/gptchat
+	$(BIN)/python benchmarks/index_benchmark.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,192 @@
+"""Structure-aware chunking: sections, then paragraphs, then sentences, then token windows."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from gptchat.documents import Block, Document
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+HEADING_SEPARATOR = " > "
+
+
+class TokenCounter(Protocol):
+    """The embedder's tokenizer, as the chunker needs it."""
+
+    def count(self, texts: list[str]) -> list[int]: ...
+
+    def windows(self, text: str, max_tokens: int, overlap: int) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut; stored in the index manifest."""
+
+    max_tokens: int = 254  # all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]
+    overlap_tokens: int = 32
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document small enough to embed whole, with where it came from."""
+
+    text: str
+    heading: str
+    line_start: int | None
+    line_end: int | None
+    page: int | None
+    token_count: int
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedder and the full-text index see: the heading trail, then the text."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.embed_text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    tokens: int
+    line_start: int | None
+    line_end: int | None
+
+
+class Chunker:
+    """Cuts a Document into Chunks of at most `settings.max_tokens` embedder tokens."""
+
+    def __init__(self, counter: TokenCounter, settings: ChunkSettings) -> None:
+        if not 0 <= settings.overlap_tokens < settings.max_tokens // 2:
+            raise ValueError("overlap must be under half the chunk size")
+        self.counter = counter
+        self.settings = settings
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        """All chunks of `document`, in reading order."""
+        chunks: list[Chunk] = []
+        for heading, blocks in _sections(document.blocks):
+            chunks.extend(self._chunk_section(heading, blocks))
+        return chunks
+
+    def _chunk_section(self, heading: str, blocks: list[Block]) -> list[Chunk]:
+        heading, budget = self._fit_heading(heading)
+        page = blocks[0].page
+        pieces = self._pieces(blocks, budget)
+        chunks: list[Chunk] = []
+        current: list[_Piece] = []
+        for piece in pieces:
+            if current and sum(p.tokens for p in current) + piece.tokens > budget:
+                chunks.append(_join(current, heading, page, self._heading_tokens(heading)))
+                current = self._overlap(current, budget - piece.tokens)
+            current.append(piece)
+        if current:
+            chunks.append(_join(current, heading, page, self._heading_tokens(heading)))
+        return chunks
+
+    def _overlap(self, previous: list[_Piece], room: int) -> list[_Piece]:
+        """Trailing pieces of the previous chunk to repeat, within the overlap and the room left."""
+        limit = min(self.settings.overlap_tokens, room)
+        carried: list[_Piece] = []
+        total = 0
+        for piece in reversed(previous):
+            if total + piece.tokens > limit:
+                break
+            carried.insert(0, piece)
+            total += piece.tokens
+        return carried
+
+    def _pieces(self, blocks: list[Block], budget: int) -> list[_Piece]:
+        """Blocks as pieces that each fit the budget: whole, by sentences, or by token windows."""
+        counts = self.counter.count([b.text for b in blocks])
+        pieces: list[_Piece] = []
+        for block, tokens in zip(blocks, counts, strict=True):
+            if tokens <= budget:
+                pieces.append(_Piece(block.text, tokens, block.line_start, block.line_end))
+            else:
+                pieces.extend(self._split(block, budget))
+        return pieces
+
+    def _split(self, block: Block, budget: int) -> list[_Piece]:
+        sentences = [s for s in _SENTENCE_END.split(block.text) if s.strip()]
+        texts: list[str] = []
+        for sentence, tokens in zip(sentences, self.counter.count(sentences), strict=True):
+            if tokens <= budget:
+                texts.append(sentence)
+            else:
+                texts.extend(self.counter.windows(sentence, budget, self.settings.overlap_tokens))
+        pieces: list[_Piece] = []
+        cursor = 0
+        for text, tokens in zip(texts, self.counter.count(texts), strict=True):
+            # Each piece's lines follow from where its text sits in the block.
+            found = block.text.find(text, cursor)
+            start = found if found >= 0 else cursor
+            cursor = max(cursor, start)
+            pieces.append(
+                _Piece(
+                    text,
+                    tokens,
+                    _line_at(block, start),
+                    _line_at(block, start + len(text.rstrip())),
+                )
+            )
+        return pieces
+
+    def _fit_heading(self, heading: str) -> tuple[str, int]:
+        """The heading trail, shortened if needed, and the token budget it leaves for text."""
+        quarter = self.settings.max_tokens // 4
+        while self._heading_tokens(heading) > quarter and HEADING_SEPARATOR in heading:
+            heading = heading.split(HEADING_SEPARATOR, 1)[1]
+        if self._heading_tokens(heading) > quarter:
+            heading = self.counter.windows(heading, quarter, 0)[0]
+        return heading, self.settings.max_tokens - self._heading_tokens(heading)
+
+    def _heading_tokens(self, heading: str) -> int:
+        return self.counter.count([heading])[0] if heading else 0
+
+
+def _sections(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
+    """Group body blocks under their heading trail; a new page also starts a new section."""
+    sections: list[tuple[str, list[Block]]] = []
+    trail: list[str] = []
+    current: list[Block] = []
+
+    def close() -> None:
+        if current:
+            sections.append((HEADING_SEPARATOR.join(trail), list(current)))
+            current.clear()
+
+    for block in blocks:
+        if block.heading_level:
+            close()
+            trail = [*trail[: block.heading_level - 1], block.text.replace("\n", " ")]
+        else:
+            if current and block.page != current[-1].page:
+                close()
+            current.append(block)
+    close()
+    return sections
+
+
+def _line_at(block: Block, offset: int) -> int | None:
+    if block.line_start is None:
+        return None
+    return block.line_start + block.text.count("\n", 0, offset)
+
+
+def _join(pieces: list[_Piece], heading: str, page: int | None, heading_tokens: int) -> Chunk:
+    starts = [p.line_start for p in pieces if p.line_start is not None]
+    ends = [p.line_end for p in pieces if p.line_end is not None]
+    return Chunk(
+        text="\n\n".join(p.text for p in pieces),
+        heading=heading,
+        line_start=min(starts) if starts else None,
+        line_end=max(ends) if ends else None,
+        page=page,
+        token_count=heading_tokens + sum(p.tokens for p in pieces),
+    )

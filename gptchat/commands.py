@@ -1,0 +1,88 @@
+"""What the CLI commands do, apart from parsing arguments and printing."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from gptchat.document_index import DocumentIndex
+from gptchat.workspace import DEFAULT_INDEX, Workspace
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """The knobs of `gptchat index`."""
+
+    name: str = DEFAULT_INDEX
+    rebuild: bool = False
+    max_file_bytes: int = 50_000_000
+    embedder_path: Path | None = None
+    chunk_tokens: int | None = None
+    overlap_tokens: int = 32
+
+
+def guide_path() -> Path:
+    """The user guide shipped inside the package, indexed on first run."""
+    return Path(str(resources.files("gptchat") / "guide"))
+
+
+def run_index(
+    workspace: Workspace, paths: list[Path], options: IndexOptions, show_progress: bool
+) -> list[str]:
+    """Index `paths` into the named index; returns the summary lines."""
+    from gptchat.chunker import ChunkSettings
+    from gptchat.embedder import Embedder
+    from gptchat.indexer import Indexer
+    from gptchat.progress import IndexProgressBar
+    from gptchat.report_text import report_lines
+
+    embedder = Embedder(options.embedder_path)
+    chunk_settings = ChunkSettings(
+        max_tokens=options.chunk_tokens or embedder.max_tokens - 2,
+        overlap_tokens=options.overlap_tokens,
+    )
+    directory = workspace.index_dir(options.name)
+    index = DocumentIndex.open(directory, create=True)
+    try:
+        bar = IndexProgressBar(f"Indexing '{options.name}'") if show_progress else None
+        with bar if bar else contextlib.nullcontext():
+            indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, bar)
+            report = indexer.run(paths, rebuild=options.rebuild)
+    finally:
+        index.close()
+    return report_lines(report, options.name)
+
+
+def list_indexes(workspace: Workspace) -> list[str]:
+    """The `gptchat index --list` table."""
+    from gptchat.report_text import index_table
+
+    summaries = []
+    for name in workspace.index_names():
+        index = DocumentIndex.open(workspace.index_dir(name))
+        try:
+            summaries.append(index.summary())
+        finally:
+            index.close()
+    return index_table(summaries)
+
+
+def open_default_index(workspace: Workspace) -> list[str]:
+    """The bare `gptchat`: make sure the default index exists, seeding it with the guide."""
+    lines: list[str] = []
+    if DEFAULT_INDEX not in workspace.index_names() or _is_empty(workspace, DEFAULT_INDEX):
+        lines.append(f"First run in {workspace.root}: indexing the gptchat user guide.")
+        lines.extend(run_index(workspace, [guide_path()], IndexOptions(), show_progress=True))
+    lines.extend(list_indexes(workspace))
+    lines.append("Add your own documents with: gptchat index PATH")
+    return lines
+
+
+def _is_empty(workspace: Workspace, name: str) -> bool:
+    index = DocumentIndex.open(workspace.index_dir(name))
+    try:
+        return index.store.counts().files == 0
+    finally:
+        index.close()

@@ -1,0 +1,168 @@
+"""One named index: its SQLite store (the truth) and its FAISS cache, kept in step."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gptchat.errors import BadInput, IndexMismatch
+from gptchat.index_store import ChunkRecord, IndexStore
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from gptchat.vectors import VectorCache
+
+DB_FILE = "index.db"
+VECTORS_FILE = "vectors.faiss"
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """What an index's vectors and chunks depend on; a mismatch needs --rebuild."""
+
+    embedder: str
+    dimension: int
+    max_tokens: int
+    overlap_tokens: int
+
+    def describe(self) -> str:
+        return (
+            f"embedder {self.embedder} ({self.dimension}-d), "
+            f"chunks of {self.max_tokens} tokens with {self.overlap_tokens} overlap"
+        )
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """One line of `gptchat index --list`."""
+
+    name: str
+    files: int
+    chunks: int
+    embedder: str
+    size_bytes: int
+    updated: str | None
+
+
+class DocumentIndex:
+    """An index folder: `index.db` plus `vectors.faiss`, rebuilt from the database when stale."""
+
+    def __init__(self, directory: Path, store: IndexStore) -> None:
+        self.directory = directory
+        self.store = store
+        self._vectors: VectorCache | None = None
+
+    @classmethod
+    def open(cls, directory: Path, create: bool = False) -> DocumentIndex:
+        """Open an index folder; with `create`, make it if missing."""
+        db_path = directory / DB_FILE
+        if not db_path.is_file():
+            if not create:
+                raise BadInput(f"no index at {directory} (build one with `gptchat index PATH`)")
+            directory.mkdir(parents=True, exist_ok=True)
+        return cls(directory, IndexStore(db_path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def settings(self) -> IndexSettings | None:
+        manifest = self.store.manifest()
+        if "embedder" not in manifest:
+            return None
+        return IndexSettings(
+            embedder=manifest["embedder"],
+            dimension=int(manifest["dimension"]),
+            max_tokens=int(manifest["max_tokens"]),
+            overlap_tokens=int(manifest["overlap_tokens"]),
+        )
+
+    def check_settings(self, wanted: IndexSettings) -> None:
+        """Raise IndexMismatch unless the index is new or was built with `wanted`."""
+        current = self.settings()
+        if current is not None and current != wanted:
+            raise IndexMismatch(
+                f"index '{self.name}' was built with {current.describe()}; this run uses "
+                f"{wanted.describe()}. Run `gptchat index --name {self.name} --rebuild` "
+                "to rebuild it with the new settings."
+            )
+
+    def adopt_settings(self, wanted: IndexSettings) -> None:
+        """Start over under new settings; embeddings survive if the embedder is unchanged."""
+        current = self.settings()
+        self.store.clear()
+        if current is None or (current.embedder, current.dimension) != (
+            wanted.embedder,
+            wanted.dimension,
+        ):
+            self.store.clear_embeddings()
+        self.store.set_manifest({key: str(value) for key, value in asdict(wanted).items()})
+
+    # -- vectors ----------------------------------------------------------------------------
+
+    def vectors(self) -> VectorCache:
+        """The FAISS cache, loaded if it matches the database, else rebuilt from it."""
+        if self._vectors is None:
+            from gptchat.vectors import VectorCache
+
+            path = self.directory / VECTORS_FILE
+            manifest = self.store.manifest()
+            fresh = manifest.get("vectors_version") == str(self.store.data_version())
+            if fresh and path.is_file():
+                self._vectors = VectorCache.load(path)
+            else:
+                self._vectors = self.rebuild_vectors()
+        return self._vectors
+
+    def rebuild_vectors(self) -> VectorCache:
+        """Rebuild the FAISS cache from the stored embeddings (no re-embedding) and save it."""
+        from gptchat.vectors import VectorCache
+
+        settings = self.settings()
+        if settings is None:
+            raise BadInput(f"index '{self.name}' is empty: add documents with `gptchat index PATH`")
+        cache = VectorCache.from_batches(settings.dimension, self.store.vectors(settings.dimension))
+        self._vectors = cache
+        self.save_vectors()
+        return cache
+
+    def save_vectors(self) -> None:
+        """Write the FAISS cache atomically and record which database version it holds."""
+        if self._vectors is None:
+            return
+        version = self.store.data_version()
+        self._vectors.save(self.directory / VECTORS_FILE)
+        self.store.set_manifest({"vectors_version": str(version)})
+
+    # -- searching --------------------------------------------------------------------------
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return self.vectors().search(query, k)
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.store.keyword_search(query, k)
+
+    def chunks(self, ids: list[int]) -> list[ChunkRecord]:
+        return self.store.chunks(ids)
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def summary(self) -> IndexSummary:
+        counts = self.store.counts()
+        settings = self.settings()
+        size = sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
+        return IndexSummary(
+            name=self.name,
+            files=counts.files,
+            chunks=counts.chunks,
+            embedder=settings.embedder if settings else "-",
+            size_bytes=size,
+            updated=self.store.last_update(),
+        )

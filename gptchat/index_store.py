@@ -1,0 +1,330 @@
+"""The index database: files, chunks, embeddings, full-text search and the manifest."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from gptchat.chunker import Chunk
+from gptchat.index_migrations import index_migrations
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file as last indexed."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    kind: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A file as just read from disk, ready to be stored."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A stored chunk with its source location."""
+
+    id: int
+    path: str
+    heading: str
+    text: str
+    line_start: int | None
+    line_end: int | None
+    page: int | None
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    files: int
+    chunks: int
+    embeddings: int
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class IndexStore:
+    """Owns every SQL statement on an index.db; returns dataclasses."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path
+        self._conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        index_migrations.apply(Database(self._conn))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- manifest ---------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT key, value FROM manifest"))
+
+    def set_manifest(self, values: dict[str, str]) -> None:
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT INTO manifest(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    def data_version(self) -> int:
+        """Bumped by every change to chunks; the FAISS cache records the version it holds."""
+        return int(self.manifest().get("data_version", "0"))
+
+    # -- roots and files --------------------------------------------------------------------
+
+    def add_root(self, path: str) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)", (path, now_iso())
+            )
+
+    def roots(self) -> list[str]:
+        return [row[0] for row in self._conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    def files_under(self, root: str) -> dict[str, FileRecord]:
+        """Indexed files at or below `root`, by path."""
+        prefix = root.rstrip("/") + "/"
+        rows = self._conn.execute(
+            "SELECT id, path, size, mtime_ns, content_hash, kind, chunk_count FROM files"
+            " WHERE path = ? OR substr(path, 1, ?) = ?",
+            (root, len(prefix), prefix),
+        )
+        return {row[1]: FileRecord(*row) for row in rows}
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for a file whose content did not change."""
+        with self._transaction():
+            self._conn.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, file_id)
+            )
+
+    def replace_file(
+        self, state: FileState, chunks: list[Chunk], new_vectors: dict[str, np.ndarray]
+    ) -> tuple[list[int], list[tuple[int, str]]]:
+        """Store a file's chunks in place of its old ones, in one transaction.
+
+        Returns the removed chunk ids and the (id, text hash) of each chunk added.
+        """
+        with self._transaction():
+            removed = self._delete_file(state.path)
+            cursor = self._conn.execute(
+                "INSERT INTO files(path, size, mtime_ns, content_hash, kind, chunk_count,"
+                " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    state.path,
+                    state.size,
+                    state.mtime_ns,
+                    state.content_hash,
+                    state.kind,
+                    len(chunks),
+                    now_iso(),
+                ),
+            )
+            file_id = cursor.lastrowid
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO embeddings(text_hash, vector) VALUES (?, ?)",
+                [(h, vector.astype(np.float32).tobytes()) for h, vector in new_vectors.items()],
+            )
+            added: list[tuple[int, str]] = []
+            for ordinal, chunk in enumerate(chunks):
+                cursor = self._conn.execute(
+                    "INSERT INTO chunks(file_id, ord, heading, text, line_start, line_end, page,"
+                    " token_count, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        file_id,
+                        ordinal,
+                        chunk.heading,
+                        chunk.text,
+                        chunk.line_start,
+                        chunk.line_end,
+                        chunk.page,
+                        chunk.token_count,
+                        chunk.text_hash,
+                    ),
+                )
+                added.append((cursor.lastrowid, chunk.text_hash))
+            self._bump_data_version()
+        return removed, added
+
+    def delete_file(self, path: str) -> list[int]:
+        """Forget a file; returns the ids of its chunks."""
+        with self._transaction():
+            removed = self._delete_file(path)
+            self._bump_data_version()
+        return removed
+
+    def _delete_file(self, path: str) -> list[int]:
+        removed = [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT chunks.id FROM chunks JOIN files ON files.id = chunks.file_id"
+                " WHERE files.path = ?",
+                (path,),
+            )
+        ]
+        self._conn.execute(
+            "DELETE FROM chunks WHERE file_id IN (SELECT id FROM files WHERE path = ?)", (path,)
+        )
+        self._conn.execute("DELETE FROM files WHERE path = ?", (path,))
+        return removed
+
+    def clear(self) -> None:
+        """Forget every file and chunk; embeddings stay for reuse by the same embedder."""
+        with self._transaction():
+            self._conn.execute("DELETE FROM chunks")
+            self._conn.execute("DELETE FROM files")
+            self._bump_data_version()
+
+    def clear_embeddings(self) -> None:
+        with self._transaction():
+            self._conn.execute("DELETE FROM embeddings")
+
+    def drop_unused_embeddings(self) -> int:
+        """Delete embeddings no chunk uses any more; returns how many."""
+        with self._transaction():
+            cursor = self._conn.execute(
+                "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM chunks)"
+            )
+        return cursor.rowcount
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    def missing_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """The text hashes among `hashes` that have no stored embedding."""
+        wanted = set(hashes)
+        found: set[str] = set()
+        batch = list(wanted)
+        for start in range(0, len(batch), 500):
+            part = batch[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT text_hash FROM embeddings WHERE text_hash IN ({marks})", part
+                )
+            )
+        return wanted - found
+
+    def vectors(
+        self, dimension: int, batch: int = 20_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every chunk's (ids, vectors), in batches, for rebuilding the FAISS cache."""
+        cursor = self._conn.execute(
+            "SELECT chunks.id, embeddings.vector FROM chunks"
+            " JOIN embeddings ON embeddings.text_hash = chunks.text_hash ORDER BY chunks.id"
+        )
+        while rows := cursor.fetchmany(batch):
+            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            yield ids, matrix.reshape(len(rows), dimension)
+
+    def vectors_for_hashes(self, hashes: list[str], dimension: int) -> dict[str, np.ndarray]:
+        """Stored embeddings of the given text hashes."""
+        result: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            part = hashes[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for text_hash, blob in self._conn.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE text_hash IN ({marks})", part
+            ):
+                result[text_hash] = np.frombuffer(blob, dtype=np.float32, count=dimension)
+        return result
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def chunks(self, ids: list[int]) -> list[ChunkRecord]:
+        """The chunks with these ids, in the order given (missing ids are left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(
+            "SELECT chunks.id, files.path, heading, text, line_start, line_end, page"
+            f" FROM chunks JOIN files ON files.id = chunks.file_id WHERE chunks.id IN ({marks})",
+            ids,
+        )
+        by_id = {row[0]: ChunkRecord(*row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def chunk_ids(self) -> list[int]:
+        """Every chunk id, ascending."""
+        return [row[0] for row in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 top-k chunk ids for `query` (any of its words), best first, higher is better."""
+        words = _WORD.findall(query)
+        if not words:
+            return []
+        match = " OR ".join(f'"{word}"' for word in words)
+        rows = self._conn.execute(
+            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
+            " ORDER BY bm25(chunks_fts) LIMIT ?",
+            (match, k),
+        )
+        return [(row[0], -row[1]) for row in rows]
+
+    def counts(self) -> StoreCounts:
+        files, chunks, embeddings = self._conn.execute(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM chunks),"
+            " (SELECT count(*) FROM embeddings)"
+        ).fetchone()
+        return StoreCounts(files, chunks, embeddings)
+
+    def last_update(self) -> str | None:
+        return self._conn.execute("SELECT max(indexed_at) FROM files").fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _bump_data_version(self) -> None:
+        self._conn.execute(
+            "INSERT INTO manifest(key, value) VALUES ('data_version', '1')"
+            " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        else:
+            self._conn.execute("ROLLBACK")

@@ -1,0 +1,248 @@
+"""`gptchat index`: bring an index in step with the files under a path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gptchat.chunker import Chunk, Chunker, ChunkSettings
+from gptchat.document_index import DocumentIndex, IndexSettings
+from gptchat.documents import UnreadableDocument
+from gptchat.embedder import Embedder
+from gptchat.errors import BadInput
+from gptchat.file_walker import Candidate, Skipped, discover
+from gptchat.index_store import FileRecord, FileState
+from gptchat.loaders import load_document
+
+DEFAULT_MAX_FILE_BYTES = 50_000_000
+# Chunks gathered across files before one embedding call and its commits: larger batches pad
+# less, smaller ones commit sooner (about 8 s of embedding on a 2-core laptop).
+EMBED_BATCH_CHUNKS = 256
+
+
+class IndexProgress(Protocol):
+    """Receives progress; the CLI draws a bar from it, tests may watch it."""
+
+    def start(self, total_files: int) -> None: ...
+
+    def advance(self, files: int, chunks: int) -> None: ...
+
+
+class NoProgress:
+    """Progress that goes nowhere."""
+
+    def start(self, total_files: int) -> None:
+        pass
+
+    def advance(self, files: int, chunks: int) -> None:
+        pass
+
+
+@dataclass
+class IndexReport:
+    """What one run did, for the closing summary."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Pending:
+    """A changed file, chunked, waiting for its new texts to be embedded."""
+
+    state: FileState
+    chunks: list[Chunk]
+    is_update: bool
+
+
+class Indexer:
+    """Walks, loads, chunks and embeds; commits file by file so a killed run loses little."""
+
+    def __init__(
+        self,
+        index: DocumentIndex,
+        embedder: Embedder,
+        chunk_settings: ChunkSettings | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        progress: IndexProgress | None = None,
+        embed_batch_chunks: int = EMBED_BATCH_CHUNKS,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunk_settings = chunk_settings or ChunkSettings(
+            max_tokens=embedder.max_tokens - 2  # room for [CLS] and [SEP]
+        )
+        self.max_file_bytes = max_file_bytes
+        self.progress = progress or NoProgress()
+        self.embed_batch_chunks = embed_batch_chunks
+        self._chunker: Chunker | None = None
+        self._pending: list[_Pending] = []
+        self._report = IndexReport()
+
+    def settings(self) -> IndexSettings:
+        return IndexSettings(
+            embedder=self.embedder.name,
+            dimension=self.embedder.dimension,
+            max_tokens=self.chunk_settings.max_tokens,
+            overlap_tokens=self.chunk_settings.overlap_tokens,
+        )
+
+    def run(self, paths: list[Path], rebuild: bool = False) -> IndexReport:
+        """Index `paths` (all recorded roots when empty); `rebuild` starts the index over."""
+        started = time.perf_counter()
+        settings = self.settings()
+        if rebuild or self.index.settings() is None:
+            self.index.adopt_settings(settings)
+        else:
+            self.index.check_settings(settings)
+        roots = [self._resolve_root(p) for p in paths] or [
+            Path(r) for r in self.index.store.roots()
+        ]
+        if not roots:
+            raise BadInput("no PATH given and this index has no folders yet")
+        found: list[tuple[Path, list[Candidate]]] = []
+        for root in roots:
+            candidates, skipped = discover(root, self.max_file_bytes)
+            found.append((root, candidates))
+            self._report.skipped.extend(skipped)
+        self.progress.start(sum(len(c) for _, c in found))
+        for root, candidates in found:
+            self.index.store.add_root(str(root))
+            self._sync_root(root, candidates)
+        self._flush()
+        if self._changed():
+            self.index.store.drop_unused_embeddings()
+            self.index.save_vectors()
+        self._report.seconds = time.perf_counter() - started
+        return self._report
+
+    def _resolve_root(self, path: Path) -> Path:
+        if not path.exists():
+            raise BadInput(f"{path}: no such file or folder")
+        resolved = path.resolve()
+        readable = resolved.is_file() or resolved.is_dir()
+        if not readable or not _can_read(resolved):
+            raise BadInput(f"{path}: not readable")
+        return resolved
+
+    def _sync_root(self, root: Path, candidates: list[Candidate]) -> None:
+        known = self.index.store.files_under(str(root))
+        for candidate in candidates:
+            self._sync_file(candidate, known.pop(str(candidate.path), None))
+        for path in known:
+            self._remove(path)
+
+    def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
+        if (
+            record is not None
+            and record.size == candidate.size
+            and record.mtime_ns == candidate.mtime_ns
+        ):
+            self._report.unchanged += 1
+            self.progress.advance(1, 0)
+            return
+        try:
+            data = candidate.path.read_bytes()
+        except FileNotFoundError:
+            if record is not None:
+                self._remove(record.path)
+            else:
+                self._report.failed.append((str(candidate.path), "deleted during the run"))
+            self.progress.advance(1, 0)
+            return
+        except OSError as exc:
+            self._report.failed.append((str(candidate.path), f"cannot read ({exc.strerror})"))
+            self.progress.advance(1, 0)
+            return
+        content_hash = hashlib.sha256(data).hexdigest()
+        if record is not None and record.content_hash == content_hash:
+            self.index.store.touch_file(record.id, len(data), candidate.mtime_ns)
+            self._report.unchanged += 1
+            self.progress.advance(1, 0)
+            return
+        try:
+            chunks = self._chunks(candidate.path, data)
+        except UnreadableDocument as exc:
+            self._report.failed.append((str(candidate.path), str(exc)))
+            self.progress.advance(1, 0)
+            return
+        state = FileState(
+            str(candidate.path), len(data), candidate.mtime_ns, content_hash, candidate.kind
+        )
+        self._pending.append(_Pending(state, chunks, is_update=record is not None))
+        if sum(len(p.chunks) for p in self._pending) >= self.embed_batch_chunks:
+            self._flush()
+
+    def _chunks(self, path: Path, data: bytes) -> list[Chunk]:
+        if self._chunker is None:
+            self._chunker = Chunker(self.embedder.token_counter(), self.chunk_settings)
+        return self._chunker.chunk(load_document(path, data))
+
+    def _flush(self) -> None:
+        """Embed the pending files' new texts in one call, then commit file by file."""
+        if not self._pending:
+            return
+        texts: dict[str, str] = {}
+        for pending in self._pending:
+            for chunk in pending.chunks:
+                texts.setdefault(chunk.text_hash, chunk.embed_text)
+        missing = sorted(self.index.store.missing_hashes(texts))
+        encoded = self.embedder.encode([texts[h] for h in missing])
+        new_vectors = dict(zip(missing, encoded, strict=True))
+        self._report.chunks_embedded += len(missing)
+        # Load the cache before the first commit, so it matches the database it came from.
+        vectors = self.index.vectors()
+        dimension = self.embedder.dimension
+        for pending in self._pending:
+            file_vectors = {
+                c.text_hash: new_vectors[c.text_hash]
+                for c in pending.chunks
+                if c.text_hash in new_vectors
+            }
+            removed, added = self.index.store.replace_file(
+                pending.state, pending.chunks, file_vectors
+            )
+            # Vectors written by earlier files in this batch now live in the database.
+            for text_hash in file_vectors:
+                new_vectors.pop(text_hash)
+            vectors.remove(removed)
+            known = self.index.store.vectors_for_hashes(
+                [h for _, h in added if h not in file_vectors], dimension
+            )
+            lookup = {**known, **file_vectors}
+            if added:
+                ids = np.array([i for i, _ in added], dtype=np.int64)
+                vectors.add(ids, np.stack([lookup[h] for _, h in added]))
+            (self._report.updated if pending.is_update else self._report.added).append(
+                pending.state.path
+            )
+            self._report.chunks_written += len(pending.chunks)
+            self.progress.advance(1, len(pending.chunks))
+        self._pending = []
+
+    def _remove(self, path: str) -> None:
+        # Load the cache before the delete commits, so it matches the database it came from.
+        vectors = self.index.vectors()
+        vectors.remove(self.index.store.delete_file(path))
+        self._report.removed.append(path)
+
+    def _changed(self) -> bool:
+        report = self._report
+        return bool(report.added or report.updated or report.removed)
+
+
+def _can_read(path: Path) -> bool:
+    return os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0))

@@ -1,0 +1,58 @@
+"""A terminal progress bar for indexing: files, chunks, chunks/s and ETA."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+
+class _ChunkRate(ProgressColumn):
+    """Chunks written so far and their rate."""
+
+    def render(self, task: Task) -> Text:
+        chunks = task.fields.get("chunks", 0)
+        elapsed = task.elapsed or 0.0
+        rate = chunks / elapsed if elapsed > 0 else 0.0
+        return Text(f"{chunks} chunks {rate:,.0f}/s", style="progress.data.speed")
+
+
+class IndexProgressBar:
+    """Draws indexing progress on stderr; a context manager around one run."""
+
+    def __init__(self, description: str) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            _ChunkRate(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._description = description
+        self._task = None
+        self._chunks = 0
+
+    def __enter__(self) -> IndexProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def start(self, total_files: int) -> None:
+        self._task = self._progress.add_task(self._description, total=total_files, chunks=0)
+
+    def advance(self, files: int, chunks: int) -> None:
+        self._chunks += chunks
+        self._progress.update(self._task, advance=files, chunks=self._chunks)

@@ -1,0 +1,71 @@
+"""Plain-text renderings of an indexing run and of the index list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from gptchat.document_index import IndexSummary
+from gptchat.file_walker import UNSUPPORTED
+from gptchat.indexer import IndexReport
+
+
+def report_lines(report: IndexReport, index_name: str) -> list[str]:
+    """The closing summary of `gptchat index`."""
+    lines = [
+        f"Index '{index_name}' updated in {report.seconds:.1f} s: "
+        f"added {len(report.added)}, updated {len(report.updated)}, "
+        f"removed {len(report.removed)}, unchanged {report.unchanged}, "
+        f"skipped {len(report.skipped)}, failed {len(report.failed)}",
+    ]
+    if report.chunks_written:
+        reused = report.chunks_written - report.chunks_embedded
+        lines.append(
+            f"  chunks: {report.chunks_written} written, {report.chunks_embedded} embedded, "
+            f"{max(reused, 0)} reused"
+        )
+    unsupported = Counter(
+        Path(s.path).suffix.lower() or Path(s.path).name
+        for s in report.skipped
+        if s.reason == UNSUPPORTED
+    )
+    if unsupported:
+        kinds = ", ".join(f"{suffix} x{n}" for suffix, n in unsupported.most_common())
+        lines.append(f"  skipped, unsupported type: {kinds}")
+    lines.extend(
+        f"  skipped {s.path}: {s.reason}" for s in report.skipped if s.reason != UNSUPPORTED
+    )
+    lines.extend(f"  failed {path}: {reason}" for path, reason in report.failed)
+    return lines
+
+
+def index_table(summaries: list[IndexSummary]) -> list[str]:
+    """`gptchat index --list`: one row per index."""
+    if not summaries:
+        return ["No indexes yet. Build one with: gptchat index PATH"]
+    header = ("index", "files", "chunks", "embedder", "size", "updated")
+    rows = [
+        (
+            s.name,
+            str(s.files),
+            str(s.chunks),
+            s.embedder,
+            human_size(s.size_bytes),
+            s.updated or "never",
+        )
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

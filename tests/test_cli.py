@@ -1,0 +1,104 @@
+"""The command line as a user meets it: help, version, exit codes, summaries, the first run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from gptchat import __version__
+from gptchat.cli import main
+from gptchat.workspace import Workspace
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """Run `gptchat ARGS` in-process; returns exit code, stdout, stderr."""
+    monkeypatch.setattr(sys, "argv", ["gptchat", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["indexes"]])
+def test_every_command_has_help(monkeypatch, capsys, command: list[str]) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, *command, "--help")
+    assert code == 0 and "Usage: gptchat" in out
+
+
+def test_version_flag(monkeypatch, capsys) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+def test_missing_path_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path: Path) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "index", str(tmp_path / "missing"))
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "no such file or folder" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
+def test_unreadable_path_is_exit_2(monkeypatch, capsys, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        code, _, err = run_cli(monkeypatch, capsys, "index", str(locked))
+    finally:
+        locked.chmod(0o755)
+    assert code == 2 and "not readable" in err
+
+
+def test_bad_index_name_is_exit_2(monkeypatch, capsys, docs: Path) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "index", str(docs), "--name", "../escape")
+    assert code == 2 and "invalid index name" in err
+
+
+def test_index_summary_rerun_and_list(
+    monkeypatch, capsys, docs: Path, workspace: Workspace
+) -> None:
+    (docs / "logo.png").write_bytes(b"\x89PNG")
+    code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs))
+    assert code == 0
+    assert "added 4, updated 0, removed 0, unchanged 0, skipped 1, failed 0" in out
+    assert "skipped, unsupported type: .png x1" in out
+    assert (workspace.root / "indexes" / "default" / "index.db").is_file()
+
+    code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs))
+    assert code == 0 and "added 0, updated 0, removed 0, unchanged 4" in out
+
+    code, out, _ = run_cli(monkeypatch, capsys, "index", "--list")
+    header, row = out.strip().splitlines()
+    assert header.split() == ["index", "files", "chunks", "embedder", "size", "updated"]
+    assert row.split()[:4] == ["default", "4", "5", "all-MiniLM-L6-v2"]
+    _, listed, _ = run_cli(monkeypatch, capsys, "indexes")
+    assert listed == out
+
+
+def test_other_chunk_settings_name_rebuild(monkeypatch, capsys, docs: Path) -> None:
+    run_cli(monkeypatch, capsys, "index", str(docs))
+    code, _, err = run_cli(monkeypatch, capsys, "index", str(docs), "--chunk-tokens", "100")
+    assert code == 3 and "--rebuild" in err
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "index", str(docs), "--chunk-tokens", "100", "--rebuild"
+    )
+    assert code == 0 and "added 4" in out
+
+
+def test_home_option_picks_the_workspace(monkeypatch, capsys, docs: Path, tmp_path) -> None:
+    other = tmp_path / "elsewhere"
+    code, _, _ = run_cli(monkeypatch, capsys, "--home", str(other), "index", str(docs))
+    assert code == 0 and (other / "indexes" / "default" / "index.db").is_file()
+
+
+def test_first_run_indexes_the_user_guide(monkeypatch, capsys, workspace: Workspace) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys)
+    assert code == 0 and "indexing the gptchat user guide" in out
+    assert workspace.index_names() == ["default"]
+    code, out, _ = run_cli(monkeypatch, capsys)
+    assert code == 0 and "indexing the gptchat user guide" not in out
+    assert "default" in out
