@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from gptchat.documents import Block, Document
@@ -45,7 +46,7 @@ class Chunk:
         """What the embedder and the full-text index see: the heading trail, then the text."""
         return f"{self.heading}\n{self.text}" if self.heading else self.text
 
-    @property
+    @cached_property
     def text_hash(self) -> str:
         return hashlib.sha256(self.embed_text.encode()).hexdigest()
 

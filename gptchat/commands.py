@@ -44,7 +44,8 @@ def run_index(
         overlap_tokens=options.overlap_tokens,
     )
     directory = workspace.index_dir(options.name)
-    index = DocumentIndex.open(directory, create=True)
+    # Refreshing (no paths) needs an existing index; adding paths may create one.
+    index = DocumentIndex.open(directory, create=bool(paths))
     try:
         bar = IndexProgressBar(f"Indexing '{options.name}'") if show_progress else None
         with bar if bar else contextlib.nullcontext():

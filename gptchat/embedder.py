@@ -63,7 +63,7 @@ class WordPieceCounter:
 class Embedder:
     """A sentence-transformers model read from a local folder; loaded on first encode."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, path: Path | None = None, batch_size: int = 16) -> None:
         self.path = (path or default_embedder_path()).resolve()
         if (
             not (self.path / "modules.json").is_file()

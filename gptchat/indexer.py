@@ -103,6 +103,8 @@ class Indexer:
     def run(self, paths: list[Path], rebuild: bool = False) -> IndexReport:
         """Index `paths` (all recorded roots when empty); `rebuild` starts the index over."""
         started = time.perf_counter()
+        self._report = IndexReport()
+        self._pending = []
         settings = self.settings()
         if rebuild or self.index.settings() is None:
             self.index.adopt_settings(settings)
@@ -201,34 +203,25 @@ class Indexer:
                 texts.setdefault(chunk.text_hash, chunk.embed_text)
         missing = sorted(self.index.store.missing_hashes(texts))
         encoded = self.embedder.encode([texts[h] for h in missing])
-        new_vectors = dict(zip(missing, encoded, strict=True))
         self._report.chunks_embedded += len(missing)
         # Load the cache before the first commit, so it matches the database it came from.
-        vectors = self.index.vectors()
-        dimension = self.embedder.dimension
+        cache = self.index.vectors()
+        vectors_by_hash = dict(zip(missing, encoded, strict=True))
+        unstored = set(missing)
         for pending in self._pending:
-            file_vectors = {
-                c.text_hash: new_vectors[c.text_hash]
-                for c in pending.chunks
-                if c.text_hash in new_vectors
-            }
-            removed, added = self.index.store.replace_file(
-                pending.state, pending.chunks, file_vectors
-            )
-            # Vectors written by earlier files in this batch now live in the database.
-            for text_hash in file_vectors:
-                new_vectors.pop(text_hash)
-            vectors.remove(removed)
-            known = self.index.store.vectors_for_hashes(
-                [h for _, h in added if h not in file_vectors], dimension
-            )
-            lookup = {**known, **file_vectors}
+            hashes = {chunk.text_hash for chunk in pending.chunks}
+            to_store = {h: vectors_by_hash[h] for h in hashes & unstored}
+            removed, added = self.index.store.replace_file(pending.state, pending.chunks, to_store)
+            unstored -= to_store.keys()
+            # Texts embedded in an earlier run: their vectors come from the database.
+            reused = sorted(hashes - vectors_by_hash.keys())
+            vectors_by_hash.update(self.index.store.vectors_for_hashes(reused, cache.dimension))
+            cache.remove(removed)
             if added:
-                ids = np.array([i for i, _ in added], dtype=np.int64)
-                vectors.add(ids, np.stack([lookup[h] for _, h in added]))
-            (self._report.updated if pending.is_update else self._report.added).append(
-                pending.state.path
-            )
+                ids = np.array([chunk_id for chunk_id, _ in added], dtype=np.int64)
+                cache.add(ids, np.stack([vectors_by_hash[h] for _, h in added]))
+            done = self._report.updated if pending.is_update else self._report.added
+            done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
             self.progress.advance(1, len(pending.chunks))
         self._pending = []

@@ -59,7 +59,8 @@ def docs(tmp_path: Path) -> Path:
     )
     (sub / "page.html").write_text(
         "<html><head><title>t</title><script>var hidden = 1;</script></head>"
-        "<body><h1>Volcanoes</h1><p>Magma that reaches the surface is called lava.</p></body></html>"
+        "<body><h1>Volcanoes</h1><p>Magma that reaches the surface is called lava.</p>"
+        "</body></html>"
     )
     return folder
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,9 @@ def model_tokens(text: str) -> int:
 
 def test_no_chunk_exceeds_the_model_limit(chunker: Chunker) -> None:
     # A long paragraph, an endless "sentence" of rare words, and a heading trail to fit in too.
-    long_paragraph = " ".join(f"Sentence {i} mentions antidisestablishmentarianism." for i in range(200))
+    long_paragraph = " ".join(
+        f"Sentence {i} mentions antidisestablishmentarianism." for i in range(200)
+    )
     no_full_stops = " ".join(f"pneumonoultramicroscopic{i}" for i in range(600))
     text = f"# Top\n\n## Sub section\n\n{long_paragraph}\n\n{no_full_stops}\n\nShort tail.\n"
     chunks = chunker.chunk(load_document(Path("long.md"), text.encode()))
@@ -59,7 +62,7 @@ def test_neighbouring_chunks_overlap_by_whole_pieces(chunker: Chunker) -> None:
     document = Document(Path("o.txt"), "text", [Block(" ".join(sentences), 1, 1)])
     chunks = chunker.chunk(document)
     assert len(chunks) >= 3
-    for previous, following in zip(chunks, chunks[1:], strict=False):
+    for previous, following in itertools.pairwise(chunks):
         before, after = previous.text.split("\n\n"), following.text.split("\n\n")
         carried = after[: after.index(before[-1]) + 1]  # fails if the last piece is not carried
         assert carried == before[-len(carried) :]

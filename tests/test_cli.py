@@ -36,7 +36,7 @@ def test_version_flag(monkeypatch, capsys) -> None:
 
 
 def test_missing_path_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path: Path) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, "index", str(tmp_path / "missing"))
+    code, _out, err = run_cli(monkeypatch, capsys, "index", str(tmp_path / "missing"))
     assert code == 2
     assert err.strip().count("\n") == 0 and "no such file or folder" in err
 

@@ -219,3 +219,22 @@ def test_workspace_lists_indexes(workspace: Workspace, indexer: Indexer, docs: P
     indexer.run([docs])
     assert workspace.index_names() == ["default"]
 
+
+def test_a_full_disk_stops_the_run_and_loses_nothing(
+    indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path
+) -> None:
+    import sqlite3
+
+    indexer.run([docs])
+    for number in range(30):
+        (docs / f"more-{number}.md").write_text(f"Extra note {number}. " + "filler " * 150)
+    # SQLite's own page limit raises the very error a full disk does (SQLITE_FULL).
+    pages = index.store._conn.execute("PRAGMA page_count").fetchone()[0]
+    index.store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        Indexer(index, embedder).run([docs])
+    assert index.store.integrity_ok()
+    assert top_path(index, embedder, "green tea steeping time") == "tea.txt"
+    index.store._conn.execute("PRAGMA max_page_count = 1073741823")
+    report = Indexer(index, embedder).run([docs])
+    assert index.store.counts().files == 34 and report.failed == []

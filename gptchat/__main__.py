@@ -1,0 +1,5 @@
+"""`python -m gptchat`, the same as the `gptchat` command."""
+
+from gptchat.cli import main
+
+main()
