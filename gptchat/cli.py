@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gptchat import __version__
-from gptchat.errors import GptchatError
+from gptchat.errors import BadInput, GptchatError
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
 
@@ -117,6 +117,159 @@ def indexes(workspace: Workspace) -> None:
 
     for line in list_indexes(workspace):
         click.echo(line)
+
+
+def _model_options(function):
+    """The --model and --int8 options shared by the commands that generate."""
+    function = click.option(
+        "--int8", is_flag=True, help="Quantise Linear layers to int8 for faster CPU decoding."
+    )(function)
+    return click.option(
+        "--model",
+        "model_path",
+        type=click.Path(path_type=Path),
+        help="A local Hugging Face causal-LM folder (default: SmolLM2-135M-Instruct).",
+    )(function)
+
+
+def _status(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Passages to retrieve.",
+)
+@click.option("--conversation", "conversation_id", type=int, help="Continue this conversation.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@_model_options
+@click.pass_obj
+def ask(
+    workspace: Workspace,
+    question: str,
+    index_name: str,
+    k: int,
+    conversation_id: int | None,
+    as_json: bool,
+    model_path: Path | None,
+    int8: bool,
+) -> None:
+    """Answer QUESTION from an index's documents, with numbered sources.
+
+    \b
+    Examples:
+      gptchat ask "How do I rotate the API key?"
+      gptchat ask "And for staging?" --conversation 3
+      gptchat ask "What is the refund policy?" --index policies --json
+    """
+    import json
+
+    from gptchat.answer_text import answer_json, sources_lines
+    from gptchat.commands import ModelOptions, open_chat_session
+
+    opened = open_chat_session(
+        workspace, index_name, ModelOptions(model_path, int8), k, report=_status
+    )
+    try:
+        answer = opened.session.ask(question, conversation_id)
+        try:
+            for piece in answer:
+                if not as_json:
+                    click.echo(piece, nl=False)
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            _status("\ngptchat: interrupted; the partial answer is saved as interrupted")
+            sys.exit(130)
+        if as_json:
+            click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
+        else:
+            click.echo("\n")
+            for line in sources_lines(answer):
+                click.echo(line)
+    finally:
+        opened.close()
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--max-tokens", type=click.IntRange(1, 4096), default=60, show_default=True)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="0 decodes greedily; higher samples more freely.",
+)
+@_model_options
+def generate(
+    prompt: str, max_tokens: int, temperature: float, model_path: Path | None, int8: bool
+) -> None:
+    """Continue PROMPT with the local model: no documents, no chat template.
+
+    \b
+    Example:
+      gptchat generate "Hello, my name is"
+    """
+    from gptchat.commands import ModelOptions, load_generator
+    from gptchat.generator import DecodeSettings
+
+    if not prompt.strip():
+        raise BadInput("the prompt is empty")
+    generator = load_generator(ModelOptions(model_path, int8), report=_status)
+    settings = DecodeSettings(max_new_tokens=max_tokens, temperature=temperature)
+    click.echo(prompt, nl=False)
+    for piece in generator.stream(prompt, settings, plain=True):
+        click.echo(piece, nl=False)
+        sys.stdout.flush()
+    click.echo()
+
+
+@cli.command()
+@click.argument("conversation_id", type=int, required=False)
+@click.pass_obj
+def history(workspace: Workspace, conversation_id: int | None) -> None:
+    """List past conversations, or print conversation CONVERSATION_ID whole.
+
+    \b
+    Examples:
+      gptchat history
+      gptchat history 3
+    """
+    from gptchat.answer_text import conversation_lines, conversations_table
+    from gptchat.app_store import AppStore
+
+    store = AppStore(workspace.app_db_path)
+    try:
+        if conversation_id is None:
+            lines = conversations_table(store.conversations())
+        else:
+            if store.conversation(conversation_id) is None:
+                raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+            lines = conversation_lines(store, conversation_id)
+    finally:
+        store.close()
+    for line in lines:
+        click.echo(line)
+
+
+@cli.group()
+def models() -> None:
+    """Base models: fetch the default one ahead of time."""
+
+
+@models.command()
+def pull() -> None:
+    """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
+    from gptchat.model_provision import ensure_default_model
+
+    click.echo(ensure_default_model(report=_status))
 
 
 def main() -> None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gptchat.document_index import DocumentIndex
+from gptchat.errors import BadInput
 from gptchat.workspace import DEFAULT_INDEX, Workspace
+
+if TYPE_CHECKING:
+    from gptchat.app_store import AppStore
+    from gptchat.chat_session import ChatSession
+    from gptchat.embedder import Embedder
+    from gptchat.generator import Generator
 
 
 @dataclass(frozen=True)
@@ -87,3 +96,72 @@ def _is_empty(workspace: Workspace, name: str) -> bool:
         return index.store.counts().files == 0
     finally:
         index.close()
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Which generator to run and how."""
+
+    path: Path | None = None  # None: the default model, provisioned on first use
+    int8: bool = False
+
+
+def load_generator(options: ModelOptions, report: Callable[[str], None]) -> Generator:
+    """The generator for `options`, provisioning the default model if needed."""
+    from gptchat.generator import Generator
+    from gptchat.model_provision import DEFAULT_MODEL, ensure_default_model
+
+    if options.path is not None:
+        return Generator(options.path, int8=options.int8)
+    return Generator(ensure_default_model(report), name=DEFAULT_MODEL, int8=options.int8)
+
+
+@dataclass
+class OpenSession:
+    """A ChatSession with the index and database it holds open."""
+
+    session: ChatSession
+    index: DocumentIndex
+    store: AppStore
+
+    def close(self) -> None:
+        self.index.close()
+        self.store.close()
+
+
+def open_chat_session(
+    workspace: Workspace,
+    index_name: str,
+    model: ModelOptions,
+    k: int,
+    report: Callable[[str], None],
+) -> OpenSession:
+    """A ChatSession over the named index and the workspace's app database."""
+    from gptchat.app_store import AppStore
+    from gptchat.chat_session import ChatSession
+    from gptchat.retriever import Retriever
+
+    if index_name not in workspace.index_names():
+        raise BadInput(f"no index named '{index_name}' (build it with `gptchat index PATH`)")
+    index = DocumentIndex.open(workspace.index_dir(index_name))
+    try:
+        if index.store.counts().chunks == 0:
+            raise BadInput(
+                f"index '{index_name}' is empty (add documents with `gptchat index PATH`)"
+            )
+        embedder = index_embedder(index)
+        generator = load_generator(model, report)
+        store = AppStore(workspace.app_db_path)
+    except BaseException:
+        index.close()
+        raise
+    session = ChatSession(Retriever(index, embedder), generator, store, index_name, k=k)
+    return OpenSession(session, index, store)
+
+
+def index_embedder(index: DocumentIndex) -> Embedder:
+    """The embedder an index was built with."""
+    from gptchat.embedder import Embedder
+
+    path = index.store.manifest().get("embedder_path")
+    return Embedder(Path(path) if path else None)

@@ -73,7 +73,8 @@ class Embedder:
                 f"{self.path} is not a sentence-transformers model folder "
                 "(needs modules.json and tokenizer.json)"
             )
-        self.name = DEFAULT_EMBEDDER if path is None else self.path.name
+        self.is_custom = path is not None
+        self.name = self.path.name if self.is_custom else DEFAULT_EMBEDDER
         self.batch_size = batch_size
         self.max_tokens = _read_json(self.path / "sentence_bert_config.json").get(
             "max_seq_length", 512

@@ -110,6 +110,9 @@ class Indexer:
             self.index.adopt_settings(settings)
         else:
             self.index.check_settings(settings)
+        if self.embedder.is_custom:
+            # Asking needs the same embedder; its folder is where to find it.
+            self.index.store.set_manifest({"embedder_path": str(self.embedder.path)})
         roots = [self._resolve_root(p) for p in paths] or [
             Path(r) for r in self.index.store.roots()
         ]

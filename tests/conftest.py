@@ -72,3 +72,68 @@ def write_paragraphs(path: Path, count: int, topic: str) -> None:
         for i in range(count)
     ]
     path.write_text(f"# {topic}\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _tiny_tokenizer():  # -> PreTrainedTokenizerFast
+    """A small byte-level BPE tokenizer trained here, so no model download is needed."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = [
+        "The quick brown fox jumps over the lazy dog. Sources: [1] solar.md",
+        "Photovoltaic panels turn sunlight into electricity. Question: what is it?",
+    ] * 20
+    tokenizer.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+
+
+def _save_tiny_model(folder: Path, chat_template: str | None) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _tiny_tokenizer()
+    tokenizer.chat_template = chat_template
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer Llama with a chat template: fast, wording meaningless."""
+    return _save_tiny_model(tmp_path_factory.mktemp("tiny-chat-model"), CHAT_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def tiny_plain_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny model without a chat template, like GPT-2."""
+    return _save_tiny_model(tmp_path_factory.mktemp("tiny-plain-model"), None)

@@ -1,0 +1,135 @@
+"""Retrieval benchmark: hit@k and MRR@10 on squad-dev, dense vs BM25 vs fused, and latency.
+
+python benchmarks/retrieval_benchmark.py                      # all squad-dev questions
+python benchmarks/retrieval_benchmark.py --workspace DIR      # keep/reuse the built index
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gptchat.chunker import Chunk
+from gptchat.document_index import DocumentIndex
+from gptchat.embedder import Embedder
+from gptchat.index_store import FileState
+from gptchat.qa_metrics import contains_answer, first_relevant_rank, hit_at, reciprocal_rank
+from gptchat.retriever import Retriever, RetrieverSettings
+
+SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad-dev"
+MODES = ("dense", "keyword", "fused")
+
+
+def build_index(workspace: Path) -> DocumentIndex:
+    directory = workspace / "indexes" / "default"
+    if not (directory / "index.db").is_file():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gptchat",
+                "--home",
+                str(workspace),
+                "index",
+                str(SQUAD / "docs"),
+            ],
+            check=True,
+        )
+    return DocumentIndex.open(directory)
+
+
+def quality(index: DocumentIndex, embedder: Embedder, rows: list[dict], k: int) -> None:
+    print(f"questions: {len(rows)}; chunks: {index.store.counts().chunks}")
+    print("| retrieval | hit@1 | hit@5 | hit@10 | MRR@10 |")
+    print("|---|---|---|---|---|")
+    for mode in MODES:
+        retriever = Retriever(index, embedder, RetrieverSettings(mode=mode))
+        ranks = []
+        for row in rows:
+            hits = retriever.retrieve(row["question"], k).hits
+            ranks.append(
+                first_relevant_rank([contains_answer(h.text, row["answers"]) for h in hits])
+            )
+        print(
+            f"| {mode} | {statistics.mean(hit_at(r, 1) for r in ranks):.3f} "
+            f"| {statistics.mean(hit_at(r, 5) for r in ranks):.3f} "
+            f"| {statistics.mean(hit_at(r, 10) for r in ranks):.3f} "
+            f"| {statistics.mean(reciprocal_rank(r, 10) for r in ranks):.3f} |"
+        )
+
+
+def latency(index: DocumentIndex, embedder: Embedder, questions: list[str], label: str) -> None:
+    retriever = Retriever(index, embedder)
+    retriever.retrieve(questions[0])  # load FAISS and warm up
+    times = [retriever.retrieve(q, 5).milliseconds for q in questions]
+    quantiles = statistics.quantiles(times, n=20)
+    print(
+        f"| {label} | {index.store.counts().chunks} | {statistics.median(times):.1f} ms "
+        f"| {quantiles[18]:.1f} ms |"
+    )
+
+
+def add_filler(index: DocumentIndex, total_chunks: int, seed: int = 0) -> None:
+    """Synthetic chunks (random words, random unit vectors) until the index holds `total`."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"filler{n}" for n in range(50_000)]
+    dimension = index.settings().dimension
+    per_file = 500
+    file_number = 0
+    while index.store.counts().chunks < total_chunks:
+        chunks = []
+        for _ in range(per_file):
+            words = rng.choice(vocabulary, size=150)
+            chunks.append(Chunk(" ".join(words), "", 1, 1, None, 150))
+        vectors = rng.normal(size=(per_file, dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        state = FileState(f"/filler/{file_number}.txt", 0, 0, str(file_number), "text")
+        index.store.replace_file(state, chunks, dict(zip([c.text_hash for c in chunks], vectors)))
+        file_number += 1
+    index.rebuild_vectors()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, help="where to build (or find) the index")
+    parser.add_argument("--limit", type=int, help="sample this many questions (seed 0)")
+    parser.add_argument("--filler", type=int, default=100_000, help="chunks for the latency run")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines() if line]
+    if args.limit:
+        rows = random.Random(0).sample(rows, args.limit)
+    with tempfile.TemporaryDirectory(prefix="gptchat-bench-") as temp:
+        workspace = args.workspace or Path(temp)
+        index = build_index(workspace)
+        embedder = Embedder()
+        started = time.perf_counter()
+        quality(index, embedder, rows, 10)
+        print(f"({time.perf_counter() - started:.0f} s)")
+        questions = [row["question"] for row in random.Random(1).sample(rows, min(500, len(rows)))]
+        print()
+        print("| index | chunks | p50 | p95 |")
+        print("|---|---|---|---|")
+        latency(index, embedder, questions, "squad-dev")
+        index.close()
+        filler_dir = Path(temp) / "filler"
+        # A copy, so the reusable squad index stays as built.
+        import shutil
+
+        shutil.copytree(workspace / "indexes" / "default", filler_dir)
+        filler = DocumentIndex.open(filler_dir)
+        add_filler(filler, args.filler)
+        latency(filler, embedder, questions, "squad-dev + synthetic filler")
+        filler.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The app database schema (conversations, messages, retrievals), as numbered migrations."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+app_migrations = Migrations("gptchat.app")
+
+_M001 = [
+    """CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        index_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    # An assistant message keeps the exact prompt, the model and the timings that produced it,
+    # so any exchange can be replayed and later used for training.
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        reply_to INTEGER REFERENCES messages(id),
+        model TEXT,
+        prompt TEXT,
+        timings TEXT
+    )""",
+    "CREATE INDEX messages_conversation ON messages(conversation_id)",
+    """CREATE TABLE retrievals (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        source_number INTEGER,
+        chunk_ids TEXT NOT NULL,
+        location TEXT NOT NULL,
+        heading TEXT NOT NULL,
+        score REAL NOT NULL,
+        similarity REAL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (message_id, rank)
+    )""",
+]
+
+
+@app_migrations()
+def m001_conversations(db: Database) -> None:
+    for statement in _M001:
+        db.execute(statement)

@@ -1,0 +1,167 @@
+"""The app database, gptchat.db: conversations, messages and what each answer retrieved."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from gptchat.app_migrations import app_migrations
+from gptchat.index_store import now_iso
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    index_name: str
+    created_at: str
+    updated_at: str
+    message_count: int
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """A retrieved passage as logged with an answer."""
+
+    rank: int
+    source_number: int | None  # its [n] in the prompt, None if the budget left it out
+    chunk_ids: list[int]
+    location: str
+    heading: str
+    score: float
+    similarity: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    status: str  # complete, interrupted, no_answer, error
+    created_at: str
+    reply_to: int | None
+    model: str | None
+    prompt: str | None
+    timings: dict | None
+
+
+class AppStore:
+    """Owns every SQL statement on gptchat.db; returns dataclasses."""
+
+    def __init__(self, db_path: Path, busy_timeout_s: float = 5.0) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = db_path
+        # check_same_thread off: the app logs answers from the worker thread that streams them.
+        self._conn = sqlite3.connect(
+            db_path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        app_migrations.apply(Database(self._conn))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def new_conversation(self, title: str, index_name: str) -> int:
+        now = now_iso()
+        with self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO conversations(title, index_name, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (title, index_name, now, now),
+            )
+        return int(cursor.lastrowid)
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        rows = self._conversations("WHERE c.id = ?", (conversation_id,))
+        return rows[0] if rows else None
+
+    def conversations(self) -> list[Conversation]:
+        return self._conversations("", ())
+
+    def _conversations(self, where: str, args: tuple) -> list[Conversation]:
+        rows = self._conn.execute(
+            "SELECT c.id, c.title, c.index_name, c.created_at, c.updated_at,"
+            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+            f" FROM conversations c {where} ORDER BY c.updated_at DESC, c.id DESC",
+            args,
+        )
+        return [Conversation(*row) for row in rows]
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        status: str = "complete",
+        reply_to: int | None = None,
+    ) -> int:
+        now = now_iso()
+        with self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO messages(conversation_id, role, content, status, created_at, reply_to)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, status, now, reply_to),
+            )
+            self._conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+            )
+        return int(cursor.lastrowid)
+
+    def finish_answer(
+        self,
+        message_id: int,
+        content: str,
+        status: str,
+        model: str | None,
+        prompt: str | None,
+        timings: dict,
+        sources: list[StoredSource],
+    ) -> None:
+        """Record an answer's text, prompt, model, timings and retrieved sources at once."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE messages SET content = ?, status = ?, model = ?, prompt = ?, timings = ?"
+                " WHERE id = ?",
+                (content, status, model, prompt, json.dumps(timings), message_id),
+            )
+            self._conn.executemany(
+                "INSERT INTO retrievals(message_id, rank, source_number, chunk_ids, location,"
+                " heading, score, similarity, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        message_id,
+                        s.rank,
+                        s.source_number,
+                        json.dumps(s.chunk_ids),
+                        s.location,
+                        s.heading,
+                        s.score,
+                        s.similarity,
+                        s.text,
+                    )
+                    for s in sources
+                ],
+            )
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        rows = self._conn.execute(
+            "SELECT id, conversation_id, role, content, status, created_at, reply_to, model,"
+            " prompt, timings FROM messages WHERE conversation_id = ? ORDER BY id",
+            (conversation_id,),
+        )
+        return [Message(*row[:9], timings=json.loads(row[9]) if row[9] else None) for row in rows]
+
+    def sources(self, message_id: int) -> list[StoredSource]:
+        rows = self._conn.execute(
+            "SELECT rank, source_number, chunk_ids, location, heading, score, similarity, text"
+            " FROM retrievals WHERE message_id = ? ORDER BY rank",
+            (message_id,),
+        )
+        return [StoredSource(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows]

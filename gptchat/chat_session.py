@@ -1,0 +1,155 @@
+"""ChatSession: retrieve, build the prompt, generate, and log the exchange."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gptchat.app_store import AppStore, StoredSource
+from gptchat.errors import BadInput
+from gptchat.generator import DecodeSettings, Generator
+from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt
+from gptchat.retriever import Hit, Retriever
+
+
+@dataclass
+class Answer:
+    """One answer in progress: iterate for its text as it streams; the fields fill in."""
+
+    conversation_id: int
+    message_id: int
+    hits: list[Hit]
+    relevant: bool
+    sources: list[Hit] = field(default_factory=list)  # the hits that went into the prompt
+    text: str = ""
+    status: str = "streaming"  # then complete, no_answer, interrupted or error
+    timings: dict = field(default_factory=dict)
+    _pieces: Iterator[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces or iter(())
+
+
+class ChatSession:
+    """The one object the CLI and the app call to ask a question."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        store: AppStore,
+        index_name: str,
+        k: int = 5,
+        budget: PromptBudget | None = None,
+        decode: DecodeSettings | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.store = store
+        self.index_name = index_name
+        self.k = k
+        self.budget = budget or PromptBudget()
+        self.decode = decode or DecodeSettings(max_new_tokens=self.budget.answer_tokens)
+
+    def ask(
+        self,
+        question: str,
+        conversation_id: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """Start answering `question`; the answer is logged however its streaming ends."""
+        question = question.strip()
+        if not question:
+            raise BadInput("the question is empty")
+        if conversation_id is None:
+            conversation_id = self.store.new_conversation(_title(question), self.index_name)
+        elif self.store.conversation(conversation_id) is None:
+            raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+        history = self._history(conversation_id)
+        # The question is stored before any work, so it is never lost.
+        question_id = self.store.add_message(conversation_id, "user", question)
+        answer_id = self.store.add_message(
+            conversation_id, "assistant", "", status="streaming", reply_to=question_id
+        )
+        retrieval = self.retriever.retrieve(question, self.k)
+        answer = Answer(conversation_id, answer_id, retrieval.hits, retrieval.relevant)
+        answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
+        answer._pieces = self._stream(answer, question, history, cancel or threading.Event())
+        return answer
+
+    def _stream(
+        self, answer: Answer, question: str, history: list[Turn], cancel: threading.Event
+    ) -> Iterator[str]:
+        prompt_text: str | None = None
+        parts: list[str] = []
+        try:
+            if not answer.relevant:
+                answer.status = "no_answer"
+                parts.append(NOT_COVERED)
+                yield NOT_COVERED
+                return
+            prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
+            prompt_text, answer.sources = prompt.text, prompt.sources
+            generation = self.generator.stream(prompt.text, self.decode, cancel)
+            for piece in generation:
+                parts.append(piece)
+                yield piece
+            stats = generation.stats
+            answer.status = "interrupted" if stats.stopped_by == "cancelled" else "complete"
+            answer.timings.update(
+                prompt_tokens=stats.prompt_tokens,
+                new_tokens=stats.new_tokens,
+                first_token_ms=round(stats.first_token_ms or 0.0, 1),
+                total_ms=round(stats.total_ms, 1),
+                decode_tokens_per_s=round(stats.decode_tokens_per_s, 2),
+                stopped_by=stats.stopped_by,
+            )
+        except (GeneratorExit, KeyboardInterrupt):
+            answer.status = "interrupted"
+            raise
+        except BaseException:
+            answer.status = "error"
+            raise
+        finally:
+            answer.text = "".join(parts).strip()
+            self._log(answer, prompt_text)
+
+    def _log(self, answer: Answer, prompt_text: str | None) -> None:
+        numbers = {id(hit): n for n, hit in enumerate(answer.sources, start=1)}
+        sources = [
+            StoredSource(
+                rank=rank,
+                source_number=numbers.get(id(hit)),
+                chunk_ids=list(hit.chunk_ids),
+                location=hit.location,
+                heading=hit.heading,
+                score=hit.score,
+                similarity=hit.similarity,
+                text=hit.text,
+            )
+            for rank, hit in enumerate(answer.hits, start=1)
+        ]
+        self.store.finish_answer(
+            answer.message_id,
+            answer.text,
+            answer.status,
+            self.generator.name if prompt_text else None,
+            prompt_text,
+            answer.timings,
+            sources,
+        )
+
+    def _history(self, conversation_id: int) -> list[Turn]:
+        """Earlier question-answer pairs of the conversation, oldest first."""
+        messages = self.store.messages(conversation_id)
+        questions = {m.id: m.content for m in messages if m.role == "user"}
+        return [
+            Turn(questions[m.reply_to], m.content)
+            for m in messages
+            if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
+        ]
+
+
+def _title(question: str) -> str:
+    return question if len(question) <= 60 else question[:57].rstrip() + "..."

@@ -1,0 +1,288 @@
+"""The local GPT: a Hugging Face causal LM that streams tokens and can be cancelled."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gptchat.errors import BadInput
+from gptchat.model_provision import check_model_dir
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Factual-QA defaults: greedy, a mild repetition penalty, a bounded answer."""
+
+    max_new_tokens: int = 200
+    repetition_penalty: float = 1.15
+    temperature: float = 0.0  # 0 means greedy
+    stop: tuple[str, ...] = ()
+
+
+@dataclass
+class GenerationStats:
+    """Timings of one generation, filled in as it runs."""
+
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    stopped_by: str = "length"  # "eos", "stop", "length" or "cancelled"
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        decode_ms = self.total_ms - (self.first_token_ms or 0.0)
+        return (
+            (self.new_tokens - 1) / (decode_ms / 1000) if self.new_tokens > 1 and decode_ms else 0.0
+        )
+
+
+@dataclass
+class Generation:
+    """A streamed generation: iterate for text pieces; `stats` is complete when it ends."""
+
+    pieces: Iterator[str]
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.pieces
+
+
+class Generator:
+    """Loads a local causal-LM folder and generates from it, streaming."""
+
+    def __init__(self, model_dir: Path, name: str | None = None, int8: bool = False) -> None:
+        self.model_dir = check_model_dir(model_dir)
+        self.name = name or model_dir.name
+        self.int8 = int8
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load tokenizer and weights (int8 Linear layers if asked); safe to call twice."""
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+                model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
+            except (OSError, ValueError, KeyError) as exc:
+                raise BadInput(f"cannot load a causal LM from {self.model_dir}: {exc}") from exc
+            model.eval()
+            if self.int8:
+                with warnings.catch_warnings():
+                    # torch marks eager dynamic quantisation deprecated; it still works.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", UserWarning)
+                    model = torch.ao.quantization.quantize_dynamic(
+                        model, {torch.nn.Linear}, dtype=torch.qint8
+                    )
+            self._tokenizer, self._model = tokenizer, model
+
+    @property
+    def tokenizer(self):  # -> PreTrainedTokenizerBase
+        self.load()
+        return self._tokenizer
+
+    @property
+    def context_window(self) -> int:
+        """How many tokens the model reads at once."""
+        self.load()
+        config = self._model.config
+        return int(
+            getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 1024)
+        )
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    # -- prompting --------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def render(self, messages: list[Message]) -> str:
+        """The prompt text for `messages`: the model's chat template, else a plain format."""
+        if self.has_chat_template:
+            return self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        # GPT-2 style models have no chat template: a plain transcript they can continue.
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n\n".join(lines) + "\n\nAssistant:"
+
+    # -- generating -------------------------------------------------------------------------
+
+    def stream(
+        self,
+        prompt: str,
+        settings: DecodeSettings | None = None,
+        cancel: threading.Event | None = None,
+        plain: bool = False,
+    ) -> Generation:
+        """Start generating from `prompt`; pieces of text arrive as they are decoded.
+
+        `prompt` comes from `render()` unless `plain`, for continuing raw text.
+        """
+        settings = settings or DecodeSettings()
+        cancel = cancel or threading.Event()
+        stats = GenerationStats()
+        return Generation(self._pieces(prompt, settings, cancel, stats, plain), stats)
+
+    def _pieces(
+        self,
+        prompt: str,
+        settings: DecodeSettings,
+        cancel: threading.Event,
+        stats: GenerationStats,
+        plain: bool,
+    ) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        self.load()
+        tokenizer, model = self._tokenizer, self._model
+        inputs = tokenizer(
+            prompt, return_tensors="pt", add_special_tokens=not self.has_chat_template
+        )
+        stats.prompt_tokens = int(inputs["input_ids"].shape[1])
+        streamer = _TokenStreamer(tokenizer)
+        produced: list[str] = []
+        halt = threading.Event()  # set when the consumer stops reading
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs) -> bool:
+                stats.new_tokens = int(input_ids.shape[1]) - stats.prompt_tokens
+                if cancel.is_set() or halt.is_set():
+                    if stats.stopped_by != "stop":
+                        stats.stopped_by = "cancelled"
+                    return True
+                text = "".join(produced)
+                return _first_stop(text, settings.stop) is not None
+
+        greedy = settings.temperature <= 0
+        kwargs = dict(
+            **inputs,
+            max_new_tokens=settings.max_new_tokens,
+            do_sample=not greedy,
+            repetition_penalty=settings.repetition_penalty,
+            stopping_criteria=StoppingCriteriaList([_Stop()]),
+            streamer=streamer,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )
+        if not greedy:
+            kwargs["temperature"] = settings.temperature
+        else:
+            # Greedy decoding ignores these; clearing them keeps transformers from warning.
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(**kwargs)
+            except BaseException as exc:  # re-raised in the consumer's thread below
+                errors.append(exc)
+                streamer.end()
+
+        started = time.perf_counter()
+        worker = threading.Thread(target=run, name="gptchat-generate", daemon=True)
+        worker.start()
+        try:
+            sent = 0  # characters of the produced text handed out so far
+            for piece in streamer:
+                if stats.first_token_ms is None:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                produced.append(piece)
+                text = "".join(produced)
+                cut = _first_stop(text, settings.stop)
+                if cut is not None:
+                    stats.stopped_by = "stop"
+                    if cut > sent:
+                        yield text[sent:cut]
+                    break
+                # Hold back a tail that may be the start of a stop string.
+                ready = len(text) - _partial_stop_length(text, settings.stop)
+                if ready > sent:
+                    yield text[sent:ready]
+                    sent = ready
+            else:
+                text = "".join(produced)
+                if len(text) > sent:
+                    yield text[sent:]
+        finally:
+            halt.set()
+            worker.join()
+            stats.total_ms = (time.perf_counter() - started) * 1000
+        if errors:
+            raise errors[0]
+        if stats.stopped_by == "length" and stats.new_tokens < settings.max_new_tokens:
+            stats.stopped_by = "eos"
+
+
+class _TokenStreamer:
+    """Receives token ids from `generate` and hands out text one token at a time.
+
+    Unlike transformers' TextIteratorStreamer it does not wait for a word to end, so the
+    first token shows at once; it only holds back bytes of an unfinished UTF-8 character.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._ids: list[int] = []
+        self._sent = 0
+        self._prompt_seen = False
+
+    def put(self, value) -> None:  # value: a tensor of token ids
+        if not self._prompt_seen:  # the first call carries the prompt
+            self._prompt_seen = True
+            return
+        self._ids.extend(value.reshape(-1).tolist())
+        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):
+            return
+        if len(text) > self._sent:
+            self._queue.put(text[self._sent :])
+            self._sent = len(text)
+
+    def end(self) -> None:
+        self._queue.put(None)
+
+    def __iter__(self) -> Iterator[str]:
+        while (piece := self._queue.get()) is not None:
+            yield piece
+
+
+def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of `text` that begins some stop string."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if stop.startswith(text[-size:]):
+                longest = size
+                break
+    return longest
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    positions = [text.find(s) for s in stops if s and s in text]
+    return min(positions) if positions else None

@@ -1,0 +1,156 @@
+"""Hybrid retrieval: FAISS dense top-k and FTS5/BM25 top-k, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from gptchat.document_index import DocumentIndex
+from gptchat.embedder import Embedder
+from gptchat.index_store import ChunkRecord
+
+PARAGRAPH_BREAK = "\n\n"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its source location and scores."""
+
+    chunk_ids: tuple[int, ...]
+    path: str
+    heading: str
+    text: str
+    line_start: int | None
+    line_end: int | None
+    page: int | None
+    score: float  # fused score, higher is better
+    similarity: float | None  # cosine similarity to the question, when dense search found it
+
+    @property
+    def location(self) -> str:
+        """`path:12-30`, `path:12`, `path (page 3)` or just `path`."""
+        if self.page is not None:
+            return f"{self.path} (page {self.page})"
+        if self.line_start is None:
+            return self.path
+        if self.line_end in (None, self.line_start):
+            return f"{self.path}:{self.line_start}"
+        return f"{self.path}:{self.line_start}-{self.line_end}"
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The hits for one question, whether any is relevant, and how long it took."""
+
+    hits: list[Hit]
+    relevant: bool
+    milliseconds: float
+
+
+@dataclass(frozen=True)
+class RetrieverSettings:
+    """Knobs of hybrid retrieval; defaults measured on ../shared/eval (see BENCHMARKS.md)."""
+
+    candidates: int = 30  # taken from each of dense and keyword search before fusion
+    rrf_k: int = 60  # the constant of reciprocal-rank fusion (Cormack et al. 2009)
+    min_similarity: float = 0.30  # below this best cosine, the documents do not cover it
+    mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
+
+
+class Retriever:
+    """Finds the passages of an index that best answer a question."""
+
+    def __init__(
+        self, index: DocumentIndex, embedder: Embedder, settings: RetrieverSettings | None = None
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or RetrieverSettings()
+
+    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        """The top `k` hits for `question`, overlapping neighbours merged."""
+        started = time.perf_counter()
+        settings = self.settings
+        query = self.embedder.encode([question])[0]
+        dense = self.index.dense_search(query, settings.candidates)
+        keyword = self.index.keyword_search(question, settings.candidates)
+        ranked = {
+            "fused": lambda: fuse([dense, keyword], settings.rrf_k),
+            "dense": lambda: dense,
+            "keyword": lambda: keyword,
+        }[settings.mode]()
+        similarity = dict(dense)
+        records = {r.id: r for r in self.index.chunks([chunk_id for chunk_id, _ in ranked])}
+        hits: list[Hit] = []
+        for chunk_id, score in ranked:
+            record = records.get(chunk_id)
+            if record is None:
+                continue
+            hit = _hit(record, score, similarity.get(chunk_id))
+            if _merge_into(hits, hit):
+                continue
+            if len(hits) == k:
+                break
+            hits.append(hit)
+        best = max(similarity.values(), default=0.0)
+        milliseconds = (time.perf_counter() - started) * 1000
+        return Retrieval(hits[:k], best >= settings.min_similarity, milliseconds)
+
+
+def fuse(rankings: list[list[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each list adds 1 / (rrf_k + rank) to an id's score."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+
+
+def _hit(record: ChunkRecord, score: float, similarity: float | None) -> Hit:
+    return Hit(
+        chunk_ids=(record.id,),
+        path=record.path,
+        heading=record.heading,
+        text=record.text,
+        line_start=record.line_start,
+        line_end=record.line_end,
+        page=record.page,
+        score=score,
+        similarity=similarity,
+    )
+
+
+def _merge_into(hits: list[Hit], new: Hit) -> bool:
+    """Fold `new` into an earlier hit it overlaps (same file, overlapping lines); True if so."""
+    for position, old in enumerate(hits):
+        if old.path != new.path or old.page != new.page or old.line_start is None:
+            continue
+        if new.line_start is None or new.line_end is None or old.line_end is None:
+            continue
+        if new.line_start > old.line_end or old.line_start > new.line_end:
+            continue
+        # Chunk ids grow in reading order within a file; lines alone can tie.
+        first, second = (old, new) if min(old.chunk_ids) < min(new.chunk_ids) else (new, old)
+        hits[position] = replace(
+            old,
+            chunk_ids=tuple(sorted(old.chunk_ids + new.chunk_ids)),
+            text=_join_overlapping(first.text, second.text),
+            line_start=first.line_start,
+            line_end=max(old.line_end, new.line_end),
+            similarity=max(
+                (s for s in (old.similarity, new.similarity) if s is not None), default=None
+            ),
+        )
+        return True
+    return False
+
+
+def _join_overlapping(first: str, second: str) -> str:
+    """Join two passages, dropping the paragraphs the second repeats from the first's end."""
+    if second in first:
+        return first
+    head, tail = first.split(PARAGRAPH_BREAK), second.split(PARAGRAPH_BREAK)
+    for size in range(min(len(head), len(tail)), 0, -1):
+        if head[-size:] == tail[:size]:
+            return PARAGRAPH_BREAK.join(head + tail[size:])
+    return first + PARAGRAPH_BREAK + second

@@ -1,0 +1,141 @@
+"""ChatSession end to end with the real index and a tiny random model: the log holds it all."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from gptchat.app_store import AppStore
+from gptchat.chat_session import ChatSession
+from gptchat.document_index import DocumentIndex
+from gptchat.embedder import Embedder
+from gptchat.errors import BadInput
+from gptchat.generator import DecodeSettings, Generator
+from gptchat.indexer import Indexer
+from gptchat.prompt import NOT_COVERED
+from gptchat.retriever import Retriever
+from gptchat.workspace import Workspace
+
+
+@pytest.fixture
+def store(workspace: Workspace):
+    opened = AppStore(workspace.app_db_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def session(
+    indexer: Indexer,
+    index: DocumentIndex,
+    embedder: Embedder,
+    docs: Path,
+    tiny_model_dir: Path,
+    store: AppStore,
+) -> ChatSession:
+    indexer.run([docs])
+    generator = Generator(tiny_model_dir, name="tiny")
+    return ChatSession(
+        Retriever(index, embedder),
+        generator,
+        store,
+        "default",
+        k=3,
+        decode=DecodeSettings(max_new_tokens=8),
+    )
+
+
+def test_an_answer_streams_and_its_exchange_is_logged(session: ChatSession, store: AppStore):
+    answer = session.ask("How long should green tea steep?")
+    pieces = list(answer)
+    assert len(pieces) >= 1 and answer.status == "complete"
+    assert answer.text == "".join(pieces).strip()
+    assert Path(answer.sources[0].path).name == "tea.txt"
+
+    (conversation,) = store.conversations()
+    assert conversation.title == "How long should green tea steep?"
+    question, reply = store.messages(conversation.id)
+    assert (question.role, question.content) == ("user", "How long should green tea steep?")
+    assert reply.reply_to == question.id and reply.content == answer.text
+    assert reply.model == "tiny" and reply.status == "complete"
+    assert "[1] " in reply.prompt and "Green tea is steeped" in reply.prompt
+    assert reply.prompt.endswith("<|im_start|>assistant\n")
+    for key in ("retrieval_ms", "first_token_ms", "decode_tokens_per_s", "prompt_tokens"):
+        assert key in reply.timings
+    logged = store.sources(reply.id)
+    assert [s.rank for s in logged] == list(range(1, len(answer.hits) + 1))
+    assert logged[0].source_number == 1 and logged[0].location.endswith("tea.txt:1-3")
+    assert logged[0].chunk_ids == list(answer.hits[0].chunk_ids)
+
+
+def test_a_follow_up_sees_the_earlier_turn(session: ChatSession, store: AppStore) -> None:
+    first = session.ask("How long should green tea steep?")
+    list(first)
+    second = session.ask("And black tea?", first.conversation_id)
+    list(second)
+    assert second.conversation_id == first.conversation_id
+    reply = store.messages(first.conversation_id)[-1]
+    assert "How long should green tea steep?" in reply.prompt
+    assert len(store.conversations()) == 1
+
+
+def test_cancelling_keeps_the_partial_answer_marked(session: ChatSession, store: AppStore):
+    session.decode = DecodeSettings(max_new_tokens=300)
+    cancel = threading.Event()
+    answer = session.ask("How long should green tea steep?", cancel=cancel)
+    for _ in answer:
+        cancel.set()
+    assert answer.status == "interrupted"
+    reply = store.messages(answer.conversation_id)[-1]
+    assert reply.status == "interrupted" and reply.content == answer.text
+    assert reply.timings["new_tokens"] < 300
+
+
+def test_a_reader_that_stops_early_still_logs(session: ChatSession, store: AppStore) -> None:
+    session.decode = DecodeSettings(max_new_tokens=300)
+    answer = session.ask("How long should green tea steep?")
+    pieces = iter(answer)
+    next(pieces)
+    pieces.close()  # what Ctrl-C in the middle of printing does
+    reply = store.messages(answer.conversation_id)[-1]
+    assert reply.status == "interrupted" and reply.content
+
+
+def test_questions_the_documents_do_not_cover_get_no_invented_answer(
+    session: ChatSession, store: AppStore
+) -> None:
+    answer = session.ask("Who won the 1998 football world cup?")
+    assert "".join(answer) == NOT_COVERED
+    assert answer.status == "no_answer" and not answer.relevant and answer.hits
+    reply = store.messages(answer.conversation_id)[-1]
+    assert reply.status == "no_answer" and reply.prompt is None and reply.model is None
+
+
+def test_bad_questions_and_conversations(session: ChatSession, store: AppStore) -> None:
+    with pytest.raises(BadInput, match="empty"):
+        session.ask("  ")
+    with pytest.raises(BadInput, match="no conversation 99"):
+        session.ask("Hi?", conversation_id=99)
+    assert store.conversations() == []
+
+
+def test_a_locked_database_fails_before_any_work(
+    session: ChatSession, workspace: Workspace
+) -> None:
+    import sqlite3
+
+    session.store = AppStore(workspace.app_db_path, busy_timeout_s=0.2)
+    other = sqlite3.connect(workspace.app_db_path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            session.ask("How long should green tea steep?")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    answer = session.ask("How long should green tea steep?")
+    list(answer)
+    assert answer.status == "complete"
+    session.store.close()

@@ -1,0 +1,107 @@
+"""`gptchat ask`, `generate` and `history` from the command line, with a tiny random model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gptchat.workspace import Workspace
+from tests.test_cli import run_cli
+
+
+@pytest.fixture
+def indexed(monkeypatch, capsys, docs: Path) -> Path:
+    code, _, _ = run_cli(monkeypatch, capsys, "index", str(docs))
+    assert code == 0
+    return docs
+
+
+def test_ask_streams_an_answer_then_sources(monkeypatch, capsys, indexed, tiny_model_dir):
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "ask",
+        "How long should green tea steep?",
+        "--model",
+        str(tiny_model_dir),
+        "--k",
+        "2",
+    )
+    assert code == 0
+    answer, sources = out.split("\nSources:\n")
+    assert answer.strip()
+    first = sources.splitlines()[0]
+    assert first.startswith("[1] ") and first.endswith("tea.txt:1-3")
+
+
+def test_ask_json_and_history(monkeypatch, capsys, indexed, tiny_model_dir) -> None:
+    model = ["--model", str(tiny_model_dir)]
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "What is lava?", "--json", *model)
+    assert code == 0
+    result = json.loads(out)
+    assert result["status"] == "complete" and result["relevant"] is True
+    assert Path(result["sources"][0]["path"]).name == "page.html"
+    assert result["sources"][0]["number"] == 1
+    assert {"retrieval_ms", "first_token_ms", "decode_tokens_per_s"} <= result["timings"].keys()
+    conversation = str(result["conversation_id"])
+
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "ask", "And magma?", "--conversation", conversation, "--json", *model
+    )
+    assert code == 0 and json.loads(out)["conversation_id"] == int(conversation)
+
+    code, out, _ = run_cli(monkeypatch, capsys, "history")
+    assert code == 0 and "What is lava?" in out and "4 msgs" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "history", conversation)
+    assert code == 0 and "> What is lava?" in out and "> And magma?" in out
+    assert "page.html" in out
+
+
+def test_generate_continues_plain_text(monkeypatch, capsys, tiny_plain_model_dir) -> None:
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "Hello, my name is",
+        "--max-tokens",
+        "5",
+        "--model",
+        str(tiny_plain_model_dir),
+    )
+    assert code == 0 and out.startswith("Hello, my name is") and len(out) > 18
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "anything?", "--index", "nope"], "no index named 'nope'"),
+        (["ask", "   "], "empty"),
+        (["history", "42"], "no conversation 42"),
+    ],
+)
+def test_bad_input_is_exit_2(monkeypatch, capsys, indexed, tiny_model_dir, args, message):
+    model = ["--model", str(tiny_model_dir)] if args[0] == "ask" else []
+    code, _, err = run_cli(monkeypatch, capsys, *args, *model)
+    assert code == 2 and message in err
+
+
+def test_a_model_folder_that_is_not_a_model(monkeypatch, capsys, indexed, tmp_path) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "ask", "What is lava?", "--model", str(tmp_path))
+    assert code == 2 and "is not a model folder" in err and err.count("\n") == 1
+
+
+def test_an_empty_index_is_exit_2(monkeypatch, capsys, tmp_path, tiny_model_dir) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run_cli(monkeypatch, capsys, "index", str(empty), "--name", "hollow")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "ask", "Anything?", "--index", "hollow", "--model", str(tiny_model_dir)
+    )
+    assert code == 2 and "is empty" in err
+
+
+def test_history_on_a_new_workspace(monkeypatch, capsys, workspace: Workspace) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "history")
+    assert code == 0 and "No conversations yet" in out

@@ -1,0 +1,61 @@
+"""Prompt building: numbered quoted sources, a token budget that drops whole sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gptchat.errors import BadInput
+from gptchat.generator import Generator
+from gptchat.prompt import SYSTEM_PROMPT, PromptBudget, Turn, build_prompt, format_source
+from gptchat.retriever import Hit
+
+
+def hit(number: int, words: int = 20) -> Hit:
+    text = " ".join(f"fact{number}" for _ in range(words))
+    return Hit((number,), f"/docs/f{number}.md", f"Section {number}", text, 1, 3, None, 1.0, 0.5)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir: Path) -> Generator:
+    return Generator(tiny_model_dir)
+
+
+def test_sources_are_numbered_quoted_and_cited_by_location(model: Generator) -> None:
+    prompt = build_prompt(model, "What is fact1?", [hit(1), hit(2)], [], PromptBudget(2048, 100))
+    assert prompt.sources == [hit(1), hit(2)] and prompt.dropped == 0
+    assert format_source(1, hit(1)) in prompt.text
+    assert '[2] /docs/f2.md:1-3 — Section 2\n"""\n' in prompt.text
+    assert SYSTEM_PROMPT in prompt.text
+    assert prompt.text.rstrip().endswith("<|im_start|>assistant")
+    assert prompt.tokens == model.count_tokens(prompt.text)
+
+
+def test_the_budget_drops_the_lowest_ranked_sources_whole(model: Generator) -> None:
+    hits = [hit(n, words=60) for n in range(1, 6)]
+    everything = build_prompt(model, "Which fact?", hits, [], PromptBudget(100_000, 100))
+    budget = PromptBudget(everything.tokens - 50, 100)
+    prompt = build_prompt(model, "Which fact?", hits, [], budget)
+    assert prompt.sources == hits[:4] and prompt.dropped == 1
+    assert prompt.tokens <= budget.context_tokens
+    assert "fact5" not in prompt.text
+    assert prompt.text.count("fact4") == 60  # never cut mid-source
+
+
+def test_recent_turns_are_kept_oldest_dropped_first(model: Generator) -> None:
+    history = [Turn(f"old question {n}?", f"old answer {n}.") for n in range(6)]
+    prompt = build_prompt(model, "New?", [hit(1)], history, PromptBudget(4096, 100))
+    assert prompt.history_turns == 4
+    assert "old question 5?" in prompt.text and "old question 1?" not in prompt.text
+    tight = build_prompt(model, "New?", [hit(1)], [], PromptBudget(4096, 100))
+    room = PromptBudget(tight.tokens + model.count_tokens("old question 5?old answer 5.") + 20, 100)
+    squeezed = build_prompt(model, "New?", [hit(1)], history, room)
+    assert squeezed.history_turns == 1 and "old question 5?" in squeezed.text
+
+
+def test_empty_and_overlong_questions_are_bad_input(model: Generator) -> None:
+    with pytest.raises(BadInput, match="empty"):
+        build_prompt(model, "   ", [hit(1)], [], PromptBudget())
+    with pytest.raises(BadInput, match="too long"):
+        build_prompt(model, "why " * 3000, [hit(1)], [], PromptBudget(1024, 100))

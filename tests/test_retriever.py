@@ -1,0 +1,71 @@
+"""Hybrid retrieval over a real index: fusion, merging of overlaps, the relevance floor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gptchat.document_index import DocumentIndex
+from gptchat.embedder import Embedder
+from gptchat.indexer import Indexer
+from gptchat.retriever import Retriever, RetrieverSettings, fuse
+
+
+def test_reciprocal_rank_fusion_matches_hand_computation() -> None:
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    keyword = [(3, 12.0), (4, 9.0)]
+    fused = dict(fuse([dense, keyword], rrf_k=60))
+    assert fused[1] == pytest.approx(1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[4] == pytest.approx(1 / 62)
+    assert next(iter(fuse([dense, keyword], 60)))[0] == 3
+
+
+@pytest.fixture
+def indexed(indexer: Indexer, docs: Path) -> DocumentIndex:
+    indexer.run([docs])
+    return indexer.index
+
+
+def test_fused_retrieval_finds_the_right_passage(indexed: DocumentIndex, embedder: Embedder):
+    retrieval = Retriever(indexed, embedder).retrieve("How long do I steep green tea?", k=3)
+    assert retrieval.relevant
+    top = retrieval.hits[0]
+    assert Path(top.path).name == "tea.txt" and top.location.endswith("tea.txt:1-3")
+    assert top.similarity is not None and top.similarity > 0.3
+    assert retrieval.milliseconds > 0
+    assert len({h.chunk_ids for h in retrieval.hits}) == len(retrieval.hits)
+
+
+def test_each_mode_alone_also_works(indexed: DocumentIndex, embedder: Embedder) -> None:
+    for mode in ("dense", "keyword"):
+        retriever = Retriever(indexed, embedder, RetrieverSettings(mode=mode))
+        (top, *_) = retriever.retrieve("bicycle chain oil", k=2).hits
+        assert Path(top.path).name == "bikes.rst"
+
+
+def test_unrelated_questions_fall_below_the_relevance_floor(
+    indexed: DocumentIndex, embedder: Embedder
+) -> None:
+    retrieval = Retriever(indexed, embedder).retrieve("Who won the 1998 football world cup?")
+    assert not retrieval.relevant
+    assert retrieval.hits  # the closest passages are still there to show
+
+
+def test_overlapping_chunks_of_one_paragraph_merge_into_one_hit(
+    index: DocumentIndex, embedder: Embedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    sentences = [f"The lighthouse keeper logged storm number {n} at dawn." for n in range(60)]
+    (folder / "log.txt").write_text(" ".join(sentences) + "\n")
+    Indexer(index, embedder).run([folder])
+    assert index.store.counts().chunks >= 3
+    retrieval = Retriever(index, embedder).retrieve("lighthouse keeper storm log", k=5)
+    (merged,) = retrieval.hits
+    assert len(merged.chunk_ids) == index.store.counts().chunks
+    assert merged.location.endswith("log.txt:1")
+    for sentence in sentences:
+        assert merged.text.count(sentence) == 1
