@@ -93,7 +93,9 @@ def add_filler(index: DocumentIndex, total_chunks: int, seed: int = 0) -> None:
         vectors = rng.normal(size=(per_file, dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         state = FileState(f"/filler/{file_number}.txt", 0, 0, str(file_number), "text")
-        index.store.replace_file(state, chunks, dict(zip([c.text_hash for c in chunks], vectors)))
+        index.store.replace_file(
+            state, chunks, dict(zip([c.text_hash for c in chunks], vectors, strict=True))
+        )
         file_number += 1
     index.rebuild_vectors()
 

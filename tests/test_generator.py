@@ -85,10 +85,10 @@ def test_int8_quantisation_still_generates(tiny_model_dir: Path) -> None:
 def test_folders_that_are_not_models_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such model folder"):
         Generator(tmp_path / "missing")
-    with pytest.raises(BadInput, match="no config.json"):
+    with pytest.raises(BadInput, match=r"no config\.json"):
         Generator(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    with pytest.raises(BadInput, match="no model.safetensors"):
+    with pytest.raises(BadInput, match=r"no model\.safetensors"):
         Generator(tmp_path)
     (tmp_path / "model.safetensors").write_bytes(b"not weights")
     (tmp_path / "tokenizer.json").write_text("{}")
