@@ -105,6 +105,12 @@ class Indexer:
         started = time.perf_counter()
         self._report = IndexReport()
         self._pending = []
+        # Check every path before touching the index: a typo must not cost a rebuilt index.
+        roots = [self._resolve_root(p) for p in paths] or [
+            Path(r) for r in self.index.store.roots()
+        ]
+        if not roots:
+            raise BadInput("no PATH given and this index has no folders yet")
         settings = self.settings()
         if rebuild or self.index.settings() is None:
             self.index.adopt_settings(settings)
@@ -113,11 +119,6 @@ class Indexer:
         if self.embedder.is_custom:
             # Asking needs the same embedder; its folder is where to find it.
             self.index.store.set_manifest({"embedder_path": str(self.embedder.path)})
-        roots = [self._resolve_root(p) for p in paths] or [
-            Path(r) for r in self.index.store.roots()
-        ]
-        if not roots:
-            raise BadInput("no PATH given and this index has no folders yet")
         found: list[tuple[Path, list[Candidate]]] = []
         for root in roots:
             candidates, skipped = discover(root, self.max_file_bytes)
@@ -156,40 +157,40 @@ class Indexer:
             and record.size == candidate.size
             and record.mtime_ns == candidate.mtime_ns
         ):
-            self._report.unchanged += 1
-            self.progress.advance(1, 0)
-            return
+            return self._done_unchanged()
         try:
             data = candidate.path.read_bytes()
         except FileNotFoundError:
-            if record is not None:
-                self._remove(record.path)
-            else:
-                self._report.failed.append((str(candidate.path), "deleted during the run"))
+            if record is None:
+                return self._done_failed(candidate.path, "deleted during the run")
+            self._remove(record.path)
             self.progress.advance(1, 0)
             return
         except OSError as exc:
-            self._report.failed.append((str(candidate.path), f"cannot read ({exc.strerror})"))
-            self.progress.advance(1, 0)
-            return
+            return self._done_failed(candidate.path, f"cannot read ({exc.strerror})")
         content_hash = hashlib.sha256(data).hexdigest()
         if record is not None and record.content_hash == content_hash:
             self.index.store.touch_file(record.id, len(data), candidate.mtime_ns)
-            self._report.unchanged += 1
-            self.progress.advance(1, 0)
-            return
+            return self._done_unchanged()
         try:
             chunks = self._chunks(candidate.path, data)
         except UnreadableDocument as exc:
-            self._report.failed.append((str(candidate.path), str(exc)))
-            self.progress.advance(1, 0)
-            return
+            # A file that turns unreadable keeps its last good version in the index.
+            return self._done_failed(candidate.path, str(exc))
         state = FileState(
             str(candidate.path), len(data), candidate.mtime_ns, content_hash, candidate.kind
         )
         self._pending.append(_Pending(state, chunks, is_update=record is not None))
         if sum(len(p.chunks) for p in self._pending) >= self.embed_batch_chunks:
             self._flush()
+
+    def _done_unchanged(self) -> None:
+        self._report.unchanged += 1
+        self.progress.advance(1, 0)
+
+    def _done_failed(self, path: Path, reason: str) -> None:
+        self._report.failed.append((str(path), reason))
+        self.progress.advance(1, 0)
 
     def _chunks(self, path: Path, data: bytes) -> list[Chunk]:
         if self._chunker is None:

@@ -238,3 +238,12 @@ def test_a_full_disk_stops_the_run_and_loses_nothing(
     index.store._conn.execute("PRAGMA max_page_count = 1073741823")
     report = Indexer(index, embedder).run([docs])
     assert index.store.counts().files == 34 and report.failed == []
+
+
+def test_a_rebuild_with_a_mistyped_path_keeps_the_index(
+    indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path, tmp_path: Path
+) -> None:
+    indexer.run([docs])
+    with pytest.raises(BadInput):
+        Indexer(index, embedder).run([tmp_path / "dcos"], rebuild=True)
+    assert index.store.counts().files == 4

@@ -1,0 +1,71 @@
+"""Generation speed of the default model on this machine: prefill, decode, time to first token.
+
+    python benchmarks/generation_benchmark.py
+
+A real RAG prompt of about 1,000 tokens (squad-dev passages retrieved for a question), fp32
+and int8 (dynamic quantisation of the Linear layers), three runs each after a warm-up.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from gptchat.generator import DecodeSettings, Generator
+from gptchat.model_provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.prompt import PromptBudget, build_prompt
+from gptchat.retriever import Hit
+
+REPO = Path(__file__).resolve().parent.parent
+SQUAD_DOCS = REPO.parent / "shared" / "eval" / "squad-dev" / "docs"
+QUESTION = "What did the Normans do in the 10th and 11th centuries?"
+
+
+def rag_hits() -> list[Hit]:
+    """Paragraphs of one squad-dev article as sources, like a retrieval would return."""
+    text = next(SQUAD_DOCS.glob("normans.md"), None) or sorted(SQUAD_DOCS.glob("*.md"))[0]
+    paragraphs = [p for p in text.read_text().split("\n\n") if len(p) > 200]
+    return [
+        Hit((n,), str(text), "Normans", p, n, n, None, 1.0, 0.5)
+        for n, p in enumerate(paragraphs, start=1)
+    ]
+
+
+def measure(generator: Generator, prompt: str, runs: int = 3) -> dict[str, float]:
+    settings = DecodeSettings(max_new_tokens=64)
+    list(generator.stream(prompt, DecodeSettings(max_new_tokens=4)))  # warm-up
+    first_token, decode, prompt_tokens = [], [], 0
+    for _ in range(runs):
+        generation = generator.stream(prompt, settings)
+        list(generation)
+        stats = generation.stats
+        prompt_tokens = stats.prompt_tokens
+        first_token.append(stats.first_token_ms / 1000)
+        decode.append(stats.decode_tokens_per_s)
+    ttft = statistics.median(first_token)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "ttft_s": ttft,
+        "prefill_tok_s": prompt_tokens / ttft,
+        "decode_tok_s": statistics.median(decode),
+    }
+
+
+def main() -> None:
+    model_dir = ensure_default_model(print)
+    base = Generator(model_dir, name=DEFAULT_MODEL)
+    prompt = build_prompt(base, QUESTION, rag_hits(), [], PromptBudget(1000, 64))
+    print(f"prompt: {prompt.tokens} tokens, {len(prompt.sources)} sources; answers of 64 tokens")
+    print("| model | prompt tokens | time to first token | prefill tok/s | decode tok/s |")
+    print("|---|---|---|---|---|")
+    for label, int8 in (("fp32", False), ("int8 dynamic", True)):
+        generator = Generator(model_dir, name=DEFAULT_MODEL, int8=int8)
+        result = measure(generator, prompt.text)
+        print(
+            f"| {DEFAULT_MODEL} {label} | {result['prompt_tokens']} | {result['ttft_s']:.2f} s "
+            f"| {result['prefill_tok_s']:.0f} | {result['decode_tok_s']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
