@@ -28,6 +28,7 @@ from gptchat.qa_metrics import contains_answer, first_relevant_rank, hit_at, rec
 from gptchat.retriever import Retriever, RetrieverSettings
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad-dev"
+OFF_TOPIC = SQUAD.parent / "claude-docs" / "qa.jsonl"
 MODES = ("dense", "keyword", "fused")
 
 
@@ -67,6 +68,27 @@ def quality(index: DocumentIndex, embedder: Embedder, rows: list[dict], k: int) 
             f"| {statistics.mean(hit_at(r, 10) for r in ranks):.3f} "
             f"| {statistics.mean(reciprocal_rank(r, 10) for r in ranks):.3f} |"
         )
+
+
+def relevance_floor(index: DocumentIndex, embedder: Embedder, rows: list[dict]) -> None:
+    """How the similarity floor splits squad-dev questions from off-topic ones (claude-docs)."""
+    off_topic = [json.loads(line) for line in OFF_TOPIC.read_text().splitlines() if line]
+    cache = index.vectors()
+
+    def best(questions: list[str]) -> np.ndarray:
+        vectors = embedder.encode(questions)
+        return np.array([cache.search(vector, 1)[0][1] for vector in vectors])
+
+    on = best([row["question"] for row in rows[:300]])
+    off = best([row["question"] for row in off_topic])
+    print(
+        f"| floor | squad-dev questions answered (of {len(on)}) "
+        f"| claude-docs questions refused (of {len(off)}) |"
+    )
+    print("|---|---|---|")
+    for floor in (0.25, 0.30, 0.35, 0.40):
+        marker = " (default)" if floor == RetrieverSettings().min_similarity else ""
+        print(f"| {floor:.2f}{marker} | {(on >= floor).mean():.3f} | {(off < floor).mean():.3f} |")
 
 
 def latency(index: DocumentIndex, embedder: Embedder, questions: list[str], label: str) -> None:
@@ -121,6 +143,8 @@ def main() -> None:
         started = time.perf_counter()
         quality(index, embedder, rows, 10)
         print(f"({time.perf_counter() - started:.0f} s)")
+        print()
+        relevance_floor(index, embedder, rows)
         questions = [row["question"] for row in random.Random(1).sample(rows, min(500, len(rows)))]
         print()
         print("| index | chunks | p50 | p95 |")

@@ -53,6 +53,7 @@ class DocumentIndex:
         self.directory = directory
         self.store = store
         self._vectors: VectorCache | None = None
+        self._vectors_version = -1  # the database version the in-memory cache matches
 
     @classmethod
     def open(cls, directory: Path, create: bool = False) -> DocumentIndex:
@@ -108,18 +109,27 @@ class DocumentIndex:
     # -- vectors ----------------------------------------------------------------------------
 
     def vectors(self) -> VectorCache:
-        """The FAISS cache, loaded if it matches the database, else rebuilt from it."""
-        if self._vectors is None:
+        """The FAISS cache as of the database now: kept, loaded, or rebuilt from SQLite.
+
+        Another process may have indexed since this one loaded it, so the version is checked
+        on every call (one small query).
+        """
+        version = self.store.data_version()
+        if self._vectors is None or self._vectors_version != version:
             from gptchat.vectors import VectorCache
 
             path = self.directory / VECTORS_FILE
-            manifest = self.store.manifest()
-            fresh = manifest.get("vectors_version") == str(self.store.data_version())
-            if fresh and path.is_file():
+            saved = self.store.manifest().get("vectors_version") == str(version)
+            if saved and path.is_file():
                 self._vectors = VectorCache.load(path)
+                self._vectors_version = version
             else:
-                self._vectors = self.rebuild_vectors()
+                self.rebuild_vectors()
         return self._vectors
+
+    def vectors_updated(self) -> None:
+        """Say that the caller changed the cache in step with its last database commit."""
+        self._vectors_version = self.store.data_version()
 
     def rebuild_vectors(self) -> VectorCache:
         """Rebuild the FAISS cache from the stored embeddings (no re-embedding) and save it."""
@@ -128,8 +138,9 @@ class DocumentIndex:
         settings = self.settings()
         if settings is None:
             raise BadInput(f"index '{self.name}' is empty: add documents with `gptchat index PATH`")
+        version = self.store.data_version()
         cache = VectorCache.from_batches(settings.dimension, self.store.vectors(settings.dimension))
-        self._vectors = cache
+        self._vectors, self._vectors_version = cache, version
         self.save_vectors()
         return cache
 
@@ -137,7 +148,7 @@ class DocumentIndex:
         """Write the FAISS cache atomically and record which database version it holds."""
         if self._vectors is None:
             return
-        version = self.store.data_version()
+        version = self._vectors_version
         self._vectors.save(self.directory / VECTORS_FILE)
         self.store.set_manifest({"vectors_version": str(version)})
 

@@ -224,6 +224,7 @@ class Indexer:
             if added:
                 ids = np.array([chunk_id for chunk_id, _ in added], dtype=np.int64)
                 cache.add(ids, np.stack([vectors_by_hash[h] for _, h in added]))
+            self.index.vectors_updated()
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
@@ -234,6 +235,7 @@ class Indexer:
         # Load the cache before the delete commits, so it matches the database it came from.
         vectors = self.index.vectors()
         vectors.remove(self.index.store.delete_file(path))
+        self.index.vectors_updated()
         self._report.removed.append(path)
 
     def _changed(self) -> bool:

@@ -247,3 +247,17 @@ def test_a_rebuild_with_a_mistyped_path_keeps_the_index(
     with pytest.raises(BadInput):
         Indexer(index, embedder).run([tmp_path / "dcos"], rebuild=True)
     assert index.store.counts().files == 4
+
+
+def test_a_reader_sees_what_another_process_indexed(
+    indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path
+) -> None:
+    indexer.run([docs])
+    reader = DocumentIndex.open(index.directory)
+    try:
+        assert top_path(reader, embedder, "green tea") == "tea.txt"
+        (docs / "otters.md").write_text("Sea otters hold hands while they sleep.\n")
+        Indexer(index, embedder).run([docs])
+        assert top_path(reader, embedder, "do sea otters hold hands?") == "otters.md"
+    finally:
+        reader.close()
