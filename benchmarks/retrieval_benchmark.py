@@ -111,7 +111,7 @@ def add_filler(index: DocumentIndex, total_chunks: int, seed: int = 0) -> None:
     vocabulary = re.findall(r"\w+", text)
     dimension = index.settings().dimension
     per_file = 500
-    file_number = 0
+    file_number = len(index.store.files_under("/filler"))
     while index.store.counts().chunks < total_chunks:
         chunks = []
         for _ in range(per_file):
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, help="where to build (or find) the index")
     parser.add_argument("--limit", type=int, help="sample this many questions (seed 0)")
     parser.add_argument("--filler", type=int, default=100_000, help="chunks for the latency run")
+    parser.add_argument("--latency-only", action="store_true", help="skip the quality tables")
     args = parser.parse_args()
     rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines() if line]
     if args.limit:
@@ -140,20 +141,23 @@ def main() -> None:
         workspace = args.workspace or Path(temp)
         index = build_index(workspace)
         embedder = Embedder()
-        started = time.perf_counter()
-        quality(index, embedder, rows, 10)
-        print(f"({time.perf_counter() - started:.0f} s)")
-        print()
-        relevance_floor(index, embedder, rows)
+        if not args.latency_only:
+            started = time.perf_counter()
+            quality(index, embedder, rows, 10)
+            print(f"({time.perf_counter() - started:.0f} s)")
+            print()
+            relevance_floor(index, embedder, rows)
         questions = [row["question"] for row in random.Random(1).sample(rows, min(500, len(rows)))]
         print()
         print("| index | chunks | p50 | p95 |")
         print("|---|---|---|---|")
         latency(index, embedder, questions, "squad-dev")
         index.close()
-        # Filler goes into a copy, so a reusable --workspace index stays as built.
-        filler_dir = Path(temp) / "filler"
-        shutil.copytree(workspace / "indexes" / "default", filler_dir)
+        # Filler goes into a copy (kept in --workspace for the next run), so the squad-dev
+        # index stays as built.
+        filler_dir = workspace / "filler-index"
+        if not filler_dir.is_dir():
+            shutil.copytree(workspace / "indexes" / "default", filler_dir)
         filler = DocumentIndex.open(filler_dir)
         for size in (2_000, args.filler):
             add_filler(filler, size)

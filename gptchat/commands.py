@@ -86,7 +86,8 @@ def open_default_index(workspace: Workspace) -> list[str]:
         lines.append(f"First run in {workspace.root}: indexing the gptchat user guide.")
         lines.extend(run_index(workspace, [guide_path()], IndexOptions(), show_progress=True))
     lines.extend(list_indexes(workspace))
-    lines.append("Add your own documents with: gptchat index PATH")
+    lines.append('Ask it something:  gptchat ask "How do I leave files out of an index?"')
+    lines.append("Add your documents: gptchat index PATH")
     return lines
 
 

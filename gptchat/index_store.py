@@ -16,6 +16,18 @@ from gptchat.chunker import Chunk
 from gptchat.index_migrations import index_migrations
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to rank by. Left out of keyword queries (not of the index): their posting
+# lists cover most chunks, so matching them costs time and adds almost no BM25 signal.
+_STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -278,13 +290,14 @@ class IndexStore:
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """BM25 top-k chunk ids for `query` (any of its words), best first, higher is better."""
-        words = _WORD.findall(query)
+        words = _WORD.findall(query.lower())
+        # A question made only of stop words still deserves an answer: keep them then.
+        words = [w for w in words if w not in _STOP_WORDS] or words
         if not words:
             return []
-        match = " OR ".join(f'"{word}"' for word in words)
+        match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
         rows = self._conn.execute(
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            " ORDER BY bm25(chunks_fts) LIMIT ?",
+            "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, k),
         )
         return [(row[0], -row[1]) for row in rows]

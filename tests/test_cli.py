@@ -24,7 +24,19 @@ def run_cli(
     return int(exited.value.code or 0), out, err
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["indexes"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["index"],
+        ["indexes"],
+        ["ask"],
+        ["generate"],
+        ["history"],
+        ["models"],
+        ["models", "pull"],
+    ],
+)
 def test_every_command_has_help(monkeypatch, capsys, command: list[str]) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, *command, "--help")
     assert code == 0 and "Usage: gptchat" in out

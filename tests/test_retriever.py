@@ -69,3 +69,13 @@ def test_overlapping_chunks_of_one_paragraph_merge_into_one_hit(
     assert merged.location.endswith("log.txt:1")
     for sentence in sentences:
         assert merged.text.count(sentence) == 1
+
+
+def test_keyword_search_skips_stop_words_unless_nothing_else_is_left(
+    indexed: DocumentIndex,
+) -> None:
+    (top, *_) = indexed.chunks([i for i, _ in indexed.keyword_search("What is the lava?", 3)])
+    assert Path(top.path).name == "page.html"
+    only_stop_words = indexed.keyword_search("what is that", 5)
+    assert only_stop_words and all(score > 0 for _, score in only_stop_words)
+    assert indexed.keyword_search("?!", 5) == []
