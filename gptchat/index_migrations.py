@@ -55,3 +55,9 @@ def m001_initial(db: Database) -> None:
     # One statement at a time: executescript() would commit the migration's transaction early.
     for statement in _M001:
         db.execute(statement)
+
+
+@index_migrations()
+def m002_term_statistics(db: Database) -> None:
+    # Document frequency of every indexed term, read to leave very common terms out of queries.
+    db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")

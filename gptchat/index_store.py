@@ -16,6 +16,10 @@ from gptchat.chunker import Chunk
 from gptchat.index_migrations import index_migrations
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common
+# to be worth its posting list; on indexes under 40,000 chunks only stop words are left out.
+COMMON_TERM_SHARE = 0.05
+COMMON_TERM_FLOOR = 2_000
 # Words too common to rank by. Left out of keyword queries (not of the index): their posting
 # lists cover most chunks, so matching them costs time and adds almost no BM25 signal.
 _STOP_WORDS = frozenset(
@@ -88,6 +92,15 @@ class IndexStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         index_migrations.apply(Database(self._conn))
+        # A scratch table in this connection's temp schema: SQLite's own tokenizer turns a
+        # question into the stemmed terms the index holds.
+        self._conn.execute(
+            "CREATE VIRTUAL TABLE temp.query_text USING fts5(text, tokenize='porter unicode61')"
+        )
+        self._conn.execute(
+            "CREATE VIRTUAL TABLE temp.query_terms USING fts5vocab(temp, query_text, 'row')"
+        )
+        self._chunk_total: tuple[int, int] = (-1, 0)  # (data version, chunk count)
 
     def close(self) -> None:
         self._conn.close()
@@ -289,18 +302,49 @@ class IndexStore:
         return [row[0] for row in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 top-k chunk ids for `query` (any of its words), best first, higher is better."""
-        words = _WORD.findall(query.lower())
-        # A question made only of stop words still deserves an answer: keep them then.
-        words = [w for w in words if w not in _STOP_WORDS] or words
-        if not words:
+        """BM25 top-k chunk ids for `query` (any of its terms), best first, higher is better."""
+        terms = self._query_terms(query)
+        if not terms:
             return []
-        match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+        match = " OR ".join(f'"{term}"' for term in terms)
         rows = self._conn.execute(
             "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, k),
         )
         return [(row[0], -row[1]) for row in rows]
+
+    def _query_terms(self, query: str) -> list[str]:
+        """The query's stemmed terms worth matching, rarest first.
+
+        Stop words go first; then, on a large index, terms found in more than
+        COMMON_TERM_SHARE of the chunks, whose posting lists make a query slow while adding
+        little to BM25.
+        When that leaves nothing, the rarest terms found stay.
+        """
+        words = _WORD.findall(query.lower())
+        words = [w for w in words if w not in _STOP_WORDS] or words
+        if not words:
+            return []
+        self._conn.execute("DELETE FROM temp.query_text")
+        self._conn.execute("INSERT INTO temp.query_text(text) VALUES (?)", (" ".join(words),))
+        stems = [row[0] for row in self._conn.execute("SELECT term FROM temp.query_terms")]
+        frequency = {}
+        for stem in stems:
+            row = self._conn.execute(
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (stem,)
+            ).fetchone()
+            if row:
+                frequency[stem] = row[0]
+        found = sorted(frequency, key=frequency.get)
+        limit = max(COMMON_TERM_SHARE * self._chunk_count(), COMMON_TERM_FLOOR)
+        return [t for t in found if frequency[t] <= limit] or found[:2]
+
+    def _chunk_count(self) -> int:
+        version = self.data_version()
+        if self._chunk_total[0] != version:
+            count = self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            self._chunk_total = (version, count)
+        return self._chunk_total[1]
 
     def counts(self) -> StoreCounts:
         files, chunks, embeddings = self._conn.execute(

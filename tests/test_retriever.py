@@ -79,3 +79,23 @@ def test_keyword_search_skips_stop_words_unless_nothing_else_is_left(
     only_stop_words = indexed.keyword_search("what is that", 5)
     assert only_stop_words and all(score > 0 for _, score in only_stop_words)
     assert indexed.keyword_search("?!", 5) == []
+
+
+def test_terms_common_to_most_chunks_leave_large_index_queries(
+    index: DocumentIndex, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gptchat import index_store
+
+    folder = tmp_path / "rivers"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"r{n}.md").write_text(f"# River {n}\n\nThe river number {n} flows east.\n")
+    (folder / "otters.md").write_text("# Otters\n\nOtters swim in the river at night.\n")
+    Indexer(index, embedder).run([folder])
+    # Pretend the index is large: any term in over 30 % of chunks is too common.
+    monkeypatch.setattr(index_store, "COMMON_TERM_FLOOR", 0)
+    monkeypatch.setattr(index_store, "COMMON_TERM_SHARE", 0.3)
+    assert index.store._query_terms("Where do the otters swim in rivers?") == ["otter", "swim"]
+    assert index.store._query_terms("rivers") == ["river"]  # nothing rarer: the rarest stays
+    (top,) = index.chunks([index.keyword_search("otters in the river", 1)[0][0]])
+    assert Path(top.path).name == "otters.md"
