@@ -53,7 +53,7 @@ class RetrieverSettings:
 
     candidates: int = 30  # taken from each of dense and keyword search before fusion
     rrf_k: int = 60  # the constant of reciprocal-rank fusion (Cormack et al. 2009)
-    min_similarity: float = 0.30  # below this best cosine, the documents do not cover it
+    min_similarity: float = 0.35  # below this best cosine, the documents do not cover it
     mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
 
 
