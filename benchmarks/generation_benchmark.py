@@ -27,7 +27,7 @@ def rag_hits() -> list[Hit]:
     text = next(SQUAD_DOCS.glob("normans.md"), None) or sorted(SQUAD_DOCS.glob("*.md"))[0]
     paragraphs = [p for p in text.read_text().split("\n\n") if len(p) > 200]
     return [
-        Hit((n,), str(text), "Normans", p, n, n, None, 1.0, 0.5)
+        Hit(str(text), "Normans", p, n, n, None, chunk_ids=(n,), score=1.0, similarity=0.5)
         for n, p in enumerate(paragraphs, start=1)
     ]
 

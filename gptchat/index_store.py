@@ -59,16 +59,33 @@ class FileState:
 
 
 @dataclass(frozen=True)
-class ChunkRecord:
-    """A stored chunk with its source location."""
+class Passage:
+    """Text from a document and where it sits: file, heading trail, lines or page."""
 
-    id: int
     path: str
     heading: str
     text: str
     line_start: int | None
     line_end: int | None
     page: int | None
+
+    @property
+    def location(self) -> str:
+        """`path:12-30`, `path:12`, `path (page 3)` or just `path`."""
+        if self.page is not None:
+            return f"{self.path} (page {self.page})"
+        if self.line_start is None:
+            return self.path
+        if self.line_end in (None, self.line_start):
+            return f"{self.path}:{self.line_start}"
+        return f"{self.path}:{self.line_start}-{self.line_end}"
+
+
+@dataclass(frozen=True)
+class ChunkRecord(Passage):
+    """A stored chunk."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -290,11 +307,11 @@ class IndexStore:
             return []
         marks = ",".join("?" * len(ids))
         rows = self._conn.execute(
-            "SELECT chunks.id, files.path, heading, text, line_start, line_end, page"
+            "SELECT files.path, heading, text, line_start, line_end, page, chunks.id"
             f" FROM chunks JOIN files ON files.id = chunks.file_id WHERE chunks.id IN ({marks})",
             ids,
         )
-        by_id = {row[0]: ChunkRecord(*row) for row in rows}
+        by_id = {row[-1]: ChunkRecord(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def chunk_ids(self) -> list[int]:

@@ -7,35 +7,18 @@ from dataclasses import dataclass, replace
 
 from gptchat.document_index import DocumentIndex
 from gptchat.embedder import Embedder
-from gptchat.index_store import ChunkRecord
+from gptchat.index_store import ChunkRecord, Passage
 
 PARAGRAPH_BREAK = "\n\n"
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A retrieved passage with its source location and scores."""
+class Hit(Passage):
+    """A retrieved passage (one chunk, or overlapping chunks merged) with its scores."""
 
     chunk_ids: tuple[int, ...]
-    path: str
-    heading: str
-    text: str
-    line_start: int | None
-    line_end: int | None
-    page: int | None
     score: float  # fused score, higher is better
     similarity: float | None  # cosine similarity to the question, when dense search found it
-
-    @property
-    def location(self) -> str:
-        """`path:12-30`, `path:12`, `path (page 3)` or just `path`."""
-        if self.page is not None:
-            return f"{self.path} (page {self.page})"
-        if self.line_start is None:
-            return self.path
-        if self.line_end in (None, self.line_start):
-            return f"{self.path}:{self.line_start}"
-        return f"{self.path}:{self.line_start}-{self.line_end}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,17 @@ from gptchat.retriever import Hit
 
 def hit(number: int, words: int = 20) -> Hit:
     text = " ".join(f"fact{number}" for _ in range(words))
-    return Hit((number,), f"/docs/f{number}.md", f"Section {number}", text, 1, 3, None, 1.0, 0.5)
+    return Hit(
+        path=f"/docs/f{number}.md",
+        heading=f"Section {number}",
+        text=text,
+        line_start=1,
+        line_end=3,
+        page=None,
+        chunk_ids=(number,),
+        score=1.0,
+        similarity=0.5,
+    )
 
 
 @pytest.fixture(scope="module")
