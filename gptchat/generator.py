@@ -160,8 +160,9 @@ class Generator:
 
         self.load()
         tokenizer, model = self._tokenizer, self._model
+        # A prompt rendered from a chat template already holds its special tokens.
         inputs = tokenizer(
-            prompt, return_tensors="pt", add_special_tokens=not self.has_chat_template
+            prompt, return_tensors="pt", add_special_tokens=plain or not self.has_chat_template
         )
         stats.prompt_tokens = int(inputs["input_ids"].shape[1])
         streamer = _TokenStreamer(tokenizer)
