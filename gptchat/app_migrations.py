@@ -49,3 +49,19 @@ _M001 = [
 def m001_conversations(db: Database) -> None:
     for statement in _M001:
         db.execute(statement)
+
+
+@app_migrations()
+def m002_eval_runs(db: Database) -> None:
+    # One row per `gptchat eval` run: the user's own record of how quality moved.
+    db.execute(
+        """CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            qa_file TEXT NOT NULL,
+            index_name TEXT NOT NULL,
+            model TEXT,
+            questions INTEGER NOT NULL,
+            metrics TEXT NOT NULL
+        )"""
+    )

@@ -38,6 +38,17 @@ class StoredSource:
 
 
 @dataclass(frozen=True)
+class EvalRun:
+    id: int
+    created_at: str
+    qa_file: str
+    index_name: str
+    model: str | None
+    questions: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Message:
     id: int
     conversation_id: int
@@ -165,3 +176,22 @@ class AppStore:
             (message_id,),
         )
         return [StoredSource(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows]
+
+    def add_eval_run(
+        self, qa_file: str, index_name: str, model: str | None, questions: int, metrics: dict
+    ) -> int:
+        with self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO eval_runs(created_at, qa_file, index_name, model, questions, metrics)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now_iso(), qa_file, index_name, model, questions, json.dumps(metrics)),
+            )
+        return int(cursor.lastrowid)
+
+    def eval_runs(self) -> list[EvalRun]:
+        """Every recorded eval run, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, created_at, qa_file, index_name, model, questions, metrics"
+            " FROM eval_runs ORDER BY id"
+        )
+        return [EvalRun(*row[:6], metrics=json.loads(row[6])) for row in rows]

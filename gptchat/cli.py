@@ -259,6 +259,86 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
         click.echo(line)
 
 
+@cli.command(name="eval")
+@click.argument("qa_file", type=click.Path(path_type=Path), required=False)
+@click.option("--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="Evaluate a seeded sample of N questions.")
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Passages given to the model.",
+)
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval alone; no model runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the JSON report (default: eval/run-N.json in the workspace).",
+)
+@click.option("--history", "show_history", is_flag=True, help="List earlier eval runs and exit.")
+@_model_options
+@click.pass_obj
+def eval_command(
+    workspace: Workspace,
+    qa_file: Path | None,
+    index_name: str,
+    limit: int | None,
+    k: int,
+    retrieval_only: bool,
+    as_json: bool,
+    report: Path | None,
+    show_history: bool,
+    model_path: Path | None,
+    int8: bool,
+) -> None:
+    """Measure retrieval and answer quality on QA_FILE (JSONL, or SQuAD v1.1 JSON).
+
+    Each JSONL row: {"question": ..., "answers": [...], "sources": ["file.md", ...]}.
+    Rows that cannot be read are reported by line and skipped.
+
+    \b
+    Examples:
+      gptchat eval ../shared/eval/claude-docs/qa.jsonl --retrieval-only
+      gptchat eval my-questions.jsonl --limit 50
+      gptchat eval --history
+    """
+    import json
+
+    from gptchat.commands import EvalOptions, ModelOptions, run_eval
+    from gptchat.eval_text import history_table, metrics_table, outcome_json
+
+    if show_history:
+        from gptchat.app_store import AppStore
+
+        store = AppStore(workspace.app_db_path)
+        try:
+            lines = history_table(store.eval_runs())
+        finally:
+            store.close()
+        for line in lines:
+            click.echo(line)
+        return
+    if qa_file is None:
+        raise BadInput("give a question file (QA_FILE), or --history")
+    options = EvalOptions(index_name, k, limit, retrieval_only, ModelOptions(model_path, int8))
+    outcome = run_eval(workspace, qa_file, options, report=_status, show_progress=True)
+    for problem in outcome.problems:
+        _status(f"skipped {qa_file}: {problem}")
+    document = outcome_json(outcome)
+    target = report or workspace.root / "eval" / f"run-{outcome.run_id}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False))
+        return
+    for line in metrics_table(outcome):
+        click.echo(line)
+    click.echo(f"\nRun {outcome.run_id} saved; report: {target}")
+
+
 @cli.group()
 def models() -> None:
     """Base models: fetch the default one ahead of time."""

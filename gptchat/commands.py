@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
     from gptchat.embedder import Embedder
+    from gptchat.evaluation import QuestionResult
     from gptchat.generator import Generator
 
 
@@ -142,14 +143,8 @@ def open_chat_session(
     from gptchat.chat_session import ChatSession
     from gptchat.retriever import Retriever
 
-    if index_name not in workspace.index_names():
-        raise BadInput(f"no index named '{index_name}' (build it with `gptchat index PATH`)")
-    index = DocumentIndex.open(workspace.index_dir(index_name))
+    index = open_searchable_index(workspace, index_name)
     try:
-        if index.store.counts().chunks == 0:
-            raise BadInput(
-                f"index '{index_name}' is empty (add documents with `gptchat index PATH`)"
-            )
         embedder = index_embedder(index)
         generator = load_generator(model, report)
         store = AppStore(workspace.app_db_path)
@@ -160,9 +155,92 @@ def open_chat_session(
     return OpenSession(session, index, store)
 
 
+def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentIndex:
+    """An existing index with something in it, else a one-line BadInput."""
+    if index_name not in workspace.index_names():
+        raise BadInput(f"no index named '{index_name}' (build it with `gptchat index PATH`)")
+    index = DocumentIndex.open(workspace.index_dir(index_name))
+    if index.store.counts().chunks == 0:
+        index.close()
+        raise BadInput(f"index '{index_name}' is empty (add documents with `gptchat index PATH`)")
+    return index
+
+
 def index_embedder(index: DocumentIndex) -> Embedder:
     """The embedder an index was built with."""
     from gptchat.embedder import Embedder
 
     path = index.store.manifest().get("embedder_path")
     return Embedder(Path(path) if path else None)
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """The knobs of `gptchat eval`."""
+
+    index_name: str = DEFAULT_INDEX
+    k: int = 5
+    limit: int | None = None
+    retrieval_only: bool = False
+    model: ModelOptions = ModelOptions()
+
+
+@dataclass
+class EvalOutcome:
+    run_id: int
+    model: str | None
+    metrics: dict[str, float]
+    problems: list[str]
+    results: list[QuestionResult]
+
+
+def run_eval(
+    workspace: Workspace,
+    qa_file: Path,
+    options: EvalOptions,
+    report: Callable[[str], None],
+    show_progress: bool,
+) -> EvalOutcome:
+    """Evaluate the index (and the model, unless retrieval-only) on a question set."""
+    import random
+    import tempfile
+
+    from gptchat.app_store import AppStore
+    from gptchat.chat_session import ChatSession
+    from gptchat.evaluation import evaluate
+    from gptchat.progress import CountProgressBar
+    from gptchat.qa_set import load_qa_set
+    from gptchat.retriever import Retriever
+
+    qa_set = load_qa_set(qa_file)
+    items = qa_set.items
+    if options.limit and options.limit < len(items):
+        items = random.Random(0).sample(items, options.limit)  # seeded: runs compare
+    index = open_searchable_index(workspace, options.index_name)
+    model_name = None
+    try:
+        retriever = Retriever(index, index_embedder(index))
+        # Answers go to a scratch database, so an eval does not flood the user's history.
+        with tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir:
+            scratch = AppStore(Path(scratch_dir) / "eval.db")
+            session = None
+            if not options.retrieval_only:
+                generator = load_generator(options.model, report)
+                model_name = generator.name
+                session = ChatSession(retriever, generator, scratch, options.index_name, options.k)
+            bar = CountProgressBar("Evaluating", len(items)) if show_progress else None
+            with bar if bar else contextlib.nullcontext():
+                metrics, results = evaluate(
+                    items, retriever, session, bar.advance if bar else lambda: None
+                )
+            scratch.close()
+    finally:
+        index.close()
+    store = AppStore(workspace.app_db_path)
+    try:
+        run_id = store.add_eval_run(
+            str(qa_file.resolve()), options.index_name, model_name, len(items), metrics
+        )
+    finally:
+        store.close()
+    return EvalOutcome(run_id, model_name, metrics, qa_set.problems, results)

@@ -56,3 +56,28 @@ class IndexProgressBar:
     def advance(self, files: int, chunks: int) -> None:
         self._chunks += chunks
         self._progress.update(self._task, advance=files, chunks=self._chunks)
+
+
+class CountProgressBar:
+    """A plain done/total bar with ETA on stderr, for runs over a list of items."""
+
+    def __init__(self, description: str, total: int) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self) -> CountProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def advance(self) -> None:
+        self._progress.update(self._task, advance=1)

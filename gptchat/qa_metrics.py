@@ -53,3 +53,17 @@ def hit_at(rank: int | None, k: int) -> float:
 
 def reciprocal_rank(rank: int | None, k: int) -> float:
     return 1.0 / rank if rank is not None and rank <= k else 0.0
+
+
+def rouge_l_recall(prediction: str, reference: str) -> float:
+    """Longest common subsequence of normalised tokens, over the reference's length."""
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    if not expected:
+        return 0.0
+    previous = [0] * (len(predicted) + 1)
+    for token in expected:
+        current = [0]
+        for j, other in enumerate(predicted, start=1):
+            current.append(previous[j - 1] + 1 if token == other else max(previous[j], current[-1]))
+        previous = current
+    return previous[-1] / len(expected)

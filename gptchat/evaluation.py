@@ -1,0 +1,133 @@
+"""`gptchat eval`: retrieval, answer, citation and speed quality on a question set."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gptchat.chat_session import ChatSession
+from gptchat.qa_metrics import (
+    contains_answer,
+    exact_match,
+    first_relevant_rank,
+    hit_at,
+    reciprocal_rank,
+    rouge_l_recall,
+    token_f1,
+)
+from gptchat.qa_set import QAItem
+from gptchat.retriever import Hit, Retriever
+
+LONG_ANSWER_WORDS = 12  # longer gold answers are judged by source file and ROUGE-L, not EM
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+@dataclass
+class QuestionResult:
+    """What happened to one question."""
+
+    item: QAItem
+    rank: int | None  # of the first relevant hit among the top 10
+    retrieval_ms: float
+    answer: str | None = None
+    status: str | None = None
+    exact_match: float | None = None
+    token_f1: float | None = None
+    rouge_l: float | None = None
+    citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
+    first_token_ms: float | None = None
+    decode_tokens_per_s: float | None = None
+
+
+def is_long(item: QAItem) -> bool:
+    return max(len(answer.split()) for answer in item.answers) > LONG_ANSWER_WORDS
+
+
+def is_relevant(hit: Hit, item: QAItem) -> bool:
+    """A gold passage: from a gold source file for long answers, else holding a gold answer."""
+    if is_long(item) and item.sources:
+        return any(hit.path == s or hit.path.endswith("/" + s) for s in item.sources)
+    return contains_answer(hit.text, item.answers)
+
+
+def evaluate_question(
+    item: QAItem, retriever: Retriever, session: ChatSession | None
+) -> QuestionResult:
+    """Score one question: its retrieval always, its answer when a session is given."""
+    retrieval = retriever.retrieve(item.question, k=10)
+    rank = first_relevant_rank([is_relevant(hit, item) for hit in retrieval.hits])
+    result = QuestionResult(item, rank, retrieval.milliseconds)
+    if session is None:
+        return result
+    answer = session.ask(item.question)
+    list(answer)
+    result.answer, result.status = answer.text, answer.status
+    if is_long(item):
+        result.rouge_l = max(rouge_l_recall(answer.text, gold) for gold in item.answers)
+    else:
+        result.exact_match = exact_match(answer.text, item.answers)
+        result.token_f1 = token_f1(answer.text, item.answers)
+    cited = {int(n) for n in _CITATION.findall(answer.text)}
+    result.citations = [
+        is_relevant(answer.sources[n - 1], item)
+        for n in sorted(cited)
+        if 0 < n <= len(answer.sources)
+    ]
+    result.first_token_ms = answer.timings.get("first_token_ms")
+    result.decode_tokens_per_s = answer.timings.get("decode_tokens_per_s")
+    return result
+
+
+def evaluate(
+    items: list[QAItem],
+    retriever: Retriever,
+    session: ChatSession | None,
+    on_question: Callable[[], None] = lambda: None,
+) -> tuple[dict[str, float], list[QuestionResult]]:
+    """Every question's result and the aggregate metrics."""
+    results = []
+    for item in items:
+        results.append(evaluate_question(item, retriever, session))
+        on_question()
+    return summarize(results), results
+
+
+def summarize(results: list[QuestionResult]) -> dict[str, float]:
+    """Aggregate metrics, named as in ../shared/eval's README; absent when not measurable."""
+    ranks = [r.rank for r in results]
+    metrics: dict[str, float] = {
+        "questions": len(results),
+        "hit@1": statistics.mean(hit_at(rank, 1) for rank in ranks),
+        "hit@5": statistics.mean(hit_at(rank, 5) for rank in ranks),
+        "hit@10": statistics.mean(hit_at(rank, 10) for rank in ranks),
+        "mrr@10": statistics.mean(reciprocal_rank(rank, 10) for rank in ranks),
+    }
+    metrics.update(_spread("retrieval_ms", [r.retrieval_ms for r in results]))
+    answered = [r for r in results if r.answer is not None]
+    if not answered:
+        return metrics
+    short = [r for r in answered if r.exact_match is not None]
+    long = [r for r in answered if r.rouge_l is not None]
+    if short:
+        metrics["exact_match"] = statistics.mean(r.exact_match for r in short)
+        metrics["token_f1"] = statistics.mean(r.token_f1 for r in short)
+    if long:
+        metrics["rouge_l_recall"] = statistics.mean(r.rouge_l for r in long)
+    metrics["not_in_documents_rate"] = statistics.mean(r.status == "no_answer" for r in answered)
+    metrics["answers_with_citation"] = statistics.mean(bool(r.citations) for r in answered)
+    cited = [gold for r in answered for gold in r.citations]
+    if cited:
+        metrics["cited_sources_gold"] = statistics.mean(cited)
+    metrics.update(_spread("first_token_ms", [r.first_token_ms for r in answered]))
+    metrics.update(_spread("decode_tok_s", [r.decode_tokens_per_s for r in answered]))
+    return metrics
+
+
+def _spread(name: str, values: list[float | None]) -> dict[str, float]:
+    present = [v for v in values if v]
+    if not present:
+        return {}
+    p95 = statistics.quantiles(present, n=20)[18] if len(present) > 1 else present[0]
+    return {f"{name}_p50": statistics.median(present), f"{name}_p95": p95}

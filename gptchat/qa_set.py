@@ -1,0 +1,102 @@
+"""Question sets for `gptchat eval`: JSONL (../shared/eval format) or SQuAD v1.1 JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gptchat.errors import BadInput
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """One question with its gold answers and, when known, the files that hold them."""
+
+    id: str
+    question: str
+    answers: list[str]
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QASet:
+    items: list[QAItem]
+    problems: list[str]  # "line N: what is wrong", for rows that were left out
+
+
+def load_qa_set(path: Path) -> QASet:
+    """Read a question set; bad rows are reported and skipped, an empty set is an error."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such question file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    qa_set = _squad_json(text, path) if path.suffix.lower() == ".json" else _jsonl(text)
+    if not qa_set.items:
+        first = f" (first problem: {qa_set.problems[0]})" if qa_set.problems else ""
+        raise BadInput(f"{path}: no usable questions{first}")
+    return qa_set
+
+
+def _jsonl(text: str) -> QASet:
+    items: list[QAItem] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: invalid JSON ({exc.msg})")
+            continue
+        problem = _row_problem(row)
+        if problem:
+            problems.append(f"line {number}: {problem}")
+            continue
+        items.append(
+            QAItem(
+                id=str(row.get("id", number)),
+                question=row["question"].strip(),
+                answers=[a for a in row["answers"] if a.strip()],
+                sources=list(row.get("sources", [])),
+            )
+        )
+    return QASet(items, problems)
+
+
+def _row_problem(row: object) -> str | None:
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    question, answers = row.get("question"), row.get("answers")
+    if not isinstance(question, str) or not question.strip():
+        return "missing 'question'"
+    if not isinstance(answers, list) or not any(isinstance(a, str) and a.strip() for a in answers):
+        return "missing 'answers' (a list of strings)"
+    if not all(isinstance(a, str) for a in answers):
+        return "'answers' must all be strings"
+    sources = row.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        return "'sources' must be a list of file paths"
+    return None
+
+
+def _squad_json(text: str, path: Path) -> QASet:
+    """SQuAD v1.1: data -> paragraphs -> qas; the article title stands in for the source."""
+    try:
+        data = json.loads(text)["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BadInput(f"{path}: not SQuAD v1.1 JSON ({type(exc).__name__}: {exc})") from exc
+    items: list[QAItem] = []
+    problems: list[str] = []
+    for article in data:
+        for paragraph in article.get("paragraphs", []):
+            for qa in paragraph.get("qas", []):
+                answers = [a.get("text", "") for a in qa.get("answers", [])]
+                row = {"question": qa.get("question"), "answers": answers}
+                problem = _row_problem(row)
+                if problem:
+                    problems.append(f"question {qa.get('id', '?')}: {problem}")
+                    continue
+                items.append(
+                    QAItem(str(qa.get("id")), qa["question"].strip(), [a for a in answers if a])
+                )
+    return QASet(items, problems)

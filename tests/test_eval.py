@@ -1,0 +1,187 @@
+"""`gptchat eval`: the question-file parser, the metrics, and small end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gptchat.errors import BadInput
+from gptchat.evaluation import QuestionResult, is_relevant, summarize
+from gptchat.qa_metrics import rouge_l_recall
+from gptchat.qa_set import QAItem, load_qa_set
+from gptchat.retriever import Hit
+from tests.test_cli import run_cli
+
+
+def write_lines(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_bad_rows_are_reported_by_line_and_the_rest_is_kept(tmp_path: Path) -> None:
+    qa = write_lines(
+        tmp_path / "qa.jsonl",
+        [
+            {"id": "a", "question": "Q1?", "answers": ["A1"], "sources": ["x.md"]},
+            "{not json",
+            {"question": "Q3?"},
+            {"question": "", "answers": ["A"]},
+            {"question": "Q5?", "answers": ["A5"], "sources": "x.md"},
+            ["a", "list"],
+            {"question": "Q7?", "answers": ["A7", "A7b"]},
+        ],
+    )
+    qa_set = load_qa_set(qa)
+    assert [item.question for item in qa_set.items] == ["Q1?", "Q7?"]
+    assert qa_set.items[0] == QAItem("a", "Q1?", ["A1"], ["x.md"])
+    assert [p.split(":")[0] for p in qa_set.problems] == [
+        "line 2",
+        "line 3",
+        "line 4",
+        "line 5",
+        "line 6",
+    ]
+    assert "invalid JSON" in qa_set.problems[0] and "missing 'answers'" in qa_set.problems[1]
+
+
+def test_an_empty_result_is_an_error_not_a_zero(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="no usable questions.*line 1"):
+        load_qa_set(write_lines(tmp_path / "bad.jsonl", ["oops"]))
+    with pytest.raises(BadInput, match="no such question file"):
+        load_qa_set(tmp_path / "missing.jsonl")
+
+
+def test_squad_v1_json_is_read_directly(tmp_path: Path) -> None:
+    squad = {
+        "data": [
+            {
+                "title": "T",
+                "paragraphs": [
+                    {
+                        "context": "c",
+                        "qas": [{"id": "1", "question": "Q?", "answers": [{"text": "A"}]}],
+                    }
+                ],
+            }
+        ]
+    }
+    (tmp_path / "dev.json").write_text(json.dumps(squad))
+    assert load_qa_set(tmp_path / "dev.json").items == [QAItem("1", "Q?", ["A"])]
+
+
+def test_rouge_l_recall_by_hand() -> None:
+    # reference: "cat sat on mat" (4 tokens); LCS with "cat was on red mat" = cat on mat = 3
+    assert rouge_l_recall("the cat was on the red mat", "the cat sat on the mat") == 0.75
+    assert rouge_l_recall("nothing", "") == 0.0
+
+
+def hit(path: str, text: str) -> Hit:
+    return Hit(path, "", text, 1, 1, None, chunk_ids=(1,), score=1.0, similarity=0.5)
+
+
+def test_relevance_by_answer_string_or_by_source_file() -> None:
+    short = QAItem("1", "Q?", ["Denver Broncos"], ["nfl.md"])
+    assert is_relevant(hit("/d/other.md", "The Denver Broncos won."), short)
+    long_answer = " ".join(["word"] * 20)
+    long = QAItem("2", "Q?", [long_answer], ["api/errors.md"])
+    assert is_relevant(hit("/docs/api/errors.md", "unrelated text"), long)
+    assert not is_relevant(hit("/docs/errors.md", long_answer), long)
+
+
+def test_summary_metrics_by_hand() -> None:
+    item = QAItem("1", "Q?", ["A"])
+    results = [
+        QuestionResult(
+            item,
+            rank=1,
+            retrieval_ms=10.0,
+            answer="A [1]",
+            status="complete",
+            exact_match=1.0,
+            token_f1=1.0,
+            citations=[True],
+        ),
+        QuestionResult(
+            item,
+            rank=4,
+            retrieval_ms=20.0,
+            answer="B [1] [2]",
+            status="complete",
+            exact_match=0.0,
+            token_f1=0.5,
+            citations=[False, True],
+        ),
+        QuestionResult(
+            item,
+            rank=None,
+            retrieval_ms=30.0,
+            answer="none",
+            status="no_answer",
+            exact_match=0.0,
+            token_f1=0.0,
+        ),
+    ]
+    metrics = summarize(results)
+    assert metrics["hit@1"] == pytest.approx(1 / 3)
+    assert metrics["hit@5"] == pytest.approx(2 / 3)
+    assert metrics["mrr@10"] == pytest.approx((1 + 1 / 4) / 3)
+    assert metrics["exact_match"] == pytest.approx(1 / 3)
+    assert metrics["token_f1"] == pytest.approx(0.5)
+    assert metrics["not_in_documents_rate"] == pytest.approx(1 / 3)
+    assert metrics["answers_with_citation"] == pytest.approx(2 / 3)
+    assert metrics["cited_sources_gold"] == pytest.approx(2 / 3)
+    assert metrics["retrieval_ms_p50"] == 20.0
+
+
+@pytest.fixture
+def qa_file(tmp_path: Path) -> Path:
+    return write_lines(
+        tmp_path / "qa.jsonl",
+        [
+            {
+                "question": "How long is green tea steeped?",
+                "answers": ["two minutes"],
+                "sources": ["tea.txt"],
+            },
+            {
+                "question": "What is magma at the surface called?",
+                "answers": ["lava"],
+                "sources": ["guides/page.html"],
+            },
+            {
+                "question": "How often does a bicycle chain need oil?",
+                "answers": ["every 300 kilometres"],
+                "sources": ["guides/bikes.rst"],
+            },
+            "not json",
+        ],
+    )
+
+
+def test_retrieval_only_eval_end_to_end(monkeypatch, capsys, docs, qa_file, workspace) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--retrieval-only")
+    assert code == 0
+    assert "| retrieval hit@1 | 1.000 |" in out and "| questions | 3 |" in out
+    assert "line 4: invalid JSON" in err
+    report = json.loads((workspace.root / "eval" / "run-1.json").read_text())
+    assert report["metrics"]["mrr@10"] == 1.0 and len(report["questions"]) == 3
+
+
+def test_eval_with_answers_and_history(
+    monkeypatch, capsys, docs, qa_file, tiny_model_dir, workspace
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "eval", str(qa_file), "--json", "--model", str(tiny_model_dir)
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert {"token_f1", "exact_match", "answers_with_citation"} <= report["metrics"].keys()
+    assert all(q["answer"] is not None for q in report["questions"])
+    code, history, _ = run_cli(monkeypatch, capsys, "eval", "--history")
+    assert code == 0 and "| 1 |" in history and tiny_model_dir.name in history
+    code, listed, _ = run_cli(monkeypatch, capsys, "history")
+    assert "No conversations yet" in listed  # eval answers stay out of the user's history
