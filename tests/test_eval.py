@@ -47,7 +47,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_is_kept(tmp_path: Path) -> N
 
 
 def test_an_empty_result_is_an_error_not_a_zero(tmp_path: Path) -> None:
-    with pytest.raises(BadInput, match="no usable questions.*line 1"):
+    with pytest.raises(BadInput, match=r"no usable questions.*line 1"):
         load_qa_set(write_lines(tmp_path / "bad.jsonl", ["oops"]))
     with pytest.raises(BadInput, match="no such question file"):
         load_qa_set(tmp_path / "missing.jsonl")
