@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Protocol
 
 from gptchat.documents import Block, Document
+from gptchat.errors import BadInput
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 HEADING_SEPARATOR = " > "
@@ -28,6 +29,13 @@ class ChunkSettings:
 
     max_tokens: int = 254  # all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]
     overlap_tokens: int = 32
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
+            raise BadInput(
+                f"overlap of {self.overlap_tokens} tokens must be under half the chunk size "
+                f"({self.max_tokens})"
+            )
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,6 @@ class Chunker:
     """Cuts a Document into Chunks of at most `settings.max_tokens` embedder tokens."""
 
     def __init__(self, counter: TokenCounter, settings: ChunkSettings) -> None:
-        if not 0 <= settings.overlap_tokens < settings.max_tokens // 2:
-            raise ValueError("overlap must be under half the chunk size")
         self.counter = counter
         self.settings = settings
 

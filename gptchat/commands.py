@@ -49,9 +49,13 @@ def run_index(
     from gptchat.report_text import report_lines
 
     embedder = Embedder(options.embedder_path)
+    readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
+    if options.chunk_tokens and options.chunk_tokens > readable:
+        raise BadInput(
+            f"--chunk-tokens {options.chunk_tokens} is more than {embedder.name} reads ({readable})"
+        )
     chunk_settings = ChunkSettings(
-        max_tokens=options.chunk_tokens or embedder.max_tokens - 2,
-        overlap_tokens=options.overlap_tokens,
+        max_tokens=options.chunk_tokens or readable, overlap_tokens=options.overlap_tokens
     )
     directory = workspace.index_dir(options.name)
     # Refreshing (no paths) needs an existing index; adding paths may create one.

@@ -114,3 +114,15 @@ def test_first_run_indexes_the_user_guide(monkeypatch, capsys, workspace: Worksp
     code, out, _ = run_cli(monkeypatch, capsys)
     assert code == 0 and "indexing the gptchat user guide" not in out
     assert "default" in out
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--chunk-tokens", "1000"], "more than all-MiniLM-L6-v2 reads (254)"),
+        (["--chunk-tokens", "64", "--overlap-tokens", "40"], "under half the chunk size"),
+    ],
+)
+def test_impossible_chunk_settings_are_exit_2(monkeypatch, capsys, docs, options, message):
+    code, _, err = run_cli(monkeypatch, capsys, "index", str(docs), *options)
+    assert code == 2 and message in err
