@@ -227,17 +227,21 @@ def run_eval(
         # Answers go to a scratch database, so an eval does not flood the user's history.
         with tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir:
             scratch = AppStore(Path(scratch_dir) / "eval.db")
-            session = None
-            if not options.retrieval_only:
-                generator = load_generator(options.model, report)
-                model_name = generator.name
-                session = ChatSession(retriever, generator, scratch, options.index_name, options.k)
-            bar = CountProgressBar("Evaluating", len(items)) if show_progress else None
-            with bar if bar else contextlib.nullcontext():
-                metrics, results = evaluate(
-                    items, retriever, session, bar.advance if bar else lambda: None
-                )
-            scratch.close()
+            try:
+                session = None
+                if not options.retrieval_only:
+                    generator = load_generator(options.model, report)
+                    model_name = generator.name
+                    session = ChatSession(
+                        retriever, generator, scratch, options.index_name, options.k
+                    )
+                bar = CountProgressBar("Evaluating", len(items)) if show_progress else None
+                with bar if bar else contextlib.nullcontext():
+                    metrics, results = evaluate(
+                        items, retriever, session, bar.advance if bar else lambda: None
+                    )
+            finally:
+                scratch.close()
     finally:
         index.close()
     store = AppStore(workspace.app_db_path)
