@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gptchat.chat_session import ChatSession
 from gptchat.qa_metrics import (
@@ -20,6 +20,7 @@ from gptchat.qa_metrics import (
 from gptchat.qa_set import QAItem
 from gptchat.retriever import Hit, Retriever
 
+BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
 LONG_ANSWER_WORDS = 12  # longer gold answers are judged by source file and ROUGE-L, not EM
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -39,6 +40,7 @@ class QuestionResult:
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
     first_token_ms: float | None = None
     decode_tokens_per_s: float | None = None
+    baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
 
 
 def is_long(item: QAItem) -> bool:
@@ -59,6 +61,12 @@ def evaluate_question(
     retrieval = retriever.retrieve(item.question, k=10)
     rank = first_relevant_rank([is_relevant(hit, item) for hit in retrieval.hits])
     result = QuestionResult(item, rank, retrieval.milliseconds)
+    for mode in BASELINES:
+        alone = Retriever(
+            retriever.index, retriever.embedder, replace(retriever.settings, mode=mode)
+        )
+        hits = alone.retrieve(item.question, k=10).hits
+        result.baseline_ranks[mode] = first_relevant_rank([is_relevant(h, item) for h in hits])
     if session is None:
         return result
     answer = session.ask(item.question)
@@ -96,14 +104,11 @@ def evaluate(
 
 def summarize(results: list[QuestionResult]) -> dict[str, float]:
     """Aggregate metrics, named as in ../shared/eval's README; absent when not measurable."""
-    ranks = [r.rank for r in results]
-    metrics: dict[str, float] = {
-        "questions": len(results),
-        "hit@1": statistics.mean(hit_at(rank, 1) for rank in ranks),
-        "hit@5": statistics.mean(hit_at(rank, 5) for rank in ranks),
-        "hit@10": statistics.mean(hit_at(rank, 10) for rank in ranks),
-        "mrr@10": statistics.mean(reciprocal_rank(rank, 10) for rank in ranks),
-    }
+    metrics: dict[str, float] = {"questions": len(results)}
+    metrics.update(_rank_metrics("", [r.rank for r in results]))
+    for mode in BASELINES:
+        ranks = [r.baseline_ranks.get(mode) for r in results]
+        metrics.update(_rank_metrics(f"{mode} ", ranks))
     metrics.update(_spread("retrieval_ms", [r.retrieval_ms for r in results]))
     answered = [r for r in results if r.answer is not None]
     if not answered:
@@ -123,6 +128,15 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     metrics.update(_spread("first_token_ms", [r.first_token_ms for r in answered]))
     metrics.update(_spread("decode_tok_s", [r.decode_tokens_per_s for r in answered]))
     return metrics
+
+
+def _rank_metrics(prefix: str, ranks: list[int | None]) -> dict[str, float]:
+    return {
+        f"{prefix}hit@1": statistics.mean(hit_at(rank, 1) for rank in ranks),
+        f"{prefix}hit@5": statistics.mean(hit_at(rank, 5) for rank in ranks),
+        f"{prefix}hit@10": statistics.mean(hit_at(rank, 10) for rank in ranks),
+        f"{prefix}mrr@10": statistics.mean(reciprocal_rank(rank, 10) for rank in ranks),
+    }
 
 
 def _spread(name: str, values: list[float | None]) -> dict[str, float]:

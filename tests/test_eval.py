@@ -165,6 +165,8 @@ def test_retrieval_only_eval_end_to_end(monkeypatch, capsys, docs, qa_file, work
     code, out, err = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--retrieval-only")
     assert code == 0
     assert "| retrieval hit@1 | 1.000 |" in out and "| questions | 3 |" in out
+    assert "| baseline: dense alone hit@5 | 1.000 |" in out
+    assert "| baseline: BM25 alone hit@10 |" in out
     assert "line 4: invalid JSON" in err
     report = json.loads((workspace.root / "eval" / "run-1.json").read_text())
     assert report["metrics"]["mrr@10"] == 1.0 and len(report["questions"]) == 3
