@@ -46,7 +46,7 @@ def run_index(
     from gptchat.embedder import Embedder
     from gptchat.indexer import Indexer
     from gptchat.progress import IndexProgressBar
-    from gptchat.report_text import report_lines
+    from gptchat.index_text import report_lines
 
     embedder = Embedder(options.embedder_path)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
@@ -72,7 +72,7 @@ def run_index(
 
 def list_indexes(workspace: Workspace) -> list[str]:
     """The `gptchat index --list` table."""
-    from gptchat.report_text import index_table
+    from gptchat.index_text import index_table
 
     summaries = []
     for name in workspace.index_names():
