@@ -44,9 +44,9 @@ def run_index(
     """Index `paths` into the named index; returns the summary lines."""
     from gptchat.chunker import ChunkSettings
     from gptchat.embedder import Embedder
+    from gptchat.index_text import report_lines
     from gptchat.indexer import Indexer
     from gptchat.progress import IndexProgressBar
-    from gptchat.index_text import report_lines
 
     embedder = Embedder(options.embedder_path)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
