@@ -132,21 +132,27 @@ def _model_options(function):
     )(function)
 
 
+_index_option = click.option(
+    "--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True, help="Index to use."
+)
+_k_option = click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Passages retrieved for the model.",
+)
+
+
 def _status(message: str) -> None:
     click.echo(message, err=True)
 
 
 @cli.command()
 @click.argument("question")
-@click.option("--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True)
-@click.option(
-    "--k",
-    "k",
-    type=click.IntRange(1, 50),
-    default=5,
-    show_default=True,
-    help="Passages to retrieve.",
-)
+@_index_option
+@_k_option
 @click.option("--conversation", "conversation_id", type=int, help="Continue this conversation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @_model_options
@@ -261,16 +267,9 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
 
 @cli.command(name="eval")
 @click.argument("qa_file", type=click.Path(path_type=Path), required=False)
-@click.option("--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True)
+@_index_option
 @click.option("--limit", type=click.IntRange(1), help="Evaluate a seeded sample of N questions.")
-@click.option(
-    "--k",
-    "k",
-    type=click.IntRange(1, 50),
-    default=5,
-    show_default=True,
-    help="Passages given to the model.",
-)
+@_k_option
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval alone; no model runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead.")
 @click.option(
