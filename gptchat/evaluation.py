@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from gptchat.chat_session import ChatSession
 from gptchat.qa_metrics import (
@@ -58,15 +58,14 @@ def evaluate_question(
     item: QAItem, retriever: Retriever, session: ChatSession | None
 ) -> QuestionResult:
     """Score one question: its retrieval always, its answer when a session is given."""
-    retrieval = retriever.retrieve(item.question, k=10)
-    rank = first_relevant_rank([is_relevant(hit, item) for hit in retrieval.hits])
-    result = QuestionResult(item, rank, retrieval.milliseconds)
-    for mode in BASELINES:
-        alone = Retriever(
-            retriever.index, retriever.embedder, replace(retriever.settings, mode=mode)
-        )
-        hits = alone.retrieve(item.question, k=10).hits
-        result.baseline_ranks[mode] = first_relevant_rank([is_relevant(h, item) for h in hits])
+    main_mode = retriever.settings.mode
+    retrievals = retriever.retrieve_modes(item.question, 10, (main_mode, *BASELINES))
+    ranks = {
+        mode: first_relevant_rank([is_relevant(hit, item) for hit in retrieval.hits])
+        for mode, retrieval in retrievals.items()
+    }
+    result = QuestionResult(item, ranks[main_mode], retrievals[main_mode].milliseconds)
+    result.baseline_ranks = {mode: ranks[mode] for mode in BASELINES}
     if session is None:
         return result
     answer = session.ask(item.question)

@@ -52,17 +52,39 @@ class Retriever:
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         """The top `k` hits for `question`, overlapping neighbours merged."""
+        return self.retrieve_modes(question, k, (self.settings.mode,))[self.settings.mode]
+
+    def retrieve_modes(self, question: str, k: int, modes: tuple[str, ...]) -> dict[str, Retrieval]:
+        """The top `k` hits of each mode ("fused", "dense", "keyword") for `question`.
+
+        One query embedding and one search of each kind serve every mode asked for; each
+        mode's time is that shared search plus its own ranking.
+        """
         started = time.perf_counter()
         settings = self.settings
         query = self.embedder.encode([question])[0]
         dense = self.index.dense_search(query, settings.candidates)
         keyword = self.index.keyword_search(question, settings.candidates)
-        ranked = {
+        searched = time.perf_counter() - started
+        similarity = dict(dense)
+        relevant = max(similarity.values(), default=0.0) >= settings.min_similarity
+        rankings = {
             "fused": lambda: fuse([dense, keyword], settings.rrf_k),
             "dense": lambda: dense,
             "keyword": lambda: keyword,
-        }[settings.mode]()
-        similarity = dict(dense)
+        }
+        results: dict[str, Retrieval] = {}
+        for mode in modes:
+            ranked_at = time.perf_counter()
+            hits = self._hits(rankings[mode](), similarity, k)
+            seconds = searched + time.perf_counter() - ranked_at
+            results[mode] = Retrieval(hits, relevant, seconds * 1000)
+        return results
+
+    def _hits(
+        self, ranked: list[tuple[int, float]], similarity: dict[int, float], k: int
+    ) -> list[Hit]:
+        """The first `k` hits of a ranking, overlapping neighbours merged."""
         records = {r.id: r for r in self.index.chunks([chunk_id for chunk_id, _ in ranked])}
         hits: list[Hit] = []
         for chunk_id, score in ranked:
@@ -75,9 +97,7 @@ class Retriever:
             if len(hits) == k:
                 break
             hits.append(hit)
-        best = max(similarity.values(), default=0.0)
-        milliseconds = (time.perf_counter() - started) * 1000
-        return Retrieval(hits[:k], best >= settings.min_similarity, milliseconds)
+        return hits
 
 
 def fuse(rankings: list[list[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
