@@ -43,14 +43,13 @@ def _hit_json(hit: Hit, number: int | None) -> dict:
 
 def answer_json(answer: Answer) -> dict:
     """`gptchat ask --json`: the answer, its sources and its timings in one object."""
-    numbers = {id(hit): n for n, hit in enumerate(answer.sources, start=1)}
     return {
         "conversation_id": answer.conversation_id,
         "message_id": answer.message_id,
         "answer": answer.text,
         "status": answer.status,
         "relevant": answer.relevant,
-        "sources": [_hit_json(hit, numbers.get(id(hit))) for hit in answer.hits],
+        "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],
         "timings": answer.timings,
     }
 

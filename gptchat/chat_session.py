@@ -30,6 +30,11 @@ class Answer:
     def __iter__(self) -> Iterator[str]:
         return self._pieces or iter(())
 
+    def source_number(self, hit: Hit) -> int | None:
+        """The [n] a retrieved hit had in the prompt, or None if the budget left it out."""
+        numbered = (n for n, source in enumerate(self.sources, start=1) if source is hit)
+        return next(numbered, None)
+
 
 class ChatSession:
     """The one object the CLI and the app call to ask a question."""
@@ -116,11 +121,10 @@ class ChatSession:
             self._log(answer, prompt_text)
 
     def _log(self, answer: Answer, prompt_text: str | None) -> None:
-        numbers = {id(hit): n for n, hit in enumerate(answer.sources, start=1)}
         sources = [
             StoredSource(
                 rank=rank,
-                source_number=numbers.get(id(hit)),
+                source_number=answer.source_number(hit),
                 chunk_ids=list(hit.chunk_ids),
                 location=hit.location,
                 heading=hit.heading,
