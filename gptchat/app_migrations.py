@@ -65,3 +65,23 @@ def m002_eval_runs(db: Database) -> None:
             metrics TEXT NOT NULL
         )"""
     )
+
+
+@app_migrations()
+def m003_feedback(db: Database) -> None:
+    # One row per rated answer, holding its latest state: training reads the answer's prompt
+    # from messages, so what the model saw is what it learns from.
+    db.execute(
+        """CREATE TABLE feedback (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            rating INTEGER CHECK (rating IN (-1, 1)),
+            correction TEXT,
+            comment TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    # Small key-value state of the app, e.g. the conversation it was showing when closed.
+    db.execute("CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # The source's file on its own, so a corrected answer can name its gold sources.
+    db.execute("ALTER TABLE retrievals ADD COLUMN path TEXT")

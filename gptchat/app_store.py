@@ -35,6 +35,7 @@ class StoredSource:
     score: float
     similarity: float | None
     text: str
+    path: str | None = None  # None in answers logged before paths were kept
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,29 @@ class EvalRun:
     model: str | None
     questions: int
     metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the user said of one answer: a rating, a better answer, a comment."""
+
+    message_id: int
+    rating: int | None  # +1, -1, or None when only corrected or commented
+    correction: str | None
+    comment: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class FeedbackExample:
+    """A rated answer with the question and exact prompt that produced it."""
+
+    feedback: Feedback
+    question: str
+    answer: str
+    prompt: str | None
+    model: str | None
+    sources: list[StoredSource]
 
 
 @dataclass(frozen=True)
@@ -144,7 +168,7 @@ class AppStore:
             )
             self._conn.executemany(
                 "INSERT INTO retrievals(message_id, rank, source_number, chunk_ids, location,"
-                " heading, score, similarity, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " heading, score, similarity, text, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -156,23 +180,42 @@ class AppStore:
                         s.score,
                         s.similarity,
                         s.text,
+                        s.path,
                     )
                     for s in sources
                 ],
             )
 
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        with self._conn:
+            self._conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+            )
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation with its messages, sources and feedback."""
+        with self._conn:
+            self._conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def message(self, message_id: int) -> Message | None:
+        rows = self._messages("WHERE id = ?", (message_id,))
+        return rows[0] if rows else None
+
     def messages(self, conversation_id: int) -> list[Message]:
+        return self._messages("WHERE conversation_id = ?", (conversation_id,))
+
+    def _messages(self, where: str, args: tuple) -> list[Message]:
         rows = self._conn.execute(
             "SELECT id, conversation_id, role, content, status, created_at, reply_to, model,"
-            " prompt, timings FROM messages WHERE conversation_id = ? ORDER BY id",
-            (conversation_id,),
+            f" prompt, timings FROM messages {where} ORDER BY id",
+            args,
         )
         return [Message(*row[:9], timings=json.loads(row[9]) if row[9] else None) for row in rows]
 
     def sources(self, message_id: int) -> list[StoredSource]:
         rows = self._conn.execute(
-            "SELECT rank, source_number, chunk_ids, location, heading, score, similarity, text"
-            " FROM retrievals WHERE message_id = ? ORDER BY rank",
+            "SELECT rank, source_number, chunk_ids, location, heading, score, similarity, text,"
+            " path FROM retrievals WHERE message_id = ? ORDER BY rank",
             (message_id,),
         )
         return [StoredSource(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows]
@@ -195,3 +238,66 @@ class AppStore:
             " FROM eval_runs ORDER BY id"
         )
         return [EvalRun(*row[:6], metrics=json.loads(row[6])) for row in rows]
+
+    def set_feedback(
+        self,
+        message_id: int,
+        *,
+        rating: int | None = None,
+        correction: str | None = None,
+        comment: str | None = None,
+    ) -> Feedback:
+        """Record feedback on an answer; fields left None keep what was stored before."""
+        if rating not in (None, -1, 1):
+            raise ValueError(f"a rating is +1 or -1, not {rating}")
+        message = self.message(message_id)
+        if message is None or message.role != "assistant":
+            raise LookupError(f"no answer with id {message_id}")
+        now = now_iso()
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO feedback(message_id, rating, correction, comment, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(message_id) DO UPDATE SET"
+                " rating = coalesce(excluded.rating, rating),"
+                " correction = coalesce(excluded.correction, correction),"
+                " comment = coalesce(excluded.comment, comment),"
+                " updated_at = excluded.updated_at",
+                (message_id, rating, correction, comment, now, now),
+            )
+        feedback = self.feedback(message_id)
+        assert feedback is not None  # just written, in this connection
+        return feedback
+
+    def feedback(self, message_id: int) -> Feedback | None:
+        row = self._conn.execute(
+            "SELECT message_id, rating, correction, comment, updated_at FROM feedback"
+            " WHERE message_id = ?",
+            (message_id,),
+        ).fetchone()
+        return Feedback(*row) if row else None
+
+    def feedback_examples(self) -> list[FeedbackExample]:
+        """Every answer with feedback, oldest first, with its question and exact prompt."""
+        rows = self._conn.execute(
+            "SELECT f.message_id, f.rating, f.correction, f.comment, f.updated_at,"
+            " q.content, a.content, a.prompt, a.model"
+            " FROM feedback f JOIN messages a ON a.id = f.message_id"
+            " JOIN messages q ON q.id = a.reply_to ORDER BY f.message_id"
+        ).fetchall()
+        return [
+            FeedbackExample(Feedback(*row[:5]), *row[5:], sources=self.sources(row[0]))
+            for row in rows
+        ]
+
+    def state(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO app_state(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -131,6 +131,7 @@ class ChatSession:
                 score=hit.score,
                 similarity=hit.similarity,
                 text=hit.text,
+                path=hit.path,
             )
             for rank, hit in enumerate(answer.hits, start=1)
         ]

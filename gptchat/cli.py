@@ -278,6 +278,16 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
     help="Where to write the JSON report (default: eval/run-N.json in the workspace).",
 )
 @click.option("--history", "show_history", is_flag=True, help="List earlier eval runs and exit.")
+@click.option(
+    "--record-feedback",
+    is_flag=True,
+    help="Ask through the conversation log and rate each answer: +1 if right, else correct it.",
+)
+@click.option(
+    "--export-golden",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write your corrected and +1 answers as a QA file and exit.",
+)
 @_model_options
 @click.pass_obj
 def eval_command(
@@ -290,6 +300,8 @@ def eval_command(
     as_json: bool,
     report: Path | None,
     show_history: bool,
+    record_feedback: bool,
+    export_golden: Path | None,
     model_path: Path | None,
     int8: bool,
 ) -> None:
@@ -303,6 +315,8 @@ def eval_command(
       gptchat eval ../shared/eval/claude-docs/qa.jsonl --retrieval-only
       gptchat eval my-questions.jsonl --limit 50
       gptchat eval --history
+      gptchat eval squad.jsonl --limit 500 --record-feedback
+      gptchat eval --export-golden my-questions.jsonl
     """
     import json
 
@@ -320,9 +334,19 @@ def eval_command(
         for line in lines:
             click.echo(line)
         return
+    if export_golden is not None:
+        from gptchat.commands import export_feedback_golden
+
+        written = export_feedback_golden(workspace, export_golden)
+        click.echo(
+            f"Wrote {written} questions with approved or corrected answers to {export_golden}"
+        )
+        return
     if qa_file is None:
-        raise BadInput("give a question file (QA_FILE), or --history")
-    options = EvalOptions(index_name, k, limit, retrieval_only, ModelOptions(model_path, int8))
+        raise BadInput("give a question file (QA_FILE), --history or --export-golden FILE")
+    options = EvalOptions(
+        index_name, k, limit, retrieval_only, ModelOptions(model_path, int8), record_feedback
+    )
     outcome = run_eval(workspace, qa_file, options, report=_status, show_progress=True)
     for problem in outcome.problems:
         _status(f"skipped {qa_file}: {problem}")

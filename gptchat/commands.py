@@ -187,6 +187,8 @@ class EvalOptions:
     limit: int | None = None
     retrieval_only: bool = False
     model: ModelOptions = ModelOptions()
+    # Ask through the user's own log and rate each answer as a user would (+1 or a correction).
+    record_feedback: bool = False
 
 
 @dataclass
@@ -211,11 +213,13 @@ def run_eval(
 
     from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
-    from gptchat.evaluation import evaluate
+    from gptchat.evaluation import evaluate, judged_feedback
     from gptchat.progress import CountProgressBar
     from gptchat.qa_set import load_qa_set
     from gptchat.retriever import Retriever
 
+    if options.record_feedback and options.retrieval_only:
+        raise BadInput("--record-feedback needs answers; drop --retrieval-only")
     qa_set = load_qa_set(qa_file)
     items = qa_set.items
     if options.limit and options.limit < len(items):
@@ -224,24 +228,34 @@ def run_eval(
     model_name = None
     try:
         retriever = Retriever(index, index_embedder(index))
-        # Answers go to a scratch database, so an eval does not flood the user's history.
+        # Answers go to a scratch database, so an eval does not flood the user's history,
+        # unless they are recorded as feedback, which lives beside the user's own.
         with tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir:
-            scratch = AppStore(Path(scratch_dir) / "eval.db")
+            db_path = Path(scratch_dir) / "eval.db"
+            answers = AppStore(workspace.app_db_path if options.record_feedback else db_path)
             try:
                 session = None
                 if not options.retrieval_only:
                     generator = load_generator(options.model, report)
                     model_name = generator.name
                     session = ChatSession(
-                        retriever, generator, scratch, options.index_name, options.k
+                        retriever, generator, answers, options.index_name, options.k
                     )
                 bar = CountProgressBar("Evaluating", len(items)) if show_progress else None
+
+                def on_result(result: QuestionResult) -> None:
+                    if options.record_feedback and result.message_id is not None:
+                        rating, correction = judged_feedback(result)
+                        answers.set_feedback(
+                            result.message_id, rating=rating, correction=correction
+                        )
+                    if bar:
+                        bar.advance()
+
                 with bar if bar else contextlib.nullcontext():
-                    metrics, results = evaluate(
-                        items, retriever, session, bar.advance if bar else lambda: None
-                    )
+                    metrics, results = evaluate(items, retriever, session, on_result)
             finally:
-                scratch.close()
+                answers.close()
     finally:
         index.close()
     store = AppStore(workspace.app_db_path)
@@ -252,3 +266,18 @@ def run_eval(
     finally:
         store.close()
     return EvalOutcome(run_id, model_name, metrics, qa_set.problems, results)
+
+
+def export_feedback_golden(workspace: Workspace, path: Path) -> int:
+    """Write the user's approved and corrected answers as a QA file; returns the row count."""
+    from gptchat.app_store import AppStore
+    from gptchat.golden import export_golden
+
+    store = AppStore(workspace.app_db_path)
+    try:
+        examples = store.feedback_examples()
+    finally:
+        store.close()
+    if not examples:
+        raise BadInput("no rated or corrected answers yet: rate answers in the app first")
+    return export_golden(examples, path)

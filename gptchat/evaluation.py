@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gptchat.chat_session import ChatSession
+from gptchat.golden import cited_numbers
 from gptchat.qa_metrics import (
     contains_answer,
     exact_match,
@@ -22,7 +22,8 @@ from gptchat.retriever import Hit, Retriever
 
 BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
 LONG_ANSWER_WORDS = 12  # longer gold answers are judged by source file and ROUGE-L, not EM
-_CITATION = re.compile(r"\[(\d+)\]")
+# A long answer that recalls this much of a reference (as ROUGE-L) is as good as a match.
+LONG_ANSWER_MATCH = 0.8
 
 
 @dataclass
@@ -33,6 +34,7 @@ class QuestionResult:
     rank: int | None  # of the first relevant hit among the top 10
     retrieval_ms: float
     answer: str | None = None
+    message_id: int | None = None
     status: str | None = None
     exact_match: float | None = None
     token_f1: float | None = None
@@ -71,12 +73,13 @@ def evaluate_question(
     answer = session.ask(item.question)
     list(answer)
     result.answer, result.status = answer.text, answer.status
+    result.message_id = answer.message_id
     if is_long(item):
         result.rouge_l = max(rouge_l_recall(answer.text, gold) for gold in item.answers)
     else:
         result.exact_match = exact_match(answer.text, item.answers)
         result.token_f1 = token_f1(answer.text, item.answers)
-    cited = {int(n) for n in _CITATION.findall(answer.text)}
+    cited = cited_numbers(answer.text)
     result.citations = [
         is_relevant(answer.sources[n - 1], item)
         for n in sorted(cited)
@@ -91,14 +94,20 @@ def evaluate(
     items: list[QAItem],
     retriever: Retriever,
     session: ChatSession | None,
-    on_question: Callable[[], None] = lambda: None,
+    on_result: Callable[[QuestionResult], None] = lambda result: None,
 ) -> tuple[dict[str, float], list[QuestionResult]]:
     """Every question's result and the aggregate metrics."""
     results = []
     for item in items:
         results.append(evaluate_question(item, retriever, session))
-        on_question()
+        on_result(results[-1])
     return summarize(results), results
+
+
+def judged_feedback(result: QuestionResult) -> tuple[int, str | None]:
+    """The feedback a user would give: +1 when it matches a gold answer, else a correction."""
+    matched = result.exact_match == 1.0 or (result.rouge_l or 0.0) >= LONG_ANSWER_MATCH
+    return (1, None) if matched else (-1, result.item.answers[0])
 
 
 def summarize(results: list[QuestionResult]) -> dict[str, float]:

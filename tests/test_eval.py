@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.app_store import AppStore
 from gptchat.errors import BadInput
-from gptchat.evaluation import QuestionResult, is_relevant, summarize
+from gptchat.evaluation import (
+    LONG_ANSWER_MATCH,
+    QuestionResult,
+    is_relevant,
+    judged_feedback,
+    summarize,
+)
 from gptchat.qa_metrics import rouge_l_recall
 from gptchat.qa_set import QAItem, load_qa_set
 from gptchat.retriever import Hit
@@ -187,3 +194,54 @@ def test_eval_with_answers_and_history(
     assert code == 0 and "| 1 |" in history and tiny_model_dir.name in history
     code, listed, _ = run_cli(monkeypatch, capsys, "history")
     assert "No conversations yet" in listed  # eval answers stay out of the user's history
+
+
+def test_record_feedback_then_export_a_golden_set(
+    monkeypatch, capsys, docs, qa_file, tiny_model_dir, workspace, tmp_path
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    model = ("--model", str(tiny_model_dir))
+    code, _, _ = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--record-feedback", *model)
+    assert code == 0
+    store = AppStore(workspace.app_db_path)
+    try:
+        examples = store.feedback_examples()
+        conversations = store.conversations()
+    finally:
+        store.close()
+    # The random model matches no gold answer, so each answer gets the gold one as correction.
+    assert len(conversations) == 3 and len(examples) == 3
+    assert {(e.feedback.rating, e.feedback.correction) for e in examples} == {
+        (-1, "two minutes"),
+        (-1, "lava"),
+        (-1, "every 300 kilometres"),
+    }
+    assert all(e.prompt and e.model == tiny_model_dir.name for e in examples)
+    golden = tmp_path / "golden.jsonl"
+    code, out, _ = run_cli(monkeypatch, capsys, "eval", "--export-golden", str(golden))
+    assert code == 0 and "Wrote 3 questions" in out
+    rows = [json.loads(line) for line in golden.read_text().splitlines()]
+    assert {row["answers"][0] for row in rows} == {"two minutes", "lava", "every 300 kilometres"}
+    assert all(row["sources"] for row in rows)
+    # The exported set is itself a question file gptchat eval reads.
+    code, out, _ = run_cli(monkeypatch, capsys, "eval", str(golden), "--retrieval-only")
+    assert code == 0 and "| questions | 3 |" in out
+
+
+def test_judged_feedback_approves_matches_and_corrects_the_rest() -> None:
+    short = QAItem("s", "Q?", ["lava", "molten rock"])
+    right = QuestionResult(short, 1, 1.0, answer="Lava.", exact_match=1.0, token_f1=1.0)
+    wrong = QuestionResult(short, 1, 1.0, answer="Ash.", exact_match=0.0, token_f1=0.0)
+    assert judged_feedback(right) == (1, None)
+    assert judged_feedback(wrong) == (-1, "lava")
+    long_item = QAItem("l", "Q?", ["a long reference answer " * 4])
+    close = QuestionResult(long_item, 1, 1.0, answer="...", rouge_l=LONG_ANSWER_MATCH)
+    assert judged_feedback(close) == (1, None)
+
+
+def test_record_feedback_needs_answers(monkeypatch, capsys, docs, qa_file) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    code, _, err = run_cli(
+        monkeypatch, capsys, "eval", str(qa_file), "--record-feedback", "--retrieval-only"
+    )
+    assert code == 2 and "--record-feedback needs answers" in err

@@ -1,0 +1,51 @@
+"""A user's own golden QA set: approved and corrected answers written as QA rows."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from gptchat.app_store import FeedbackExample, StoredSource
+from gptchat.errors import BadInput
+
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def cited_numbers(text: str) -> set[int]:
+    """The source numbers an answer cites as [n]."""
+    return {int(n) for n in _CITATION.findall(text)}
+
+
+def golden_row(example: FeedbackExample) -> dict | None:
+    """The QA row for a corrected or +1 answer, else None."""
+    feedback = example.feedback
+    if feedback.correction:
+        answer = feedback.correction
+    elif feedback.rating == 1 and example.answer:
+        answer = example.answer
+    else:
+        return None
+    return {
+        "id": f"feedback-{feedback.message_id}",
+        "question": example.question,
+        "answers": [answer],
+        "sources": _gold_sources(answer, example.answer, example.sources),
+    }
+
+
+def _gold_sources(answer: str, original: str, sources: list[StoredSource]) -> list[str]:
+    """Files of the sources the answer cites, else of every source the model was shown."""
+    shown = {s.source_number: s for s in sources if s.source_number is not None}
+    cited = (cited_numbers(answer) or cited_numbers(original)) & shown.keys()
+    chosen = [shown[n] for n in sorted(cited)] if cited else list(shown.values())
+    return list(dict.fromkeys(s.path or s.location for s in chosen))
+
+
+def export_golden(examples: list[FeedbackExample], path: Path) -> int:
+    """Write the golden rows as JSONL; returns how many were written."""
+    rows = [row for row in map(golden_row, examples) if row is not None]
+    if not rows:
+        raise BadInput(f"none of the {len(examples)} rated answers is approved (+1) or corrected")
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return len(rows)
