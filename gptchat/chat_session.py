@@ -100,8 +100,12 @@ class ChatSession:
             for piece in generation:
                 parts.append(piece)
                 yield piece
+                if cancel.is_set():
+                    generation.close()
+                    break  # what was shown is what is kept, even if more was decoded
             stats = generation.stats
-            answer.status = "interrupted" if stats.stopped_by == "cancelled" else "complete"
+            stopped = cancel.is_set() or stats.stopped_by == "cancelled"
+            answer.status = "interrupted" if stopped else "complete"
             answer.timings.update(
                 prompt_tokens=stats.prompt_tokens,
                 new_tokens=stats.new_tokens,

@@ -24,22 +24,12 @@ from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 def cli(ctx: click.Context, home: Path | None) -> None:
     """Ask your documents: a local, offline assistant that cites its sources.
 
-    Run without a command to open the default index; on first run it indexes
-    gptchat's own user guide so there is something to ask about right away.
+    Run without a command to open the terminal app (`gptchat chat`); on first run it
+    indexes gptchat's own user guide so there is something to ask about right away.
     """
     ctx.obj = Workspace(workspace_home(home))
     if ctx.invoked_subcommand is None:
-        ctx.invoke(start)
-
-
-@cli.command(hidden=True)
-@click.pass_obj
-def start(workspace: Workspace) -> None:
-    """Open the default index, indexing the bundled user guide on first run."""
-    from gptchat.commands import open_default_index
-
-    for line in open_default_index(workspace):
-        click.echo(line)
+        ctx.invoke(chat)
 
 
 @cli.command()
@@ -91,7 +81,7 @@ def index(
       gptchat index --name notes          # refresh
       gptchat index --list
     """
-    from gptchat.commands import IndexOptions, list_indexes, run_index
+    from gptchat.commands import IndexOptions, list_indexes, run_index_with_bar
 
     if list_only:
         for line in list_indexes(workspace):
@@ -105,7 +95,7 @@ def index(
         chunk_tokens=chunk_tokens,
         overlap_tokens=overlap_tokens,
     )
-    for line in run_index(workspace, list(paths), options, show_progress=True):
+    for line in run_index_with_bar(workspace, list(paths), options):
         click.echo(line)
 
 
@@ -147,6 +137,40 @@ _k_option = click.option(
 
 def _status(message: str) -> None:
     click.echo(message, err=True)
+
+
+@cli.command()
+@_index_option
+@_k_option
+@_model_options
+@click.pass_obj
+def chat(
+    workspace: Workspace, index_name: str, k: int, model_path: Path | None, int8: bool
+) -> None:
+    """The terminal app: ask, read cited answers as they stream, rate and correct them.
+
+    Also what a bare `gptchat` runs. Outside a terminal it sets up the default
+    index and prints what to do next instead.
+
+    \b
+    Examples:
+      gptchat
+      gptchat chat --index notes --model ./models/v2
+    """
+    from gptchat.commands import ModelOptions, open_default_index
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        for line in open_default_index(workspace):
+            click.echo(line)
+        return
+    from gptchat.assistant import Assistant
+    from gptchat.tui.app import GptchatApp
+
+    assistant = Assistant(workspace, index_name, ModelOptions(model_path, int8), k)
+    try:
+        GptchatApp(assistant).run()
+    finally:
+        assistant.close()
 
 
 @cli.command()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gptchat.embedder import Embedder
     from gptchat.evaluation import QuestionResult
     from gptchat.generator import Generator
+    from gptchat.indexer import IndexProgress
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,16 @@ def guide_path() -> Path:
 
 
 def run_index(
-    workspace: Workspace, paths: list[Path], options: IndexOptions, show_progress: bool
+    workspace: Workspace,
+    paths: list[Path],
+    options: IndexOptions,
+    progress: IndexProgress | None = None,
 ) -> list[str]:
     """Index `paths` into the named index; returns the summary lines."""
     from gptchat.chunker import ChunkSettings
     from gptchat.embedder import Embedder
     from gptchat.index_text import report_lines
     from gptchat.indexer import Indexer
-    from gptchat.progress import IndexProgressBar
 
     embedder = Embedder(options.embedder_path)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
@@ -61,13 +64,19 @@ def run_index(
     # Refreshing (no paths) needs an existing index; adding paths may create one.
     index = DocumentIndex.open(directory, create=bool(paths))
     try:
-        bar = IndexProgressBar(f"Indexing '{options.name}'") if show_progress else None
-        with bar if bar else contextlib.nullcontext():
-            indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, bar)
-            report = indexer.run(paths, rebuild=options.rebuild)
+        indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, progress)
+        report = indexer.run(paths, rebuild=options.rebuild)
     finally:
         index.close()
     return report_lines(report, options.name)
+
+
+def run_index_with_bar(workspace: Workspace, paths: list[Path], options: IndexOptions) -> list[str]:
+    """run_index with a progress bar on stderr."""
+    from gptchat.progress import IndexProgressBar
+
+    with IndexProgressBar(f"Indexing '{options.name}'") as bar:
+        return run_index(workspace, paths, options, bar)
 
 
 def list_indexes(workspace: Workspace) -> list[str]:
@@ -89,7 +98,7 @@ def open_default_index(workspace: Workspace) -> list[str]:
     lines: list[str] = []
     if DEFAULT_INDEX not in workspace.index_names() or _is_empty(workspace, DEFAULT_INDEX):
         lines.append(f"First run in {workspace.root}: indexing the gptchat user guide.")
-        lines.extend(run_index(workspace, [guide_path()], IndexOptions(), show_progress=True))
+        lines.extend(run_index_with_bar(workspace, [guide_path()], IndexOptions()))
     lines.extend(list_indexes(workspace))
     lines.append('Ask it something:  gptchat ask "How do I leave files out of an index?"')
     lines.append("Add your documents: gptchat index PATH")

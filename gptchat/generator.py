@@ -55,6 +55,12 @@ class Generation:
     def __iter__(self) -> Iterator[str]:
         return self.pieces
 
+    def close(self) -> None:
+        """Stop decoding now, if it is still going."""
+        close = getattr(self.pieces, "close", None)
+        if close is not None:
+            close()
+
 
 class Generator:
     """Loads a local causal-LM folder and generates from it, streaming."""

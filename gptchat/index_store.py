@@ -104,7 +104,11 @@ class IndexStore:
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path
-        self._conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        # check_same_thread off: the app opens an index in one worker thread and searches it
+        # from the next; it runs one search at a time.
+        self._conn = sqlite3.connect(
+            db_path, timeout=30, isolation_level=None, check_same_thread=False
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
@@ -313,6 +317,25 @@ class IndexStore:
         )
         by_id = {row[-1]: ChunkRecord(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+    def file_chunks(self, path: str) -> list[ChunkRecord]:
+        """The chunks of one indexed file, in document order."""
+        rows = self._conn.execute(
+            "SELECT files.path, heading, text, line_start, line_end, page, chunks.id"
+            " FROM chunks JOIN files ON files.id = chunks.file_id WHERE files.path = ?"
+            " ORDER BY chunks.ord",
+            (path,),
+        )
+        return [ChunkRecord(*row) for row in rows]
+
+    def paths_ending(self, name: str) -> list[str]:
+        """Indexed file paths equal to `name` or ending in `/name`."""
+        tail = "/" + name
+        rows = self._conn.execute(
+            "SELECT path FROM files WHERE path = ? OR substr(path, -?) = ? ORDER BY path",
+            (name, len(tail), tail),
+        )
+        return [row[0] for row in rows]
 
     def chunk_ids(self) -> list[int]:
         """Every chunk id, ascending."""

@@ -1,0 +1,210 @@
+"""What the terminal app does, without the UI: the app calls it, workers run its slow parts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gptchat.app_store import AppStore, Conversation, Feedback, Message, StoredSource
+from gptchat.commands import IndexOptions, ModelOptions, guide_path
+from gptchat.errors import BadInput
+from gptchat.workspace import DEFAULT_INDEX, Workspace
+
+if TYPE_CHECKING:
+    from gptchat.chat_session import Answer
+    from gptchat.commands import OpenSession
+    from gptchat.index_store import IndexStore
+    from gptchat.indexer import IndexProgress
+
+LAST_CONVERSATION = "last_conversation"
+
+
+@dataclass(frozen=True)
+class IndexFacts:
+    """What the header shows of the index."""
+
+    name: str
+    files: int
+    chunks: int
+
+
+class Assistant:
+    """The app's one collaborator: conversations, feedback, indexing, and the chat session."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        index_name: str = DEFAULT_INDEX,
+        model: ModelOptions | None = None,
+        k: int = 5,
+    ) -> None:
+        self.workspace = workspace
+        self.index_name = index_name
+        self.model = model or ModelOptions()
+        self.k = k
+        self.store = AppStore(workspace.app_db_path)
+        self._opened: OpenSession | None = None
+        self._lock = threading.Lock()  # one loader at a time; asks wait for it
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened is not None:
+                self._opened.close()
+                self._opened = None
+        self.store.close()
+
+    # -- the index (cheap reads; indexing runs in a worker) --------------------------------
+
+    def index_facts(self) -> IndexFacts | None:
+        """Files and chunks of the index, or None when it does not exist yet."""
+        from gptchat.document_index import DocumentIndex
+
+        if self.index_name not in self.workspace.index_names():
+            return None
+        index = DocumentIndex.open(self.workspace.index_dir(self.index_name))
+        try:
+            counts = index.store.counts()
+        finally:
+            index.close()
+        return IndexFacts(self.index_name, counts.files, counts.chunks)
+
+    def needs_first_index(self) -> bool:
+        facts = self.index_facts()
+        return facts is None or facts.files == 0
+
+    def index(self, paths: list[Path], progress: IndexProgress | None = None) -> list[str]:
+        """Add `paths` to the index (the user guide when none); returns the summary lines."""
+        from gptchat.commands import run_index
+
+        return run_index(
+            self.workspace, paths or [guide_path()], IndexOptions(self.index_name), progress
+        )
+
+    # -- the model (loads in a worker) -----------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        if self._opened is not None:
+            return self._opened.session.generator.name
+        return str(self.model.path) if self.model.path else "SmolLM2-135M-Instruct"
+
+    @property
+    def loaded(self) -> bool:
+        return self._opened is not None
+
+    def load(self, report: Callable[[str], None] = lambda message: None) -> None:
+        """Open the index, the embedder and the model (seconds; a worker's job)."""
+        from gptchat.commands import open_chat_session
+
+        with self._lock:
+            if self._opened is None:
+                self._opened = open_chat_session(
+                    self.workspace, self.index_name, self.model, self.k, report
+                )
+
+    def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:
+        """Switch to the model folder `path` (None: the default); returns its name."""
+        from gptchat.commands import load_generator
+
+        options = ModelOptions(path, self.model.int8)
+        generator = load_generator(options, report)  # fails before anything changes
+        with self._lock:
+            self.model = options
+            if self._opened is not None:
+                self._opened.session.generator = generator
+        return generator.name
+
+    def _opened_session(self) -> OpenSession:
+        self.load()
+        assert self._opened is not None  # load() set it or raised
+        return self._opened
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def ask(self, question: str, conversation_id: int | None, cancel: threading.Event) -> Answer:
+        """Start an answer; iterate it for the text (see ChatSession.ask)."""
+        answer = self._opened_session().session.ask(question, conversation_id, cancel)
+        self.remember_conversation(answer.conversation_id)
+        return answer
+
+    def generate(self, text: str, cancel: threading.Event) -> Iterator[str]:
+        """Plain continuation of `text`: no documents, no chat template."""
+        from gptchat.generator import DecodeSettings
+
+        if not text.strip():
+            raise BadInput("give some text to continue: /generate TEXT")
+        generator = self._opened_session().session.generator
+        return iter(generator.stream(text, DecodeSettings(max_new_tokens=200), cancel, plain=True))
+
+    def summarize(
+        self, name: str, cancel: threading.Event, on_part: Callable[[int, int], None]
+    ) -> tuple[str, Iterator[str]]:
+        """The indexed file called `name` and its summary as it streams."""
+        from gptchat.summarize import Summarizer
+
+        opened = self._opened_session()
+        path = self._indexed_path(opened.index.store, name)
+        texts = [chunk.text for chunk in opened.index.store.file_chunks(path)]
+        summarizer = Summarizer(opened.session.generator, opened.session.budget)
+        return path, summarizer.stream(texts, cancel, on_part)
+
+    def _indexed_path(self, store: IndexStore, name: str) -> str:
+        """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
+        candidate = Path(name).expanduser()
+        matches = store.paths_ending(str(candidate.resolve()) if candidate.exists() else name)
+        if not matches:
+            raise BadInput(f"{name}: not in index '{self.index_name}' (add it with /index PATH)")
+        if len(matches) > 1:
+            raise BadInput(f"{name}: {len(matches)} indexed files end so; give more of the path")
+        return matches[0]
+
+    # -- conversations and feedback --------------------------------------------------------
+
+    def conversations(self) -> list[Conversation]:
+        return self.store.conversations()
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        return self.store.messages(conversation_id)
+
+    def sources(self, message_id: int) -> list[StoredSource]:
+        return self.store.sources(message_id)
+
+    def feedback(self, message_id: int) -> Feedback | None:
+        return self.store.feedback(message_id)
+
+    def rate(self, message_id: int, rating: int) -> Feedback:
+        return self.store.set_feedback(message_id, rating=rating)
+
+    def correct(self, message_id: int, better_answer: str) -> Feedback:
+        """Store `better_answer` as what the model should have said."""
+        if not better_answer.strip():
+            raise BadInput("the correction is empty")
+        return self.store.set_feedback(message_id, correction=better_answer.strip())
+
+    def comment(self, message_id: int, text: str) -> Feedback:
+        if not text.strip():
+            raise BadInput("the comment is empty")
+        return self.store.set_feedback(message_id, comment=text.strip())
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        if not title.strip():
+            raise BadInput("a conversation needs a title")
+        self.store.rename_conversation(conversation_id, title.strip())
+
+    def delete(self, conversation_id: int) -> None:
+        self.store.delete_conversation(conversation_id)
+
+    def last_conversation(self) -> int | None:
+        """The conversation the app showed when it was last closed, if it still exists."""
+        value = self.store.state(LAST_CONVERSATION)
+        if value and self.store.conversation(int(value)) is not None:
+            return int(value)
+        return None
+
+    def remember_conversation(self, conversation_id: int | None) -> None:
+        self.store.set_state(
+            LAST_CONVERSATION, "" if conversation_id is None else str(conversation_id)
+        )

@@ -1,0 +1,45 @@
+"""Slash commands typed in the app's input: `/index PATH`, `/summarize FILE`, and the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gptchat.errors import BadInput
+
+# name -> (argument, what it does); the help text and the command palette read this table.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "index": ("PATH", "add a file or folder to the index"),
+    "summarize": ("FILE", "summarize one indexed file"),
+    "generate": ("TEXT", "continue TEXT with the model: no documents"),
+    "model": ("[PATH]", "show the model, or switch to the model folder PATH"),
+    "new": ("", "start a new conversation"),
+    "help": ("", "list these commands"),
+}
+# "[PATH]" is optional; a bare "PATH" is required.
+_NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument.isalpha()}
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    argument: str
+
+
+def parse_slash_command(text: str) -> SlashCommand | None:
+    """The command `text` spells, None if it is a question; BadInput if it is no command."""
+    text = text.strip()
+    if not text.startswith("/") or text.startswith("//"):
+        return None
+    name, _, argument = text[1:].partition(" ")
+    name, argument = name.lower(), argument.strip()
+    if name not in COMMANDS:
+        raise BadInput(f"/{name}: no such command (try /help)")
+    if name in _NEEDS_ARGUMENT and not argument:
+        raise BadInput(f"/{name} needs {COMMANDS[name][0]}")
+    return SlashCommand(name, argument)
+
+
+def help_lines() -> list[str]:
+    return [
+        f"/{name} {argument}".rstrip() + f" — {what}" for name, (argument, what) in COMMANDS.items()
+    ]

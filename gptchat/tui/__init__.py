@@ -1,0 +1,1 @@
+"""The terminal app: Textual widgets over gptchat.assistant.Assistant."""

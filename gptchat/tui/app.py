@@ -1,0 +1,528 @@
+"""GptchatApp: the chat screen. Widgets and workers only; the work is Assistant's."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
+
+from gptchat.assistant import Assistant
+from gptchat.commands import guide_path
+from gptchat.errors import GptchatError
+from gptchat.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
+from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
+from gptchat.tui.conversation_list import ConversationItem, ConversationList
+from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.sources_panel import SourceItem, SourcesPanel
+from gptchat.workspace import DEFAULT_INDEX
+
+WELCOME = (
+    "Ask a question about your documents; answers cite their sources as [n].\n"
+    "Select an answer (Up from the empty input) to rate it with + or -, correct it with e, "
+    "or comment with c.\n"
+    "Add your own documents with /index PATH; /help lists the commands; Ctrl+P opens the "
+    "command palette."
+)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a notification: our own errors say the next step already."""
+    if isinstance(error, GptchatError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class _IndexProgressRelay:
+    """Indexing progress from a worker thread to the progress bar."""
+
+    def __init__(self, app: GptchatApp) -> None:
+        self.app = app
+
+    def start(self, total_files: int) -> None:
+        self.app.call_from_thread(self.app.progress_started, total_files)
+
+    def advance(self, files: int, chunks: int) -> None:
+        self.app.call_from_thread(self.app.progress_advanced, files)
+
+
+class GptchatApp(App[None]):
+    """Ask the documents, read cited answers as they stream, rate and correct them."""
+
+    TITLE = "gptchat"
+    CSS = """
+    #body { height: 1fr; }
+    #conversations { width: 28; border: round $primary-darken-2; }
+    #conversations.-hidden { display: none; }
+    #main { width: 1fr; }
+    #log { height: 1fr; padding: 0 1; }
+    #sources { width: 40; border: round $primary-darken-2; border-title-align: left; }
+    #status { height: auto; color: $text-muted; padding: 0 1; }
+    #progress { height: 1; padding: 0 1; }
+    #progress.-hidden { display: none; }
+    .question { margin: 1 0 0 0; padding: 0 1; background: $boost; text-style: bold; }
+    .note { margin: 1 0 0 0; color: $text-muted; }
+    .answer { height: auto; border: round $surface-lighten-2; padding: 0 1; }
+    .answer:focus { border: round $accent; }
+    .answer .details { color: $text-muted; }
+    .snippet { color: $text-muted; }
+    .score { color: $text-disabled; }
+    .dialog { align: center middle; }
+    .dialog > Vertical { width: 80%; height: auto; max-height: 80%; border: thick $primary;
+                         background: $surface; padding: 1 2; }
+    .dialog TextArea { height: 12; }
+    .dialog .buttons { height: auto; margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop answer"),
+        Binding("ctrl+n", "new_conversation", "New chat"),
+        Binding("ctrl+b", "toggle_conversations", "Chats"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, assistant: Assistant) -> None:
+        super().__init__()
+        self.assistant = assistant
+        self.conversation_id: int | None = None
+        self.model_state = "loading"
+        self._cancel: threading.Event | None = None  # set while an answer streams
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            conversations = ConversationList(id="conversations")
+            conversations.border_title = "Chats"
+            yield conversations
+            with Vertical(id="main"):
+                yield ChatLog(id="log")
+                yield Static("", id="status", markup=False)
+                yield ProgressBar(id="progress", classes="-hidden", show_eta=True)
+                yield Input(placeholder="Ask about your documents, or /help", id="question")
+            sources = SourcesPanel(id="sources")
+            sources.border_title = "Sources"
+            yield sources
+        yield Footer()
+
+    @property
+    def log_view(self) -> ChatLog:
+        return self.query_one(ChatLog)
+
+    @property
+    def question_input(self) -> Input:
+        return self.query_one("#question", Input)
+
+    async def on_mount(self) -> None:
+        self.question_input.focus()
+        self.show_header()
+        last = self.assistant.last_conversation()
+        await self.refresh_conversations()
+        if last is not None:
+            await self.open_conversation(last)
+        else:
+            await self.log_view.show_note(WELCOME)
+        if not self.assistant.needs_first_index():
+            self.load_model()
+        elif self.assistant.index_name == DEFAULT_INDEX:
+            self.set_status("First run: indexing the gptchat user guide, so you can ask about it.")
+            self.index_paths([], first_run=True)
+        else:
+            name = self.assistant.index_name
+            self.model_state = "no index"
+            self.notify_error(f"index '{name}' is empty or missing", "add documents: /index PATH")
+
+    def show_header(self) -> None:
+        facts = self.assistant.index_facts()
+        index = (
+            f"{facts.name}: {facts.files} files, {facts.chunks} chunks"
+            if facts
+            else f"{self.assistant.index_name}: empty"
+        )
+        model = self.assistant.model_name
+        self.sub_title = f"{self.assistant.workspace.root} · {index} · {model} ({self.model_state})"
+
+    def set_status(self, text: str) -> None:
+        # Workers report here; one that ends while the app shuts down finds no status line.
+        for status in self.query("#status").results(Static):
+            status.update(text)
+
+    def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
+        message = error if isinstance(error, str) else describe_error(error)
+        self.notify(f"{message}{' — ' + next_step if next_step else ''}", severity="error")
+
+    # -- the model -------------------------------------------------------------------------
+
+    @work(thread=True, group="model")
+    def load_model(self) -> None:
+        """Load index, embedder and model behind a status line; the input stays usable."""
+        self.model_state = "loading"
+        self.call_from_thread(self.set_status, f"Loading {self.assistant.model_name}…")
+        try:
+            self.assistant.load(lambda message: self.call_from_thread(self.set_status, message))
+        except Exception as error:
+            self.call_from_thread(self.model_failed, error)
+            return
+        self.call_from_thread(self.model_ready)
+
+    def model_ready(self) -> None:
+        self.model_state = "ready"
+        self.set_status("")
+        self.show_header()
+
+    def model_failed(self, error: BaseException) -> None:
+        self.model_state = "not loaded"
+        self.set_status(f"Model not loaded: {describe_error(error)}")
+        self.notify_error(error, "fix it, then ask again (or /model PATH)")
+        self.show_header()
+
+    # -- asking ----------------------------------------------------------------------------
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it.", severity="warning")
+            return  # the text stays in the input
+        try:
+            command = parse_slash_command(text)
+        except GptchatError as error:
+            self.notify_error(error)
+            return
+        event.input.value = ""
+        if command is None:
+            await self.ask(text[1:] if text.startswith("//") else text)
+        else:
+            await self.run_slash_command(command)
+
+    async def ask(self, question: str) -> None:
+        await self.log_view.add_question(question)
+        view = await self.log_view.add_answer(AnswerView())
+        if not self.assistant.loaded:
+            self.set_status("Waiting for the model to load; your question is kept.")
+        self._cancel = threading.Event()
+        self.answer_worker(question, view, self._cancel)
+
+    @work(thread=True, group="generation")
+    def answer_worker(self, question: str, view: AnswerView, cancel: threading.Event) -> None:
+        try:
+            answer = self.assistant.ask(question, self.conversation_id, cancel)
+        except Exception as error:
+            self.call_from_thread(self.ask_failed, question, view, error)
+            return
+        self.call_from_thread(self.answer_started, view, answer.message_id, answer.conversation_id)
+        try:
+            for piece in answer:
+                self.call_from_thread(view.append, piece)
+        except Exception as error:
+            self.call_from_thread(self.notify_error, error, "the partial answer is kept")
+        # ChatSession has logged the answer and its sources by now, however it ended.
+        sources = self.assistant.sources(answer.message_id)
+        self.call_from_thread(self.stream_done, view, answer.status, sources)
+
+    async def answer_started(self, view: AnswerView, message_id: int, conversation_id: int) -> None:
+        view.message_id = message_id
+        self.set_status("")
+        if conversation_id != self.conversation_id:
+            self.conversation_id = conversation_id
+            await self.refresh_conversations()
+
+    async def ask_failed(self, question: str, view: AnswerView, error: BaseException) -> None:
+        self._cancel = None
+        await view.finish("error", [])
+        self.set_status("")
+        if not self.question_input.value:
+            self.question_input.value = question  # never lose what the user typed
+        self.notify_error(error, "your question is back in the input")
+
+    async def stream_done(self, view: AnswerView, status: str, sources: list) -> None:
+        self._cancel = None
+        await view.finish(status, sources)
+        if view.message_id is not None:
+            view.show_feedback(self.assistant.feedback(view.message_id))
+        await self.query_one(SourcesPanel).show(sources)
+        self.set_status("")
+        self.log_view.scroll_end(animate=False)
+
+    def action_stop(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.set_status("Stopping…")
+        elif self.focused is not self.question_input:
+            self.question_input.focus()
+
+    # -- slash commands --------------------------------------------------------------------
+
+    async def run_slash_command(self, command: SlashCommand) -> None:
+        if command.name == "help":
+            await self.log_view.show_note("\n".join(help_lines()))
+        elif command.name == "new":
+            await self.action_new_conversation()
+        elif command.name == "index":
+            self.set_status(f"Indexing {command.argument}…")
+            self.index_paths([Path(command.argument).expanduser()], first_run=False)
+        elif command.name == "model":
+            if command.argument:
+                self.switch_model(Path(command.argument).expanduser())
+            else:
+                await self.log_view.show_note(f"Model: {self.assistant.model_name}")
+        elif command.name == "generate":
+            view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
+            self._cancel = threading.Event()
+            self.stream_worker(
+                view, lambda cancel: self.assistant.generate(command.argument, cancel), self._cancel
+            )
+        elif command.name == "summarize":
+            view = await self.log_view.add_answer(AnswerView(f"summary of {command.argument}"))
+            self._cancel = threading.Event()
+            self.stream_worker(
+                view, lambda cancel: self._summary(command.argument, cancel), self._cancel
+            )
+
+    def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
+        """The summary stream, reporting its map steps on the status line (worker thread)."""
+
+        def on_part(done: int, total: int) -> None:
+            self.call_from_thread(self.set_status, f"Summarizing part {done} of {total}…")
+
+        path, pieces = self.assistant.summarize(name, cancel, on_part)
+        self.call_from_thread(self.set_status, f"Summarizing {path}…")
+        return pieces
+
+    @work(thread=True, group="generation")
+    def stream_worker(
+        self,
+        view: AnswerView,
+        start: Callable[[threading.Event], Iterable[str]],
+        cancel: threading.Event,
+    ) -> None:
+        """Stream text that is not an answer (a continuation, a summary) into `view`."""
+        status = "complete"
+        try:
+            for piece in start(cancel):
+                self.call_from_thread(view.append, piece)
+            if cancel.is_set():
+                status = "interrupted"
+        except Exception as error:
+            status = "error"
+            self.call_from_thread(self.notify_error, error)
+        self.call_from_thread(self.stream_done, view, status, [])
+
+    @work(thread=True, group="index", exclusive=True)
+    def index_paths(self, paths: list[Path], first_run: bool) -> None:
+        try:
+            lines = self.assistant.index(paths, _IndexProgressRelay(self))
+        except Exception as error:
+            self.call_from_thread(self.index_failed, error, first_run)
+            return
+        self.call_from_thread(self.index_done, lines, first_run)
+
+    def progress_started(self, total_files: int) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=total_files, progress=0)
+        bar.remove_class("-hidden")
+
+    def progress_advanced(self, files: int) -> None:
+        self.query_one(ProgressBar).advance(files)
+
+    async def index_done(self, lines: list[str], first_run: bool) -> None:
+        self.query_one(ProgressBar).add_class("-hidden")
+        self.set_status("")
+        self.show_header()
+        await self.log_view.show_note("\n".join(lines))
+        if first_run:
+            await self.log_view.show_note(
+                f"Indexed the user guide ({guide_path()}). Try: how do I rate an answer?"
+            )
+        if first_run or self.model_state == "no index":
+            self.load_model()
+
+    def index_failed(self, error: BaseException, first_run: bool) -> None:
+        self.query_one(ProgressBar).add_class("-hidden")
+        self.set_status("")
+        step = "try /index PATH with another folder" if first_run else "nothing indexed was lost"
+        self.notify_error(error, step)
+
+    @work(thread=True, group="model")
+    def switch_model(self, path: Path) -> None:
+        self.call_from_thread(self.set_status, f"Loading {path}…")
+        try:
+            name = self.assistant.use_model(
+                path, lambda message: self.call_from_thread(self.set_status, message)
+            )
+        except Exception as error:
+            self.call_from_thread(self.notify_error, error, "the model in use is unchanged")
+            self.call_from_thread(self.set_status, "")
+            return
+        self.call_from_thread(self.notify, f"Now answering with {name}.")
+        self.call_from_thread(self.model_ready)
+
+    # -- feedback --------------------------------------------------------------------------
+
+    async def on_answer_view_selected(self, event: AnswerView.Selected) -> None:
+        await self.query_one(SourcesPanel).show(event.view.sources)
+
+    def on_answer_view_feedback_asked(self, event: AnswerView.FeedbackAsked) -> None:
+        view = event.view
+        if view.message_id is None or view.status in ("", "streaming"):
+            self.notify("Only a finished answer from your documents takes feedback.")
+            return
+        message_id = view.message_id
+        if event.kind == "rate":
+            self._store_feedback(view, lambda: self.assistant.rate(message_id, event.rating))
+        elif event.kind == "correct":
+
+            def corrected(text: str | None) -> None:
+                if text is not None:
+                    self._store_feedback(view, lambda: self.assistant.correct(message_id, text))
+
+            start = (
+                view.feedback.correction
+                if view.feedback and view.feedback.correction
+                else view.text
+            )
+            self.push_screen(TextDialog("The better answer", start), corrected)
+        elif event.kind == "comment":
+
+            def commented(text: str | None) -> None:
+                if text is not None:
+                    self._store_feedback(view, lambda: self.assistant.comment(message_id, text))
+
+            self.push_screen(TextDialog("Comment on this answer"), commented)
+
+    def _store_feedback(self, view: AnswerView, store: Callable) -> None:
+        try:
+            view.show_feedback(store())
+        except Exception as error:
+            self.notify_error(error)
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, SourceItem):
+            source = event.item.source
+            self.push_screen(PassageDialog(source_label(source), source.text))
+        elif isinstance(event.item, ConversationItem):
+            self.run_worker(self.open_conversation(event.item.conversation.id))
+
+    # -- conversations ---------------------------------------------------------------------
+
+    async def refresh_conversations(self) -> None:
+        await self.query_one(ConversationList).show(
+            self.assistant.conversations(), self.conversation_id
+        )
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = conversation_id
+        self.assistant.remember_conversation(conversation_id)
+        log = self.log_view
+        await log.remove_children()
+        last: AnswerView | None = None
+        for message in self.assistant.messages(conversation_id):
+            if message.role == "user":
+                await log.add_question(message.content)
+                continue
+            last = await log.add_answer(AnswerView(text=message.content, message_id=message.id))
+            await last.finish(message.status, self.assistant.sources(message.id))
+            last.show_feedback(self.assistant.feedback(message.id))
+        await self.query_one(SourcesPanel).show(last.sources if last else [])
+        await self.refresh_conversations()
+        log.scroll_end(animate=False)
+
+    async def action_new_conversation(self) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = None
+        self.assistant.remember_conversation(None)
+        await self.log_view.remove_children()
+        await self.log_view.show_note("New conversation. Ask away.")
+        await self.query_one(SourcesPanel).show([])
+        await self.refresh_conversations()
+        self.question_input.focus()
+
+    def action_toggle_conversations(self) -> None:
+        self.query_one(ConversationList).toggle_class("-hidden")
+
+    def on_conversation_list_action(self, event: ConversationList.Action) -> None:
+        conversation = event.conversation
+        if event.kind == "rename":
+
+            def renamed(title: str | None) -> None:
+                if title is None:
+                    return
+                try:
+                    self.assistant.rename(conversation.id, title.replace("\n", " "))
+                except Exception as error:
+                    self.notify_error(error)
+                self.run_worker(self.refresh_conversations())
+
+            self.push_screen(TextDialog("Rename the conversation", conversation.title), renamed)
+        elif event.kind == "delete":
+
+            def confirmed(yes: bool | None) -> None:
+                if not yes:
+                    return
+                self.assistant.delete(conversation.id)
+                if conversation.id == self.conversation_id:
+                    self.run_worker(self.action_new_conversation())
+                else:
+                    self.run_worker(self.refresh_conversations())
+
+            question = (
+                f"Delete “{conversation.title}” and its {conversation.message_count} messages?"
+            )
+            self.push_screen(ConfirmDialog(question), confirmed)
+
+    # -- keys and the command palette ------------------------------------------------------
+
+    def on_key(self, event) -> None:
+        # Up in the empty input selects the latest answer, where + - e c work.
+        if (
+            event.key == "up"
+            and self.focused is self.question_input
+            and not self.question_input.value
+        ):
+            answers = self.log_view.answers()
+            if answers:
+                answers[-1].focus()
+                event.stop()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New conversation", "Start a new chat (Ctrl+N)", self.action_new_conversation
+        )
+        yield SystemCommand(
+            "Toggle conversations",
+            "Show or hide the chat list (Ctrl+B)",
+            self.action_toggle_conversations,
+        )
+        for name, (argument, what) in COMMANDS.items():
+            if name in ("new", "help"):
+                continue
+            yield SystemCommand(f"/{name} {argument}".rstrip(), what, self._prefill(name))
+
+    def _prefill(self, name: str) -> Callable[[], None]:
+        def prefill() -> None:
+            self.question_input.value = f"/{name} "
+            self.question_input.cursor_position = len(self.question_input.value)
+            self.question_input.focus()
+
+        return prefill
+
+    async def action_quit(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.exit()

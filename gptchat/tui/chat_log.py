@@ -1,0 +1,165 @@
+"""The chat log: questions, streaming answers with their sources and the user's rating."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Markdown, Static
+
+from gptchat.app_store import Feedback, StoredSource
+
+STATUS_NOTES = {
+    "interrupted": "stopped — partial answer kept",
+    "error": "generation failed",
+    "no_answer": "not in the documents",
+}
+
+
+def source_label(source: StoredSource) -> str:
+    """`[n] path:lines — heading`, as in the prompt the model saw."""
+    number = f"[{source.source_number}]" if source.source_number is not None else "[-]"
+    where = f"{source.location} — {source.heading}" if source.heading else source.location
+    return f"{number} {where}"
+
+
+def feedback_note(feedback: Feedback | None) -> str:
+    if feedback is None:
+        return ""
+    notes = []
+    if feedback.rating is not None:
+        notes.append("rated +1" if feedback.rating > 0 else "rated -1")
+    if feedback.correction:
+        notes.append("corrected")
+    if feedback.comment:
+        notes.append("commented")
+    return " · ".join(notes)
+
+
+class QuestionView(Static):
+    """One question, as typed."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False, classes="question")
+
+
+class NoteView(Static):
+    """A line from the app itself: a welcome, a command's result."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False, classes="note")
+
+
+class AnswerView(Vertical, can_focus=True):
+    """One answer: Markdown that grows as tokens stream, then its sources and rating."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus", "rate(1)", "+1"),
+        Binding("minus", "rate(-1)", "-1"),
+        Binding("e", "correct", "Correct"),
+        Binding("c", "comment", "Comment"),
+        Binding("up", "step(-1)", "Previous", show=False),
+        Binding("down", "step(1)", "Next", show=False),
+    ]
+
+    class Selected(Message):
+        """The user moved to this answer: the sources panel follows."""
+
+        def __init__(self, view: AnswerView) -> None:
+            super().__init__()
+            self.view = view
+
+    class FeedbackAsked(Message):
+        """A feedback key was pressed on this answer."""
+
+        def __init__(self, view: AnswerView, kind: str, rating: int = 0) -> None:
+            super().__init__()
+            self.view = view
+            self.kind = kind  # rate, correct or comment
+            self.rating = rating
+
+    def __init__(self, title: str = "answer", text: str = "", message_id: int | None = None):
+        super().__init__(classes="answer")
+        self.border_title = title
+        self.message_id = message_id
+        self.text = text
+        self.sources: list[StoredSource] = []
+        self.status = ""
+        self.feedback: Feedback | None = None
+        self._markdown = Markdown(text)
+        self._details = Static("", markup=False, classes="details")
+        self._stream = None
+
+    def compose(self):
+        yield self._markdown
+        yield self._details
+
+    async def append(self, piece: str) -> None:
+        """Add a streamed piece; the Markdown stream batches renders to keep frames short."""
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self._markdown)
+        self.text += piece
+        await self._stream.write(piece)
+
+    async def finish(self, status: str, sources: list[StoredSource]) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.status, self.sources = status, sources
+        self._show_details()
+
+    def show_feedback(self, feedback: Feedback | None) -> None:
+        self.feedback = feedback
+        self._show_details()
+
+    def _show_details(self) -> None:
+        shown = [s for s in self.sources if s.source_number is not None]
+        if self.status == "no_answer":
+            shown = self.sources  # the closest passages, numbered [-]
+        lines = [source_label(s) for s in shown]
+        notes = [STATUS_NOTES.get(self.status, ""), feedback_note(self.feedback)]
+        self.border_subtitle = " · ".join(note for note in notes if note)
+        self._details.update("\n".join(lines))
+        self._details.display = bool(lines)
+
+    def on_focus(self) -> None:
+        self.post_message(self.Selected(self))
+
+    def action_rate(self, rating: int) -> None:
+        self.post_message(self.FeedbackAsked(self, "rate", rating))
+
+    def action_correct(self) -> None:
+        self.post_message(self.FeedbackAsked(self, "correct"))
+
+    def action_comment(self) -> None:
+        self.post_message(self.FeedbackAsked(self, "comment"))
+
+    def action_step(self, step: int) -> None:
+        answers = list(self.parent.query(AnswerView)) if self.parent else [self]
+        position = answers.index(self) + step
+        if 0 <= position < len(answers):
+            answers[position].focus()
+        elif position >= len(answers):
+            self.app.query_one("#question").focus()
+
+
+class ChatLog(VerticalScroll):
+    """The conversation on screen, newest at the bottom."""
+
+    def answers(self) -> list[AnswerView]:
+        return list(self.query(AnswerView))
+
+    async def show_note(self, text: str) -> None:
+        await self.mount(NoteView(text))
+        self.scroll_end(animate=False)
+
+    async def add_question(self, text: str) -> None:
+        await self.mount(QuestionView(text))
+        self.scroll_end(animate=False)
+
+    async def add_answer(self, view: AnswerView) -> AnswerView:
+        await self.mount(view)
+        self.scroll_end(animate=False)
+        return view

@@ -1,0 +1,52 @@
+"""The list of past conversations: switch, rename, delete."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Label, ListItem, ListView
+
+from gptchat.app_store import Conversation
+
+
+class ConversationItem(ListItem):
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__(Label(conversation.title, markup=False))
+        self.conversation = conversation
+
+
+class ConversationList(ListView):
+    """Newest first; Enter opens one, r renames it, Delete removes it after asking."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "rename", "Rename"),
+        Binding("delete,d", "delete", "Delete"),
+    ]
+
+    class Action(Message):
+        """Rename or delete was pressed on a conversation."""
+
+        def __init__(self, kind: str, conversation: Conversation) -> None:
+            super().__init__()
+            self.kind = kind
+            self.conversation = conversation
+
+    async def show(self, conversations: list[Conversation], current: int | None) -> None:
+        await self.clear()
+        await self.extend(ConversationItem(c) for c in conversations)
+        ids = [c.id for c in conversations]
+        self.index = ids.index(current) if current in ids else None
+
+    def highlighted_conversation(self) -> Conversation | None:
+        item = self.highlighted_child
+        return item.conversation if isinstance(item, ConversationItem) else None
+
+    def action_rename(self) -> None:
+        if conversation := self.highlighted_conversation():
+            self.post_message(self.Action("rename", conversation))
+
+    def action_delete(self) -> None:
+        if conversation := self.highlighted_conversation():
+            self.post_message(self.Action("delete", conversation))

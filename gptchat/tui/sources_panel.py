@@ -1,0 +1,36 @@
+"""The sources of the selected answer: location, snippet and score; Enter shows the passage."""
+
+from __future__ import annotations
+
+from textual.containers import Vertical
+from textual.widgets import Label, ListItem, ListView, Static
+
+from gptchat.app_store import StoredSource
+from gptchat.tui.chat_log import source_label
+
+SNIPPET_CHARS = 160
+
+
+class SourceItem(ListItem):
+    def __init__(self, source: StoredSource) -> None:
+        snippet = " ".join(source.text.split())
+        if len(snippet) > SNIPPET_CHARS:
+            snippet = snippet[: SNIPPET_CHARS - 1] + "…"
+        similarity = "" if source.similarity is None else f", similarity {source.similarity:.2f}"
+        super().__init__(
+            Vertical(
+                Label(source_label(source), markup=False, classes="source-label"),
+                Static(snippet, markup=False, classes="snippet"),
+                Label(f"score {source.score:.4f}{similarity}", classes="score"),
+            )
+        )
+        self.source = source
+
+
+class SourcesPanel(ListView):
+    """Every passage retrieved for one answer, in rank order."""
+
+    async def show(self, sources: list[StoredSource]) -> None:
+        await self.clear()
+        await self.extend(SourceItem(s) for s in sources)
+        self.border_subtitle = f"{len(sources)} passages" if sources else "no answer selected"

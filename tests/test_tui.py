@@ -1,0 +1,326 @@
+"""The terminal app driven like a person, with Textual's Pilot: real index, real database,
+real embedder and a tiny random model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from gptchat.app_store import AppStore
+from gptchat.assistant import Assistant
+from gptchat.commands import ModelOptions
+from gptchat.errors import BadInput
+from gptchat.indexer import Indexer
+from gptchat.slash_commands import SlashCommand, parse_slash_command
+from gptchat.tui.app import GptchatApp
+from gptchat.tui.chat_log import AnswerView, QuestionView
+from gptchat.tui.conversation_list import ConversationList
+from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.sources_panel import SourcesPanel
+from gptchat.workspace import Workspace
+
+Scenario = Callable[[GptchatApp, Pilot], Awaitable[None]]
+
+
+def run_app(workspace: Workspace, model_dir: Path, scenario: Scenario, **options) -> list[str]:
+    """Run the app headless through `scenario`; returns the notifications it showed."""
+    assistant = Assistant(workspace, model=ModelOptions(model_dir), **options)
+    app = GptchatApp(assistant)
+    shown: list[str] = []
+    original_notify = app.notify
+
+    def notify(message: str, **kwargs) -> None:
+        shown.append(message)
+        original_notify(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+
+    async def drive() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await scenario(app, pilot)
+
+    try:
+        asyncio.run(drive())
+    finally:
+        assistant.close()
+    return shown
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the app did not get there in time")
+        await pilot.pause(0.02)
+
+
+async def type_and_send(pilot: Pilot, text: str) -> None:
+    await pilot.click("#question")
+    await pilot.press(*text)  # one key per character, as typed
+    await pilot.press("enter")
+
+
+def finished(app: GptchatApp) -> bool:
+    answers = app.query(AnswerView)
+    return bool(answers) and answers.last().status not in ("", "streaming")
+
+
+def stored_messages(workspace: Workspace) -> list:
+    store = AppStore(workspace.app_db_path)
+    try:
+        return [m for c in store.conversations() for m in store.messages(c.id)]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def indexed(indexer: Indexer, docs: Path) -> Path:
+    indexer.run([docs])
+    return docs
+
+
+def test_ask_streams_a_cited_answer_and_logs_it(
+    workspace, indexed, tiny_model_dir, monkeypatch
+) -> None:
+    events: list[tuple[str, int]] = []  # what reached the answer on screen, in order
+    append, finish = AnswerView.append, AnswerView.finish
+
+    async def recording_append(view: AnswerView, piece: str) -> None:
+        await append(view, piece)
+        events.append(("piece", len(view.text)))
+
+    async def recording_finish(view: AnswerView, status: str, sources: list) -> None:
+        events.append(("finish", len(view.text)))
+        await finish(view, status, sources)
+
+    monkeypatch.setattr(AnswerView, "append", recording_append)
+    monkeypatch.setattr(AnswerView, "finish", recording_finish)
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        assert "default: 4 files" in app.sub_title and tiny_model_dir.name in app.sub_title
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+        assert app.query_one("#question", Input).value == ""
+        view = app.query(AnswerView).last()
+        assert view.status == "complete" and view.text
+        # The sources panel follows the answer; Enter on a source shows the whole passage.
+        panel = app.query_one(SourcesPanel)
+        assert len(panel.children) == len(view.sources) > 0
+        assert any(s.path.endswith("tea.txt") for s in view.sources)
+        panel.focus()
+        panel.index = 0
+        await pilot.press("enter")
+        assert isinstance(app.screen, PassageDialog)
+        assert app.screen.text == view.sources[0].text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PassageDialog)
+
+    run_app(workspace, tiny_model_dir, scenario)
+    # Token by token: many pieces, each growing the text, all before the answer finished.
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("piece") > 10 and kinds[-1] == "finish"
+    lengths = [length for _, length in events]
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
+    question, answer = stored_messages(workspace)
+    assert question.content == "How long is green tea steeped?"
+    assert answer.status == "complete" and "tea.txt" in answer.prompt
+
+
+def test_escape_stops_the_answer_and_keeps_it(
+    workspace, indexed, tiny_model_dir, monkeypatch
+) -> None:
+    append = AnswerView.append
+
+    async def slow_append(view: AnswerView, piece: str) -> None:
+        # The tiny model is faster than a person: a slow screen gives Esc time to land.
+        await asyncio.sleep(0.05)
+        await append(view, piece)
+
+    monkeypatch.setattr(AnswerView, "append", slow_append)
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "What do batteries store?")
+        await wait_for(pilot, lambda: app.query(AnswerView).last().text)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: finished(app))
+        view = app.query(AnswerView).last()
+        assert view.status == "interrupted" and "stopped" in view.border_subtitle
+
+    run_app(workspace, tiny_model_dir, scenario)
+    answer = stored_messages(workspace)[-1]
+    assert answer.status == "interrupted" and answer.content and answer.prompt
+
+
+def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "What is magma at the surface called?")
+        await wait_for(pilot, lambda: finished(app))
+        await pilot.press("up")  # from the empty input to the latest answer
+        view = app.query(AnswerView).last()
+        assert app.focused is view
+        await pilot.press("minus")
+        assert "rated -1" in view.border_subtitle
+        await pilot.press("e")
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(TextArea).clear()
+        await pilot.press(*"It is called lava [1].")
+        await pilot.press("ctrl+s")
+        await pilot.press("c")
+        await pilot.press(*"too long")
+        await pilot.press("ctrl+s")
+        assert view.border_subtitle.endswith("rated -1 · corrected · commented")
+
+    run_app(workspace, tiny_model_dir, scenario)
+    store = AppStore(workspace.app_db_path)
+    try:
+        [example] = store.feedback_examples()
+    finally:
+        store.close()
+    assert example.feedback.rating == -1
+    assert example.feedback.correction == "It is called lava [1]."
+    assert example.feedback.comment == "too long"
+    assert example.question == "What is magma at the surface called?"
+    assert "page.html" in example.prompt  # the exact prompt, sources included
+
+
+def test_conversations_new_switch_rename_delete_and_reopen(
+    workspace, indexed, tiny_model_dir
+) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "How often does a chain need oil?")
+        await wait_for(pilot, lambda: finished(app))
+        first = app.conversation_id
+        await pilot.press("ctrl+n")
+        assert app.conversation_id is None and not app.query(AnswerView)
+        await type_and_send(pilot, "What do panels turn sunlight into?")
+        await wait_for(pilot, lambda: finished(app))
+        listed = app.query_one(ConversationList)
+        assert len(listed.children) == 2
+        # Switch back to the first conversation from the list.
+        listed.focus()
+        listed.index = [item.conversation.id for item in listed.children].index(first)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.conversation_id == first)
+        await wait_for(pilot, lambda: app.query(QuestionView))
+        assert "chain" in str(app.query(QuestionView).first().render())
+        # Rename it, then delete the other one after confirming.
+        await pilot.press("r")
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(TextArea).clear()
+        await pilot.press(*"Bikes")
+        await pilot.press("ctrl+s")
+        listed.index = [item.conversation.id for item in listed.children].index(first) ^ 1
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(listed.children) == 1)
+
+    run_app(workspace, tiny_model_dir, scenario)
+    store = AppStore(workspace.app_db_path)
+    try:
+        assert [c.title for c in store.conversations()] == ["Bikes"]
+    finally:
+        store.close()
+
+    async def reopened(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.query(AnswerView))
+        assert app.conversation_id is not None
+        assert "chain" in str(app.query(QuestionView).first().render())
+
+    run_app(workspace, tiny_model_dir, reopened)
+
+
+def test_first_run_indexes_the_user_guide(workspace, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        assert "default: 3 files" in app.sub_title
+        await type_and_send(pilot, "How do I leave files out of an index?")
+        await wait_for(pilot, lambda: finished(app))
+        view = app.query(AnswerView).last()
+        assert any("gptchatignore" in s.text for s in view.sources)
+
+    run_app(workspace, tiny_model_dir, scenario)
+
+
+def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "owls.md").write_text("# Owls\n\nOwls hunt at night and sleep by day.\n")
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, f"/index {extra}")
+        await wait_for(pilot, lambda: "5 files" in app.sub_title)
+        await type_and_send(pilot, "/summarize owls.md")
+        await wait_for(pilot, lambda: finished(app))
+        summary = app.query(AnswerView).last()
+        assert summary.border_title == "summary of owls.md" and summary.status == "complete"
+        assert summary.text
+        await type_and_send(pilot, "/generate Once upon a time")
+        await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not summary)
+        continuation = app.query(AnswerView).last()
+        assert continuation.text.startswith("Once upon a time")
+        assert len(continuation.text) > len("Once upon a time")
+        await type_and_send(pilot, "/model")
+        await type_and_send(pilot, "/help")
+
+        def notes() -> str:
+            return " ".join(str(n.render()) for n in app.query(".note"))
+
+        await wait_for(pilot, lambda: "/summarize FILE" in notes(), timeout=5)
+        assert f"Model: {tiny_model_dir.name}" in notes()
+
+    run_app(workspace, tiny_model_dir, scenario)
+    # Summaries and continuations are not answers from the documents: nothing was logged.
+    assert stored_messages(workspace) == []
+
+
+def test_errors_are_shown_and_nothing_typed_is_lost(workspace, indexed, tmp_path) -> None:
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "not loaded")
+        await type_and_send(pilot, "/nope")
+        assert app.query_one("#question", Input).value == "/nope"  # kept to fix
+        app.query_one("#question", Input).value = ""
+        await type_and_send(pilot, "/summarize nowhere.md")
+        await wait_for(pilot, lambda: finished(app))
+        await type_and_send(pilot, "What do batteries store?")
+        await wait_for(pilot, lambda: app.query_one("#question", Input).value)
+        assert app.query_one("#question", Input).value == "What do batteries store?"
+
+    shown = run_app(workspace, not_a_model, scenario)
+    assert any("not-a-model" in message and "/model PATH" in message for message in shown)
+    assert any("/nope: no such command" in message for message in shown)
+    assert any("your question is back in the input" in message for message in shown)
+
+
+def test_a_missing_index_says_what_to_do(workspace, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await pilot.pause(0.2)
+        assert app.model_state == "no index"
+
+    shown = run_app(workspace, tiny_model_dir, scenario, index_name="notes")
+    assert any("index 'notes' is empty or missing" in m and "/index PATH" in m for m in shown)
+
+
+def test_slash_command_parsing() -> None:
+    assert parse_slash_command("How do I index?") is None
+    assert parse_slash_command("//etc is a folder?") is None  # a question that starts with /
+    assert parse_slash_command("/index  ~/notes ") == SlashCommand("index", "~/notes")
+    assert parse_slash_command("/MODEL") == SlashCommand("model", "")
+    with pytest.raises(BadInput, match="/summarize needs FILE"):
+        parse_slash_command("/summarize")
+    with pytest.raises(BadInput, match="no such command"):
+        parse_slash_command("/frobnicate now")
