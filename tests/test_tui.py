@@ -152,7 +152,7 @@ def test_escape_stops_the_answer_and_keeps_it(
         await pilot.press("escape")
         await wait_for(pilot, lambda: finished(app))
         view = app.query(AnswerView).last()
-        assert view.status == "interrupted" and "stopped" in view.border_subtitle
+        assert view.status == "interrupted" and "stopped" in view.border_title
 
     run_app(workspace, tiny_model_dir, scenario)
     answer = stored_messages(workspace)[-1]
@@ -168,7 +168,7 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         view = app.query(AnswerView).last()
         assert app.focused is view
         await pilot.press("minus")
-        assert "rated -1" in view.border_subtitle
+        assert "rated -1" in view.border_title
         await pilot.press("e")
         assert isinstance(app.screen, TextDialog)
         app.screen.query_one(TextArea).clear()
@@ -177,7 +177,7 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         await pilot.press("c")
         await pilot.press(*"too long")
         await pilot.press("ctrl+s")
-        assert view.border_subtitle.endswith("rated -1 · corrected · commented")
+        assert view.border_title.endswith("rated -1 · corrected · commented")
 
     run_app(workspace, tiny_model_dir, scenario)
     store = AppStore(workspace.app_db_path)
@@ -264,7 +264,7 @@ def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
         await type_and_send(pilot, "/summarize owls.md")
         await wait_for(pilot, lambda: finished(app))
         summary = app.query(AnswerView).last()
-        assert summary.border_title == "summary of owls.md" and summary.status == "complete"
+        assert summary.heading == "summary of owls.md" and summary.status == "complete"
         assert summary.text
         await type_and_send(pilot, "/generate Once upon a time")
         await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not summary)

@@ -82,6 +82,7 @@ class AnswerView(Vertical, can_focus=True):
 
     def __init__(self, title: str = "answer", text: str = "", message_id: int | None = None):
         super().__init__(classes="answer")
+        self.heading = title
         self.border_title = title
         self.message_id = message_id
         self.text = text
@@ -120,7 +121,8 @@ class AnswerView(Vertical, can_focus=True):
             shown = self.sources  # the closest passages, numbered [-]
         lines = [source_label(s) for s in shown]
         notes = [STATUS_NOTES.get(self.status, ""), feedback_note(self.feedback)]
-        self.border_subtitle = " · ".join(note for note in notes if note)
+        # On the top border: a long answer scrolled to its start still shows its state.
+        self.border_title = " · ".join([self.heading, *(note for note in notes if note)])
         self._details.update("\n".join(lines))
         self._details.display = bool(lines)
 
