@@ -53,7 +53,13 @@ def child_gptchat(started: float, home: Path) -> dict[str, float]:
                 stalls.append(time.perf_counter() - before - 0.005)
                 if stalls[-1] > 0.05:
                     views = app.query(AnswerView)
-                    print("STALL", round(stalls[-1]*1000), len(views.last().text) if views else -1, views.last().status if views else "", file=sys.stderr)
+                    print(
+                        "STALL",
+                        round(stalls[-1] * 1000),
+                        len(views.last().text) if views else -1,
+                        views.last().status if views else "",
+                        file=sys.stderr,
+                    )
 
         watcher = asyncio.create_task(watch_loop())
         await pilot.press(*QUESTION, "enter")

@@ -85,3 +85,23 @@ def m003_feedback(db: Database) -> None:
     db.execute("CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     # The source's file on its own, so a corrected answer can name its gold sources.
     db.execute("ALTER TABLE retrievals ADD COLUMN path TEXT")
+
+
+@app_migrations()
+def m004_model_versions(db: Database) -> None:
+    # One row per fine-tuned version; at most one is active (none: the base model answers).
+    db.execute(
+        """CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            method TEXT NOT NULL,
+            base_model TEXT NOT NULL,
+            parent INTEGER REFERENCES model_versions(id),
+            path TEXT NOT NULL,
+            examples INTEGER NOT NULL,
+            metrics TEXT NOT NULL,
+            config TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 0
+        )"""
+    )

@@ -73,6 +73,23 @@ class FeedbackExample:
 
 
 @dataclass(frozen=True)
+class ModelVersion:
+    """A fine-tuned version of the model: where it is, what made it, how it scored."""
+
+    id: int
+    created_at: str
+    source: str  # feedback or docs
+    method: str  # lora or full
+    base_model: str  # the base model folder it was trained on top of
+    parent: int | None  # the version it was trained from, None for the base model
+    path: str
+    examples: int
+    metrics: dict
+    config: dict
+    active: bool
+
+
+@dataclass(frozen=True)
 class Message:
     id: int
     conversation_id: int
@@ -301,3 +318,65 @@ class AppStore:
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def add_model_version(
+        self,
+        source: str,
+        method: str,
+        base_model: str,
+        parent: int | None,
+        path: str,
+        examples: int,
+        metrics: dict,
+        config: dict,
+    ) -> int:
+        """Record a new, inactive version; returns its number."""
+        with self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO model_versions(created_at, source, method, base_model, parent, path,"
+                " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now_iso(),
+                    source,
+                    method,
+                    base_model,
+                    parent,
+                    path,
+                    examples,
+                    json.dumps(metrics),
+                    json.dumps(config),
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def set_model_version_path(self, version: int, path: str) -> None:
+        with self._conn:
+            self._conn.execute("UPDATE model_versions SET path = ? WHERE id = ?", (path, version))
+
+    def model_versions(self) -> list[ModelVersion]:
+        rows = self._conn.execute(
+            "SELECT id, created_at, source, method, base_model, parent, path, examples, metrics,"
+            " config, active FROM model_versions ORDER BY id"
+        )
+        return [
+            ModelVersion(
+                *row[:8],
+                metrics=json.loads(row[8]),
+                config=json.loads(row[9]),
+                active=bool(row[10]),
+            )
+            for row in rows
+        ]
+
+    def model_version(self, version: int) -> ModelVersion | None:
+        return next((v for v in self.model_versions() if v.id == version), None)
+
+    def active_model_version(self) -> ModelVersion | None:
+        return next((v for v in self.model_versions() if v.active), None)
+
+    def activate_model_version(self, version: int | None) -> None:
+        """Make `version` the one that answers (None: the base model)."""
+        with self._conn:
+            self._conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
+            if version is not None:
+                self._conn.execute("UPDATE model_versions SET active = 1 WHERE id = ?", (version,))

@@ -87,9 +87,16 @@ class Assistant:
 
     @property
     def model_name(self) -> str:
+        """The model that answers (or will, once loaded), with its version."""
+        from gptchat.model_provision import DEFAULT_MODEL
+        from gptchat.model_versions import active_choice
+
         if self._opened is not None:
             return self._opened.session.generator.name
-        return str(self.model.path) if self.model.path else "SmolLM2-135M-Instruct"
+        if self.model.path is not None:
+            return self.model.path.name
+        choice = active_choice(self.workspace)
+        return choice.name(choice.base.name if choice.base else DEFAULT_MODEL)
 
     @property
     def loaded(self) -> bool:
@@ -105,12 +112,26 @@ class Assistant:
                     self.workspace, self.index_name, self.model, self.k, report
                 )
 
+    def model_versions(self) -> list[str]:
+        """The `gptchat models` table."""
+        from gptchat.model_provision import DEFAULT_MODEL
+        from gptchat.model_text import versions_table
+
+        return versions_table(self.store.model_versions(), DEFAULT_MODEL)
+
+    def use_version(self, version: int | None, report: Callable[[str], None]) -> str:
+        """Activate a fine-tuned version (None: the base model) and answer with it."""
+        from gptchat.commands import use_model_version
+
+        use_model_version(self.workspace, version)
+        return self.use_model(None, report)
+
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:
-        """Switch to the model folder `path` (None: the default); returns its name."""
+        """Switch to the model folder `path` (None: the active version); returns its name."""
         from gptchat.commands import load_generator
 
         options = ModelOptions(path, self.model.int8)
-        generator = load_generator(options, report)  # fails before anything changes
+        generator = load_generator(options, report, self.workspace)  # fails before any change
         with self._lock:
             self.model = options
             if self._opened is not None:

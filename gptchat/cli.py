@@ -238,8 +238,14 @@ def ask(
     help="0 decodes greedily; higher samples more freely.",
 )
 @_model_options
+@click.pass_obj
 def generate(
-    prompt: str, max_tokens: int, temperature: float, model_path: Path | None, int8: bool
+    workspace: Workspace,
+    prompt: str,
+    max_tokens: int,
+    temperature: float,
+    model_path: Path | None,
+    int8: bool,
 ) -> None:
     """Continue PROMPT with the local model: no documents, no chat template.
 
@@ -252,7 +258,7 @@ def generate(
 
     if not prompt.strip():
         raise BadInput("the prompt is empty")
-    generator = load_generator(ModelOptions(model_path, int8), report=_status)
+    generator = load_generator(ModelOptions(model_path, int8), _status, workspace)
     settings = DecodeSettings(max_new_tokens=max_tokens, temperature=temperature)
     click.echo(prompt, nl=False)
     for piece in generator.stream(prompt, settings, plain=True):
@@ -386,9 +392,138 @@ def eval_command(
     click.echo(f"\nRun {outcome.run_id} saved; report: {target}")
 
 
-@cli.group()
-def models() -> None:
-    """Base models: fetch the default one ahead of time."""
+@cli.command()
+@click.option("--from-feedback", "source", flag_value="feedback", help="Train on rated answers.")
+@click.option("--from-docs", "source", flag_value="docs", help="Train on an index's text.")
+@_index_option
+@click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
+@click.option(
+    "--lr", type=click.FloatRange(0, min_open=True), help="Default: 5e-4 LoRA, 3e-5 full."
+)
+@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--held-out",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of examples kept out of training to score old against new.",
+)
+@click.option("--force", is_flag=True, help="Activate the new version even if it scores worse.")
+@click.option("--dry-run", is_flag=True, help="Print the examples it would train on and stop.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Train from this local model folder instead of the active version.",
+)
+@click.pass_obj
+def finetune(
+    workspace: Workspace,
+    source: str | None,
+    index_name: str,
+    method: str,
+    epochs: int,
+    max_steps: int | None,
+    lr: float | None,
+    batch_size: int,
+    seed: int,
+    held_out: float,
+    force: bool,
+    dry_run: bool,
+    model_path: Path | None,
+) -> None:
+    """Train a new model version on your feedback (or your documents) and activate it if
+    it scores no worse on held-out examples than the model in use.
+
+    \b
+    Examples:
+      gptchat finetune --from-feedback --dry-run
+      gptchat finetune --from-feedback
+      gptchat finetune --from-docs --index notes --max-steps 200
+    """
+    from gptchat.finetune import TrainConfig
+    from gptchat.model_text import dry_run_lines, outcome_lines
+    from gptchat.progress import FinetuneProgressBar
+    from gptchat.version_builder import FinetuneHooks, FinetuneOptions, build_version
+
+    if source is None:
+        raise BadInput("say what to learn from: --from-feedback or --from-docs")
+    config = TrainConfig(
+        method=method,
+        epochs=epochs,
+        max_steps=max_steps,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        held_out=held_out,
+    )
+    options = FinetuneOptions(source, index_name, config, force, dry_run, model_path)
+    progress = FinetuneProgressBar(f"Training ({method})")
+    try:
+        with progress:
+            outcome = build_version(
+                workspace, options, FinetuneHooks(_status, progress, progress.scoring)
+            )
+    except KeyboardInterrupt:
+        _status("gptchat: training stopped; the active model is unchanged")
+        sys.exit(130)
+    for line in dry_run_lines(outcome) if dry_run else outcome_lines(outcome):
+        click.echo(line)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """Model versions: list them, switch, roll back; fetch the default model.
+
+    \b
+    Examples:
+      gptchat models
+      gptchat models use 2
+      gptchat models rollback
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from gptchat.app_store import AppStore
+    from gptchat.model_provision import DEFAULT_MODEL
+    from gptchat.model_text import versions_table
+
+    store = AppStore(ctx.obj.app_db_path)
+    try:
+        lines = versions_table(store.model_versions(), DEFAULT_MODEL)
+    finally:
+        store.close()
+    for line in lines:
+        click.echo(line)
+
+
+@models.command()
+@click.argument("version")
+@click.pass_obj
+def use(workspace: Workspace, version: str) -> None:
+    """Answer with VERSION (a number, or `base` for the base model)."""
+    from gptchat.commands import use_model_version
+
+    click.echo(use_model_version(workspace, None if version == "base" else _version(version)))
+
+
+@models.command()
+@click.pass_obj
+def rollback(workspace: Workspace) -> None:
+    """Go back to the version the active one was trained from."""
+    from gptchat.commands import rollback_model_version
+
+    click.echo(rollback_model_version(workspace))
+
+
+def _version(text: str) -> int:
+    number = text.removeprefix("v")
+    if not number.isdigit():
+        raise BadInput(f"a version is a number like 2 (or v2, or base), not {text!r}")
+    return int(number)
 
 
 @models.command()

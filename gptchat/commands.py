@@ -121,14 +121,20 @@ class ModelOptions:
     int8: bool = False
 
 
-def load_generator(options: ModelOptions, report: Callable[[str], None]) -> Generator:
-    """The generator for `options`, provisioning the default model if needed."""
+def load_generator(
+    options: ModelOptions, report: Callable[[str], None], workspace: Workspace | None = None
+) -> Generator:
+    """The generator for `options`: a given folder, else the workspace's active version."""
     from gptchat.generator import Generator
     from gptchat.model_provision import DEFAULT_MODEL, ensure_default_model
+    from gptchat.model_versions import ModelChoice, active_choice
 
     if options.path is not None:
         return Generator(options.path, int8=options.int8)
-    return Generator(ensure_default_model(report), name=DEFAULT_MODEL, int8=options.int8)
+    choice = active_choice(workspace) if workspace is not None else ModelChoice(None)
+    base = choice.base or ensure_default_model(report)
+    base_name = DEFAULT_MODEL if choice.base is None else choice.base.name
+    return Generator(base, name=choice.name(base_name), int8=options.int8, adapters=choice.adapters)
 
 
 @dataclass
@@ -159,7 +165,7 @@ def open_chat_session(
     index = open_searchable_index(workspace, index_name)
     try:
         embedder = index_embedder(index)
-        generator = load_generator(model, report)
+        generator = load_generator(model, report, workspace)
         store = AppStore(workspace.app_db_path)
     except BaseException:
         index.close()
@@ -245,7 +251,7 @@ def run_eval(
             try:
                 session = None
                 if not options.retrieval_only:
-                    generator = load_generator(options.model, report)
+                    generator = load_generator(options.model, report, workspace)
                     model_name = generator.name
                     session = ChatSession(
                         retriever, generator, answers, options.index_name, options.k
@@ -290,3 +296,43 @@ def export_feedback_golden(workspace: Workspace, path: Path) -> int:
     if not examples:
         raise BadInput("no rated or corrected answers yet: rate answers in the app first")
     return export_golden(examples, path)
+
+
+def use_model_version(workspace: Workspace, version: int | None) -> str:
+    """Make `version` (None: the base model) the one that answers; says what changed."""
+    from gptchat.app_store import AppStore
+    from gptchat.model_provision import check_adapter_dir, check_model_dir
+    from gptchat.model_versions import choice_for
+
+    store = AppStore(workspace.app_db_path)
+    try:
+        if version is None:
+            store.activate_model_version(None)
+            return "The base model answers now."
+        chosen = store.model_version(version)
+        if chosen is None:
+            raise BadInput(f"no model version {version} (see `gptchat models`)")
+        choice = choice_for(workspace, store, chosen)
+        # Every folder of the chain is checked before switching: a broken version is refused.
+        if choice.base is not None:
+            check_model_dir(choice.base)
+        for adapter in choice.adapters:
+            check_adapter_dir(adapter)
+        store.activate_model_version(version)
+        return f"v{version} answers now."
+    finally:
+        store.close()
+
+
+def rollback_model_version(workspace: Workspace) -> str:
+    """Activate the parent of the active version (the base model for a first version)."""
+    from gptchat.app_store import AppStore
+
+    store = AppStore(workspace.app_db_path)
+    try:
+        active = store.active_model_version()
+    finally:
+        store.close()
+    if active is None:
+        raise BadInput("the base model is already answering; nothing to roll back")
+    return use_model_version(workspace, active.parent)

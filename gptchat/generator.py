@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.model_provision import check_model_dir
+from gptchat.model_provision import check_adapter_dir, check_model_dir
 
 Message = dict[str, str]
 
@@ -65,10 +65,17 @@ class Generation:
 class Generator:
     """Loads a local causal-LM folder and generates from it, streaming."""
 
-    def __init__(self, model_dir: Path, name: str | None = None, int8: bool = False) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        name: str | None = None,
+        int8: bool = False,
+        adapters: tuple[Path, ...] = (),
+    ) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name
         self.int8 = int8
+        self.adapters = tuple(check_adapter_dir(adapter) for adapter in adapters)
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -91,6 +98,7 @@ class Generator:
                 model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
             except (OSError, ValueError, KeyError) as exc:
                 raise BadInput(f"cannot load a causal LM from {self.model_dir}: {exc}") from exc
+            model = merge_adapters(model, self.adapters)
             model.eval()
             if self.int8:
                 with warnings.catch_warnings():
@@ -293,3 +301,17 @@ def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     positions = [text.find(s) for s in stops if s and s in text]
     return min(positions) if positions else None
+
+
+def merge_adapters(model, adapters: tuple[Path, ...]):  # -> PreTrainedModel
+    """`model` with each LoRA adapter merged into its weights, in order."""
+    if not adapters:
+        return model
+    from peft import PeftModel
+
+    for adapter in adapters:
+        try:
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise BadInput(f"cannot apply the adapter in {adapter}: {exc}") from exc
+    return model

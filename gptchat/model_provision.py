@@ -43,6 +43,9 @@ def default_model_dir() -> Path:
     return cache_dir() / "models" / DEFAULT_MODEL
 
 
+_ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
+
 def check_model_dir(path: Path) -> Path:
     """Return `path` if it holds a Hugging Face causal-LM, else raise a one-line BadInput."""
     if not path.is_dir():
@@ -53,6 +56,15 @@ def check_model_dir(path: Path) -> Path:
         raise BadInput(f"{path} is not a model folder (no model.safetensors or pytorch_model.bin)")
     if not any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
         raise BadInput(f"{path} is not a model folder (no tokenizer)")
+    return path
+
+
+def check_adapter_dir(path: Path) -> Path:
+    """Return `path` if it holds a LoRA adapter, else raise a one-line BadInput."""
+    if not (path / "adapter_config.json").is_file():
+        raise BadInput(f"{path} is not an adapter folder (no adapter_config.json)")
+    if not any((path / name).is_file() for name in _ADAPTER_WEIGHTS):
+        raise BadInput(f"{path} is not an adapter folder (no adapter weights)")
     return path
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -81,3 +83,38 @@ class CountProgressBar:
 
     def advance(self) -> None:
         self._progress.update(self._task, advance=1)
+
+
+class FinetuneProgressBar:
+    """Scoring and training progress on stderr (steps, latest loss, ETA); a context manager."""
+
+    def __init__(self, description: str) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._description = description
+        self._task = None
+
+    def __enter__(self) -> FinetuneProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def start(self, total_steps: int) -> None:
+        self._task = self._progress.add_task(self._description, total=total_steps, note="steps")
+
+    def step(self, loss: float) -> None:
+        self._progress.update(self._task, advance=1, note=f"steps, loss {loss:.3f}")
+
+    def scoring(self, label: str, total: int) -> Callable[[], None]:
+        """A new line of progress for scoring `total` held-out examples; call to advance."""
+        task = self._progress.add_task(label, total=total, note="held-out examples")
+        return lambda: self._progress.update(task, advance=1)

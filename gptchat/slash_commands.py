@@ -11,7 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("PATH", "add a file or folder to the index"),
     "summarize": ("FILE", "summarize one indexed file"),
     "generate": ("TEXT", "continue TEXT with the model: no documents"),
-    "model": ("[PATH]", "show the model, or switch to the model folder PATH"),
+    "model": ("[N|base|PATH]", "show the model and its versions, or switch to one"),
     "new": ("", "start a new conversation"),
     "help": ("", "list these commands"),
 }

@@ -271,9 +271,10 @@ class GptchatApp(App[None]):
             self.index_paths([Path(command.argument).expanduser()], first_run=False)
         elif command.name == "model":
             if command.argument:
-                self.switch_model(Path(command.argument).expanduser())
+                self.switch_model(command.argument)
             else:
-                await self.log_view.show_note(f"Model: {self.assistant.model_name}")
+                versions = "\n".join(self.assistant.model_versions())
+                await self.log_view.show_note(f"Model: {self.assistant.model_name}\n{versions}")
         elif command.name == "generate":
             view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
             self._cancel = threading.Event()
@@ -352,12 +353,17 @@ class GptchatApp(App[None]):
         self.notify_error(error, step)
 
     @work(thread=True, group="model")
-    def switch_model(self, path: Path) -> None:
-        self.call_from_thread(self.set_status, f"Loading {path}…")
+    def switch_model(self, choice: str) -> None:
+        """`/model N`, `/model base` or `/model PATH`, loaded behind the status line."""
+        self.call_from_thread(self.set_status, f"Loading {choice}…")
+        report = lambda message: self.call_from_thread(self.set_status, message)  # noqa: E731
         try:
-            name = self.assistant.use_model(
-                path, lambda message: self.call_from_thread(self.set_status, message)
-            )
+            number = choice.removeprefix("v")
+            if number.isdigit() or choice == "base":
+                version = int(number) if number.isdigit() else None
+                name = self.assistant.use_version(version, report)
+            else:
+                name = self.assistant.use_model(Path(choice).expanduser(), report)
         except Exception as error:
             self.call_from_thread(self.notify_error, error, "the model in use is unchanged")
             self.call_from_thread(self.set_status, "")

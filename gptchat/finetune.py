@@ -1,0 +1,219 @@
+"""Fine-tuning: train a new model version on examples, score it against the current one."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gptchat.errors import BadInput
+from gptchat.generator import merge_adapters
+from gptchat.qa_metrics import exact_match, token_f1
+from gptchat.training_data import IGNORE, TrainingExample, tokenize
+
+DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (see DESIGN.md)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; saved beside every version it makes."""
+
+    method: str = "lora"  # lora or full
+    epochs: int = 1
+    max_steps: int | None = None
+    lr: float | None = None  # None: DEFAULT_LR[method]
+    batch_size: int = 4
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    max_tokens: int = 1280  # prompt and answer of one example; longer prompts lose their start
+    seed: int = 0
+    held_out: float = 0.2
+    score_tokens: int = 64  # how long the held-out answers may be when scoring
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.method]
+
+    def check(self) -> None:
+        if self.method not in DEFAULT_LR:
+            raise BadInput(f"--method must be lora or full, not {self.method}")
+        if not 0 < self.held_out < 1:
+            raise BadInput("the held-out share must be between 0 and 1")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "lr": self.learning_rate}
+
+
+class TrainingProgress:
+    """Receives progress; the CLI draws a bar from it."""
+
+    def start(self, total_steps: int) -> None: ...
+
+    def step(self, loss: float) -> None: ...
+
+
+@dataclass
+class TrainingRun:
+    steps: int
+    examples: int
+    tokens: int
+    seconds: float
+    final_loss: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def load_for_training(base: Path, adapters: tuple[Path, ...]):  # -> (model, tokenizer)
+    """The current model (base with its versions' adapters merged), in fp32, for training."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    return merge_adapters(model, adapters), tokenizer
+
+
+def train(
+    model,
+    tokenizer,
+    examples: list[TrainingExample],
+    config: TrainConfig,
+    progress: TrainingProgress,
+):  # -> (trained model, TrainingRun)
+    """Train `model` on `examples` (LoRA adapters or all weights); Ctrl-C stops it."""
+    import torch
+    from accelerate import Accelerator
+    from torch.utils.data import DataLoader
+
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+        with warnings.catch_warnings():
+            # peft asks transformers a question it has renamed; the answer is the same.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+            model = get_peft_model(model, lora)
+    model.train()
+    rows = [tokenize(tokenizer, example, config.max_tokens) for example in examples]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    loader = DataLoader(
+        rows,
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(config.seed),
+        collate_fn=lambda batch: _pad(batch, pad_id),
+    )
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=config.learning_rate
+    )
+    total = len(loader) * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / 10) * max(0.0, 1 - step / max(total, 1))
+    )
+    # accelerate places model and batches on the GPU when there is one, and splits the
+    # batches across processes under `accelerate launch`.
+    accelerator = Accelerator()
+    model, optimizer, loader, schedule = accelerator.prepare(model, optimizer, loader, schedule)
+    progress.start(total)
+    steps, tokens, loss_value = 0, 0, math.nan
+    started = time.perf_counter()
+    while steps < total:
+        for batch in loader:
+            loss = model(**batch).loss
+            accelerator.backward(loss)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            steps += 1
+            tokens += int(batch["attention_mask"].sum())
+            loss_value = float(loss.detach())
+            progress.step(loss_value)
+            if steps >= total:
+                break
+    model = accelerator.unwrap_model(model)
+    model.eval()
+    run = TrainingRun(steps, len(examples), tokens, time.perf_counter() - started, loss_value)
+    return model, run
+
+
+def _pad(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    input_ids = [ids + [pad_id] * (width - len(ids)) for ids, _ in batch]
+    labels = [labels + [IGNORE] * (width - len(labels)) for _, labels in batch]
+    mask = [[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch]
+    return {
+        "input_ids": torch.tensor(input_ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(mask),
+    }
+
+
+def score(
+    model,
+    tokenizer,
+    held_out: list[TrainingExample],
+    config: TrainConfig,
+    answers: bool,
+    on_example: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
+    """Held-out loss on the targets; with `answers`, greedy answers' token F1 and EM too."""
+    import torch
+
+    losses, f1s, ems = [], [], []
+    model.eval()
+    device = next(model.parameters()).device
+    for example in held_out:
+        ids, labels = tokenize(tokenizer, example, config.max_tokens)
+        with torch.no_grad():
+            batch = _pad([(ids, labels)], 0)
+            batch = {name: tensor.to(device) for name, tensor in batch.items()}
+            losses.append(float(model(**batch).loss))
+            if answers:
+                prompt_length = sum(1 for label in labels if label == IGNORE)  # a prefix
+                prompt = torch.tensor([ids[:prompt_length]])
+                output = model.generate(
+                    prompt.to(device),
+                    attention_mask=torch.ones_like(prompt).to(device),
+                    max_new_tokens=config.score_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.15,
+                    eos_token_id=tokenizer.eos_token_id,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                )
+                text = tokenizer.decode(output[0, prompt.shape[1] :], skip_special_tokens=True)
+                f1s.append(token_f1(text, [example.target]))
+                ems.append(exact_match(text, [example.target]))
+        on_example()
+    metrics = {"loss": statistics.mean(losses), "examples": len(held_out)}
+    if answers:
+        metrics.update(token_f1=statistics.mean(f1s), exact_match=statistics.mean(ems))
+    return metrics
+
+
+def not_worse(before: dict[str, float], after: dict[str, float]) -> bool:
+    """The gate: answer F1 not lower (when measured), else held-out loss not higher."""
+    if "token_f1" in before and "token_f1" in after:
+        return after["token_f1"] >= before["token_f1"]
+    return after["loss"] <= before["loss"]

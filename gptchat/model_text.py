@@ -1,0 +1,73 @@
+"""Plain-text renderings of model versions and fine-tuning results."""
+
+from __future__ import annotations
+
+from gptchat.app_store import ModelVersion
+from gptchat.version_builder import FinetuneOutcome
+
+
+def _metric(metrics: dict, name: str) -> str:
+    value = metrics.get(name)
+    return "-" if value is None else f"{value:.3f}"
+
+
+def versions_table(versions: list[ModelVersion], base_name: str) -> list[str]:
+    """`gptchat models`: the base model and every version, the active one marked."""
+    active = next((v.id for v in versions if v.active), None)
+    lines = [
+        "| version | created | from | method | examples | F1 before → after | loss before → after"
+        " |",
+        "|---|---|---|---|---|---|---|",
+        f"| {'* ' if active is None else ''}base | - | {base_name} | - | - | - | - |",
+    ]
+    for v in versions:
+        before, after = v.metrics.get("before", {}), v.metrics.get("after", {})
+        parent = f"v{v.parent}" if v.parent else "base"
+        lines.append(
+            f"| {'* ' if v.active else ''}v{v.id} | {v.created_at[:16]} | {parent}, {v.source}"
+            f" | {v.method} | {v.examples} | {_metric(before, 'token_f1')} → "
+            f"{_metric(after, 'token_f1')} | {_metric(before, 'loss')} → {_metric(after, 'loss')} |"
+        )
+    lines.append(
+        "* answers now. Switch with `gptchat models use N` (or `base`), or `models rollback`."
+    )
+    return lines
+
+
+def dry_run_lines(outcome: FinetuneOutcome, shown: int = 3) -> list[str]:
+    lines = [
+        f"{len(outcome.examples)} training examples, {outcome.preference_pairs} preference pairs"
+    ]
+    lines += [f"  left out, {reason}: {count}" for reason, count in outcome.skipped.items()]
+    for example in outcome.examples[:shown]:
+        prompt_end = example.prompt[-200:].replace("\n", " ⏎ ")
+        lines += [f"--- prompt (last 200 of {len(example.prompt)} chars): …{prompt_end}"]
+        lines += [f"    target: {example.target[:300]}"]
+    return lines
+
+
+def outcome_lines(outcome: FinetuneOutcome) -> list[str]:
+    run = outcome.run
+    lines = []
+    if run is not None:
+        lines.append(
+            f"Trained on {run.examples} examples: {run.steps} steps, {run.seconds:.0f} s,"
+            f" {run.tokens_per_s:.0f} tokens/s, final loss {run.final_loss:.3f}"
+        )
+    lines += [
+        f"| held-out ({outcome.held_out}) | before | after |",
+        "|---|---|---|",
+    ]
+    for name in ("token_f1", "exact_match", "loss"):
+        if name in outcome.before:
+            lines.append(
+                f"| {name} | {outcome.before[name]:.3f} | {outcome.after.get(name, 0.0):.3f} |"
+            )
+    if outcome.activated:
+        lines.append(f"v{outcome.version} is now active: the app and `ask` answer with it.")
+    else:
+        lines.append(
+            f"v{outcome.version} scored worse than the active model and was kept inactive;"
+            f" `gptchat models use {outcome.version}` (or --force) activates it anyway."
+        )
+    return lines
