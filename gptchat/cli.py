@@ -314,6 +314,11 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
     help="Ask through the conversation log and rate each answer: +1 if right, else correct it.",
 )
 @click.option(
+    "--max-tokens",
+    type=click.IntRange(1, 4096),
+    help="Cap each answer at this many tokens (default: 200, as in the app).",
+)
+@click.option(
     "--export-golden",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write your corrected and +1 answers as a QA file and exit.",
@@ -331,6 +336,7 @@ def eval_command(
     report: Path | None,
     show_history: bool,
     record_feedback: bool,
+    max_tokens: int | None,
     export_golden: Path | None,
     model_path: Path | None,
     int8: bool,
@@ -375,7 +381,13 @@ def eval_command(
     if qa_file is None:
         raise BadInput("give a question file (QA_FILE), --history or --export-golden FILE")
     options = EvalOptions(
-        index_name, k, limit, retrieval_only, ModelOptions(model_path, int8), record_feedback
+        index_name,
+        k,
+        limit,
+        retrieval_only,
+        ModelOptions(model_path, int8),
+        record_feedback,
+        max_tokens,
     )
     outcome = run_eval(workspace, qa_file, options, report=_status, show_progress=True)
     for problem in outcome.problems:

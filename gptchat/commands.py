@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -204,6 +204,7 @@ class EvalOptions:
     model: ModelOptions = ModelOptions()
     # Ask through the user's own log and rate each answer as a user would (+1 or a correction).
     record_feedback: bool = False
+    max_tokens: int | None = None  # answer length cap; None: the prompt budget's default
 
 
 @dataclass
@@ -256,6 +257,8 @@ def run_eval(
                     session = ChatSession(
                         retriever, generator, answers, options.index_name, options.k
                     )
+                    if options.max_tokens:
+                        session.decode = replace(session.decode, max_new_tokens=options.max_tokens)
                 bar = CountProgressBar("Evaluating", len(items)) if show_progress else None
 
                 def on_result(result: QuestionResult) -> None:
