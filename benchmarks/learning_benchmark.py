@@ -58,8 +58,8 @@ def gptchat(home: Path, *args: str) -> tuple[str, float, float]:
     return done.stdout, seconds, int(rss[-1]) / 1024 if rss else float("nan")
 
 
-def split_by_article(use: int, test: int, seed: int) -> tuple[list[dict], list[dict]]:
-    rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines()]
+def split_by_article(squad: Path, use: int, test: int, seed: int) -> tuple[list[dict], list[dict]]:
+    rows = [json.loads(line) for line in (squad / "qa.jsonl").read_text().splitlines()]
     articles = sorted({row["sources"][0] for row in rows})
     use_articles = set(articles[0::2])
     use_rows = [row for row in rows if row["sources"][0] in use_articles]
@@ -77,20 +77,21 @@ def main() -> None:
     parser.add_argument("--record-tokens", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workspace", type=Path, help="keep everything here (default: temp)")
+    parser.add_argument("--squad", type=Path, default=SQUAD, help="the squad-dev eval folder")
     args = parser.parse_args()
-    if not SQUAD.is_dir():
-        sys.exit(f"{SQUAD} is missing")
+    if not args.squad.is_dir():
+        sys.exit(f"{args.squad} is missing")
 
     with tempfile.TemporaryDirectory(prefix="gptchat-learning-") as temp:
         home = args.workspace or Path(temp)
         home.mkdir(parents=True, exist_ok=True)
-        use_rows, test_rows = split_by_article(args.use, args.test, args.seed)
+        use_rows, test_rows = split_by_article(args.squad, args.use, args.test, args.seed)
         use_file, test_file = home / "use.jsonl", home / "test.jsonl"
         use_file.write_text("".join(json.dumps(row) + "\n" for row in use_rows))
         test_file.write_text("".join(json.dumps(row) + "\n" for row in test_rows))
         k, cap = ("--k", str(args.k)), ("--max-tokens", str(args.max_tokens))
 
-        _, seconds, _ = gptchat(home, "index", str(SQUAD / "docs"))
+        _, seconds, _ = gptchat(home, "index", str(args.squad / "docs"))
         print(f"indexed squad-dev docs in {seconds:.0f} s", flush=True)
         before, seconds, _ = gptchat(home, "eval", str(test_file), *k, *cap, "--json")
         before = json.loads(before)["metrics"]
@@ -112,6 +113,7 @@ def main() -> None:
         print(f"after: F1 {after['token_f1']:.3f} ({seconds:.0f} s)", flush=True)
 
     run = re.search(r"Trained on (\d+) examples: (\d+) steps, (\d+) s, (\d+) tokens/s", trained)
+    assert run, trained
     print(f"\n{len(use_rows)} feedback questions, {len(test_rows)} held-out questions from other")
     print(f"articles; k={args.k}, answers capped at {args.max_tokens} tokens\n")
     print("| held-out squad-dev | untuned | after finetune --from-feedback |")

@@ -417,6 +417,13 @@ def eval_command(
 @click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 where the CPU or GPU computes it natively.",
+)
+@click.option(
     "--held-out",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.2,
@@ -442,6 +449,7 @@ def finetune(
     lr: float | None,
     batch_size: int,
     seed: int,
+    precision: str,
     held_out: float,
     force: bool,
     dry_run: bool,
@@ -471,6 +479,7 @@ def finetune(
         batch_size=batch_size,
         seed=seed,
         held_out=held_out,
+        precision=precision,
     )
     options = FinetuneOptions(source, index_name, config, force, dry_run, model_path)
     progress = FinetuneProgressBar(f"Training ({method})")

@@ -311,7 +311,10 @@ def merge_adapters(model, adapters: tuple[Path, ...]):  # -> PreTrainedModel
 
     for adapter in adapters:
         try:
-            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+            with warnings.catch_warnings():
+                # peft asks transformers a question it has renamed; the answer is the same.
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+                model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise BadInput(f"cannot apply the adapter in {adapter}: {exc}") from exc
     return model

@@ -52,7 +52,7 @@ def outcome_lines(outcome: FinetuneOutcome) -> list[str]:
     if run is not None:
         lines.append(
             f"Trained on {run.examples} examples: {run.steps} steps, {run.seconds:.0f} s,"
-            f" {run.tokens_per_s:.0f} tokens/s, final loss {run.final_loss:.3f}"
+            f" {run.tokens_per_s:.0f} tokens/s ({run.precision}), final loss {run.final_loss:.3f}"
         )
     lines += [
         f"| held-out ({outcome.held_out}) | before | after |",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.app_store import AppStore
 from gptchat.model_provision import check_model_dir, ensure_default_model
 from tests.test_cli import run_cli
 
@@ -42,3 +43,43 @@ def test_generate_continues_hello_my_name_is(monkeypatch, capsys, default_model)
     )
     assert code == 0 and out.startswith("Hello, my name is")
     assert re.search(r"[A-Za-z]{2,}", out[len("Hello, my name is") :])
+
+
+def test_a_short_real_lora_run_from_recorded_feedback(
+    monkeypatch, capsys, docs: Path, default_model, workspace, tmp_path
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    facts = [
+        ("How long is green tea steeped?", "two minutes"),
+        ("What temperature is green tea steeped at?", "80 degrees"),
+        ("What does black tea take?", "boiling water"),
+        ("What turns sunlight into electricity?", "photovoltaic panels"),
+        ("What stores the surplus for the night?", "batteries"),
+        ("How often does a bicycle chain need oil?", "every 300 kilometres"),
+    ]
+    rows = [
+        {"question": f"{question}{' Please answer.' * n}", "answers": [answer]}
+        for n in range(2)
+        for question, answer in facts
+    ]
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    code, _, _ = run_cli(
+        monkeypatch, capsys, "eval", str(qa), "--record-feedback", "--max-tokens", "8"
+    )
+    assert code == 0
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "finetune", "--from-feedback", "--max-steps", "2", "--force"
+    )
+    assert code == 0 and "Trained on 10 examples: 2 steps" in out and "v1 is now active" in out
+    assert (workspace.root / "models" / "v1" / "adapter" / "adapter_model.safetensors").is_file()
+    code, out, _ = run_cli(monkeypatch, capsys, "models")
+    assert "| * v1 |" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "What does black tea take?")
+    assert code == 0
+    store = AppStore(workspace.app_db_path)
+    try:
+        latest = store.messages(store.conversations()[0].id)[-1]
+    finally:
+        store.close()
+    assert latest.model == "SmolLM2-135M-Instruct@v1"  # the new version answered
