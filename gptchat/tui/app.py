@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
+from gptchat.app_store import Feedback, StoredSource
 from gptchat.assistant import Assistant
 from gptchat.commands import guide_path
 from gptchat.errors import GptchatError
@@ -243,7 +244,7 @@ class GptchatApp(App[None]):
             self.question_input.value = question  # never lose what the user typed
         self.notify_error(error, "your question is back in the input")
 
-    async def stream_done(self, view: AnswerView, status: str, sources: list) -> None:
+    async def stream_done(self, view: AnswerView, status: str, sources: list[StoredSource]) -> None:
         self._cancel = None
         await view.finish(status, sources)
         if view.message_id is not None:
@@ -404,7 +405,7 @@ class GptchatApp(App[None]):
 
             self.push_screen(TextDialog("Comment on this answer"), commented)
 
-    def _store_feedback(self, view: AnswerView, store: Callable) -> None:
+    def _store_feedback(self, view: AnswerView, store: Callable[[], Feedback]) -> None:
         try:
             view.show_feedback(store())
         except Exception as error:
@@ -493,7 +494,7 @@ class GptchatApp(App[None]):
 
     # -- keys and the command palette ------------------------------------------------------
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         # Up in the empty input selects the latest answer, where + - e c work.
         if (
             event.key == "up"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
 
 from gptchat.app_store import Feedback, StoredSource
 
@@ -80,7 +82,9 @@ class AnswerView(Vertical, can_focus=True):
             self.kind = kind  # rate, correct or comment
             self.rating = rating
 
-    def __init__(self, title: str = "answer", text: str = "", message_id: int | None = None):
+    def __init__(
+        self, title: str = "answer", text: str = "", message_id: int | None = None
+    ) -> None:
         super().__init__(classes="answer")
         self.heading = title
         self.border_title = title
@@ -91,9 +95,9 @@ class AnswerView(Vertical, can_focus=True):
         self.feedback: Feedback | None = None
         self._markdown = Markdown(text)
         self._details = Static("", markup=False, classes="details")
-        self._stream = None
+        self._stream: MarkdownStream | None = None
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield self._markdown
         yield self._details
 
@@ -107,7 +111,7 @@ class AnswerView(Vertical, can_focus=True):
     async def finish(self, status: str, sources: list[StoredSource]) -> None:
         if self._stream is not None:
             await self._stream.stop()
-            self._stream = None
+            self._stream: MarkdownStream | None = None
         self.status, self.sources = status, sources
         self._show_details()
 
