@@ -123,8 +123,14 @@ class Assistant:
         """Activate a fine-tuned version (None: the base model) and answer with it."""
         from gptchat.commands import use_model_version
 
+        previous = self.store.active_model_version()
         use_model_version(self.workspace, version)
-        return self.use_model(None, report)
+        try:
+            return self.use_model(None, report)
+        except BaseException:
+            # It did not load: the version that answered before stays the active one.
+            self.store.activate_model_version(previous.id if previous else None)
+            raise
 
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:
         """Switch to the model folder `path` (None: the active version); returns its name."""
