@@ -19,6 +19,9 @@ COMBINE = (
 )
 
 
+MIN_ROOM = 32  # tokens of text a summary prompt must have room for
+
+
 class Summarizer:
     """Summarizes parts that fit the prompt budget, then summarizes the summaries."""
 
@@ -58,6 +61,10 @@ class Summarizer:
         room = self.budget.context_tokens - self.generator.count_tokens(
             self._prompt(instruction, "")
         )
+        if room < MIN_ROOM:
+            raise BadInput(
+                f"a {self.budget.context_tokens}-token prompt leaves no room to summarize"
+            )
         groups: list[str] = []
         current: list[str] = []
         used = 0
