@@ -51,15 +51,6 @@ def child_gptchat(started: float, home: Path) -> dict[str, float]:
                 before = time.perf_counter()
                 await asyncio.sleep(0.005)
                 stalls.append(time.perf_counter() - before - 0.005)
-                if stalls[-1] > 0.05:
-                    views = app.query(AnswerView)
-                    print(
-                        "STALL",
-                        round(stalls[-1] * 1000),
-                        len(views.last().text) if views else -1,
-                        views.last().status if views else "",
-                        file=sys.stderr,
-                    )
 
         watcher = asyncio.create_task(watch_loop())
         await pilot.press(*QUESTION, "enter")
@@ -123,7 +114,7 @@ def run_child(kind: str, home: Path) -> dict[str, float]:
             str(home),
         ],
         check=True,
-        stdout=subprocess.PIPE,
+        capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     ).stdout

@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from gptchat.app_store import Feedback, StoredSource
 
@@ -38,6 +39,26 @@ def feedback_note(feedback: Feedback | None) -> str:
     if feedback.comment:
         notes.append("commented")
     return " · ".join(notes)
+
+
+class _PlainUnlessNamedFence(MarkdownFence):
+    """A code block highlighted only when it names its language."""
+
+    @classmethod
+    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
+        # Without a name, Pygments guesses by trying every lexer it has: hundreds of
+        # milliseconds on the UI thread, again at every token streamed into the block.
+        return super().highlight(code, language or "text", ansi, dark)
+
+
+class AnswerMarkdown(Markdown):
+    """Markdown for model answers, cheap enough to re-render at every token."""
+
+    BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
+        **Markdown.BLOCKS,
+        "fence": _PlainUnlessNamedFence,
+        "code_block": _PlainUnlessNamedFence,
+    }
 
 
 class QuestionView(Static):
@@ -93,7 +114,7 @@ class AnswerView(Vertical, can_focus=True):
         self.sources: list[StoredSource] = []
         self.status = ""
         self.feedback: Feedback | None = None
-        self._markdown = Markdown(text)
+        self._markdown = AnswerMarkdown(text)
         self._details = Static("", markup=False, classes="details")
         self._stream: MarkdownStream | None = None
 
@@ -111,7 +132,7 @@ class AnswerView(Vertical, can_focus=True):
     async def finish(self, status: str, sources: list[StoredSource]) -> None:
         if self._stream is not None:
             await self._stream.stop()
-            self._stream: MarkdownStream | None = None
+            self._stream = None
         self.status, self.sources = status, sources
         self._show_details()
 
