@@ -119,6 +119,15 @@ class Assistant:
 
         return versions_table(self.store.model_versions(), DEFAULT_MODEL)
 
+    def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
+        """`/model N`, `/model base` or `/model PATH`; returns the name now answering."""
+        number = choice.removeprefix("v")
+        if number.isdigit():
+            return self.use_version(int(number), report)
+        if choice == "base":
+            return self.use_version(None, report)
+        return self.use_model(Path(choice).expanduser(), report)
+
     def use_version(self, version: int | None, report: Callable[[str], None]) -> str:
         """Activate a fine-tuned version (None: the base model) and answer with it."""
         from gptchat.commands import use_model_version

@@ -164,7 +164,7 @@ def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(
     # The app's /model 2 does the same as `gptchat models use 2`, and answers with it.
     assistant = Assistant(workspace)
     try:
-        assert assistant.use_version(2, lambda message: None) == f"{tiny_model_dir.name}@v2"
+        assert assistant.switch_model("v2", lambda message: None) == f"{tiny_model_dir.name}@v2"
         assert assistant.model_name == f"{tiny_model_dir.name}@v2"
     finally:
         assistant.close()

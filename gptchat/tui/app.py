@@ -362,14 +362,12 @@ class GptchatApp(App[None]):
     def switch_model(self, choice: str) -> None:
         """`/model N`, `/model base` or `/model PATH`, loaded behind the status line."""
         self.call_from_thread(self.set_status, f"Loading {choice}…")
-        report = lambda message: self.call_from_thread(self.set_status, message)  # noqa: E731
+
+        def report(message: str) -> None:
+            self.call_from_thread(self.set_status, message)
+
         try:
-            number = choice.removeprefix("v")
-            if number.isdigit() or choice == "base":
-                version = int(number) if number.isdigit() else None
-                name = self.assistant.use_version(version, report)
-            else:
-                name = self.assistant.use_model(Path(choice).expanduser(), report)
+            name = self.assistant.switch_model(choice, report)
         except Exception as error:
             self.call_from_thread(self.notify_error, error, "the model in use is unchanged")
             self.call_from_thread(self.set_status, "")
