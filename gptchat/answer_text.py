@@ -7,7 +7,8 @@ from gptchat.chat_session import Answer
 from gptchat.retriever import Hit
 
 
-def _source_line(number: int | None, location: str, heading: str) -> str:
+def source_line(number: int | None, location: str, heading: str) -> str:
+    """`[n] location — heading`; `[-]` for a passage the prompt did not number."""
     label = f"[{number}]" if number is not None else "[-]"
     return f"{label} {location} — {heading}" if heading else f"{label} {location}"
 
@@ -16,12 +17,12 @@ def sources_lines(answer: Answer) -> list[str]:
     """The Sources list under an answer: `[n] path:lines — heading`."""
     if not answer.relevant:
         title = "Closest passages (none relevant enough to answer from):"
-        return [title, *(_source_line(None, h.location, h.heading) for h in answer.hits)]
+        return [title, *(source_line(None, h.location, h.heading) for h in answer.hits)]
     if not answer.sources:
         return []
     return [
         "Sources:",
-        *(_source_line(n, h.location, h.heading) for n, h in enumerate(answer.sources, 1)),
+        *(source_line(n, h.location, h.heading) for n, h in enumerate(answer.sources, 1)),
     ]
 
 
@@ -76,7 +77,7 @@ def conversation_lines(store: AppStore, conversation_id: int) -> list[str]:
         for source in store.sources(message.id):
             if source.source_number is not None:
                 lines.append(
-                    "  " + _source_line(source.source_number, source.location, source.heading)
+                    "  " + source_line(source.source_number, source.location, source.heading)
                 )
         lines.append("")
     return lines

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
+from gptchat.answer_text import source_line
 from gptchat.app_store import Feedback, StoredSource
 
 STATUS_NOTES = {
@@ -23,9 +24,7 @@ STATUS_NOTES = {
 
 def source_label(source: StoredSource) -> str:
     """`[n] path:lines — heading`, as in the prompt the model saw."""
-    number = f"[{source.source_number}]" if source.source_number is not None else "[-]"
-    where = f"{source.location} — {source.heading}" if source.heading else source.location
-    return f"{number} {where}"
+    return source_line(source.source_number, source.location, source.heading)
 
 
 def feedback_note(feedback: Feedback | None) -> str:
