@@ -90,6 +90,7 @@ def m003_feedback(db: Database) -> None:
 @app_migrations()
 def m004_model_versions(db: Database) -> None:
     # One row per fine-tuned version; at most one is active (none: the base model answers).
+    # Version N lives in the workspace's models/vN/.
     db.execute(
         """CREATE TABLE model_versions (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -98,7 +99,6 @@ def m004_model_versions(db: Database) -> None:
             method TEXT NOT NULL,
             base_model TEXT NOT NULL,
             parent INTEGER REFERENCES model_versions(id),
-            path TEXT NOT NULL,
             examples INTEGER NOT NULL,
             metrics TEXT NOT NULL,
             config TEXT NOT NULL,

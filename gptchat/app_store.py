@@ -82,7 +82,6 @@ class ModelVersion:
     method: str  # lora or full
     base_model: str  # the base model folder it was trained on top of
     parent: int | None  # the version it was trained from, None for the base model
-    path: str
     examples: int
     metrics: dict
     config: dict
@@ -325,7 +324,6 @@ class AppStore:
         method: str,
         base_model: str,
         parent: int | None,
-        path: str,
         examples: int,
         metrics: dict,
         config: dict,
@@ -333,15 +331,14 @@ class AppStore:
         """Record a new, inactive version; returns its number."""
         with self._conn:
             cursor = self._conn.execute(
-                "INSERT INTO model_versions(created_at, source, method, base_model, parent, path,"
-                " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO model_versions(created_at, source, method, base_model, parent,"
+                " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     now_iso(),
                     source,
                     method,
                     base_model,
                     parent,
-                    path,
                     examples,
                     json.dumps(metrics),
                     json.dumps(config),
@@ -349,21 +346,17 @@ class AppStore:
             )
         return int(cursor.lastrowid)
 
-    def set_model_version_path(self, version: int, path: str) -> None:
-        with self._conn:
-            self._conn.execute("UPDATE model_versions SET path = ? WHERE id = ?", (path, version))
-
     def model_versions(self) -> list[ModelVersion]:
         rows = self._conn.execute(
-            "SELECT id, created_at, source, method, base_model, parent, path, examples, metrics,"
-            " config, active FROM model_versions ORDER BY id"
+            "SELECT id, created_at, source, method, base_model, parent, examples, metrics, config,"
+            " active FROM model_versions ORDER BY id"
         )
         return [
             ModelVersion(
-                *row[:8],
-                metrics=json.loads(row[8]),
-                config=json.loads(row[9]),
-                active=bool(row[10]),
+                *row[:7],
+                metrics=json.loads(row[7]),
+                config=json.loads(row[8]),
+                active=bool(row[9]),
             )
             for row in rows
         ]

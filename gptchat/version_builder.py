@@ -83,7 +83,7 @@ def build_version(
     """Train a new version from the active one; the active model changes only on success."""
     from gptchat.finetune import load_for_training, not_worse, score, train
     from gptchat.model_provision import check_model_dir, ensure_default_model
-    from gptchat.model_versions import DEFAULT_BASE, ModelChoice, active_choice
+    from gptchat.model_versions import DEFAULT_BASE, ModelChoice, active_choice, version_dir
 
     config = options.config
     config.check()
@@ -122,14 +122,11 @@ def build_version(
             method=config.method,
             base_model=str(choice.base) if choice.base else DEFAULT_BASE,
             parent=choice.version,
-            path="",  # set once the folder has its final name
             examples=len(train_set),
             metrics={"before": outcome.before, "after": outcome.after, "passed_gate": passed},
             config=config.as_dict(),
         )
-        target = workspace.models_dir / f"v{version}"
-        folder.rename(target)
-        store.set_model_version_path(version, target.name)
+        folder.rename(version_dir(workspace, version))
         if passed or options.force:
             store.activate_model_version(version)
     finally:
