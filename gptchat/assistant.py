@@ -89,13 +89,13 @@ class Assistant:
     def model_name(self) -> str:
         """The model that answers (or will, once loaded), with its version."""
         from gptchat.model_provision import DEFAULT_MODEL
-        from gptchat.model_versions import active_choice
+        from gptchat.model_versions import choice_for
 
         if self._opened is not None:
             return self._opened.session.generator.name
         if self.model.path is not None:
             return self.model.path.name
-        choice = active_choice(self.workspace)
+        choice = choice_for(self.workspace, self.store, self.store.active_model_version())
         return choice.name(choice.base.name if choice.base else DEFAULT_MODEL)
 
     @property
