@@ -1,8 +1,9 @@
-"""A terminal progress bar for indexing: files, chunks, chunks/s and ETA."""
+"""Progress bars on stderr: indexing, runs over a list of items, fine-tuning."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -27,30 +28,40 @@ class _ChunkRate(ProgressColumn):
         return Text(f"{chunks} chunks {rate:,.0f}/s", style="progress.data.speed")
 
 
-class IndexProgressBar:
-    """Draws indexing progress on stderr; a context manager around one run."""
+def _stderr_progress(*columns: ProgressColumn | str) -> Progress:
+    """A bar on stderr: description, bar, done/total, `columns`, then the time left."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *columns,
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
 
-    def __init__(self, description: str) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files"),
-            _ChunkRate(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._description = description
-        self._task = None
-        self._chunks = 0
 
-    def __enter__(self) -> IndexProgressBar:
+class _StderrBar:
+    """A context manager that shows `self._progress` while it is open."""
+
+    _progress: Progress
+
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._progress.stop()
+
+
+class IndexProgressBar(_StderrBar):
+    """Draws indexing progress on stderr; a context manager around one run."""
+
+    def __init__(self, description: str) -> None:
+        self._progress = _stderr_progress(TextColumn("files"), _ChunkRate())
+        self._description = description
+        self._task = None
+        self._chunks = 0
 
     def start(self, total_files: int) -> None:
         self._task = self._progress.add_task(self._description, total=total_files, chunks=0)
@@ -60,53 +71,24 @@ class IndexProgressBar:
         self._progress.update(self._task, advance=files, chunks=self._chunks)
 
 
-class CountProgressBar:
+class CountProgressBar(_StderrBar):
     """A plain done/total bar with ETA on stderr, for runs over a list of items."""
 
     def __init__(self, description: str, total: int) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
+        self._progress = _stderr_progress()
         self._task = self._progress.add_task(description, total=total)
-
-    def __enter__(self) -> CountProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
 
     def advance(self) -> None:
         self._progress.update(self._task, advance=1)
 
 
-class FinetuneProgressBar:
+class FinetuneProgressBar(_StderrBar):
     """Scoring and training progress on stderr (steps, latest loss, ETA); a context manager."""
 
     def __init__(self, description: str) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[note]}"),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
+        self._progress = _stderr_progress(TextColumn("{task.fields[note]}"))
         self._description = description
         self._task = None
-
-    def __enter__(self) -> FinetuneProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
 
     def start(self, total_steps: int) -> None:
         self._task = self._progress.add_task(self._description, total=total_steps, note="steps")
