@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from gptchat.app_store import AppStore, Conversation, Feedback, Message, StoredSource
 from gptchat.commands import IndexOptions, ModelOptions, guide_path
 from gptchat.errors import BadInput
-from gptchat.workspace import DEFAULT_INDEX, Workspace
+from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
     from gptchat.chat_session import Answer
@@ -39,7 +39,7 @@ class Assistant:
         workspace: Workspace,
         index_name: str = DEFAULT_INDEX,
         model: ModelOptions | None = None,
-        k: int = 5,
+        k: int = DEFAULT_K,
     ) -> None:
         self.workspace = workspace
         self.index_name = index_name
@@ -114,31 +114,35 @@ class Assistant:
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
-        from gptchat.model_provision import DEFAULT_MODEL
         from gptchat.model_text import versions_table
+        from gptchat.model_versions import root_choice
 
-        return versions_table(self.store.model_versions(), DEFAULT_MODEL)
+        return versions_table(self.store.model_versions(), root_choice(self.store).starter)
 
     def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
-        """`/model N`, `/model base` or `/model PATH`; returns the name now answering."""
+        """`/model N`, `/model starter`, `/model base` or `/model PATH`; returns the name now
+        answering."""
         number = choice.removeprefix("v")
         if number.isdigit():
             return self.use_version(int(number), report)
-        if choice == "base":
-            return self.use_version(None, report)
+        if choice in ("base", "starter"):
+            return self.use_version(choice, report)
         return self.use_model(Path(choice).expanduser(), report)
 
-    def use_version(self, version: int | None, report: Callable[[str], None]) -> str:
-        """Activate a fine-tuned version (None: the base model) and answer with it."""
+    def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
+        """Activate a fine-tuned version, "starter" or "base", and answer with it."""
         from gptchat.commands import use_model_version
+        from gptchat.model_versions import STARTER_STATE
 
         previous = self.store.active_model_version()
+        previous_starter = self.store.state(STARTER_STATE)
         use_model_version(self.workspace, version)
         try:
             return self.use_model(None, report)
         except BaseException:
             # It did not load: the version that answered before stays the active one.
             self.store.activate_model_version(previous.id if previous else None)
+            self.store.set_state(STARTER_STATE, previous_starter or "on")
             raise
 
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:

@@ -11,6 +11,7 @@ from gptchat.errors import BadInput
 from gptchat.generator import DecodeSettings, Generator
 from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt
 from gptchat.retriever import Hit, Retriever
+from gptchat.workspace import DEFAULT_K
 
 
 @dataclass
@@ -45,7 +46,7 @@ class ChatSession:
         generator: Generator,
         store: AppStore,
         index_name: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         budget: PromptBudget | None = None,
         decode: DecodeSettings | None = None,
     ) -> None:

@@ -10,7 +10,7 @@ import click
 
 from gptchat import __version__
 from gptchat.errors import BadInput, GptchatError
-from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
+from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace, workspace_home
 
 
 @click.group(invoke_without_command=True)
@@ -129,7 +129,7 @@ _k_option = click.option(
     "--k",
     "k",
     type=click.IntRange(1, 50),
-    default=5,
+    default=DEFAULT_K,
     show_default=True,
     help="Passages retrieved for the model.",
 )
@@ -407,7 +407,26 @@ def eval_command(
 @cli.command()
 @click.option("--from-feedback", "source", flag_value="feedback", help="Train on rated answers.")
 @click.option("--from-docs", "source", flag_value="docs", help="Train on an index's text.")
+@click.option(
+    "--from-qa",
+    "qa_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Train on a question set (eval's JSONL or SQuAD v1.1 JSON), prompted over --index.",
+)
+@click.option(
+    "--max-examples",
+    type=click.IntRange(1),
+    help="With --from-qa: a seeded sample of this many questions.",
+)
+@click.option(
+    "--negatives",
+    type=click.FloatRange(0, 1),
+    default=0.15,
+    show_default=True,
+    help="With --from-qa: share of questions also shown only other documents, to teach refusal.",
+)
 @_index_option
+@_k_option
 @click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
 @click.option("--epochs", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
@@ -442,7 +461,11 @@ def eval_command(
 def finetune(
     workspace: Workspace,
     source: str | None,
+    qa_file: Path | None,
+    max_examples: int | None,
+    negatives: float,
     index_name: str,
+    k: int,
     method: str,
     epochs: int,
     max_steps: int | None,
@@ -463,14 +486,20 @@ def finetune(
       gptchat finetune --from-feedback --dry-run
       gptchat finetune --from-feedback
       gptchat finetune --from-docs --index notes --max-steps 200
+      gptchat finetune --from-qa golden.jsonl --index default
     """
     from gptchat.finetune import TrainConfig
     from gptchat.model_text import dry_run_lines, outcome_lines
     from gptchat.progress import FinetuneProgressBar
+    from gptchat.qa_training import QAExampleSettings
     from gptchat.version_builder import FinetuneHooks, FinetuneOptions, build_version
 
+    if qa_file is not None:
+        if source is not None:
+            raise BadInput("choose one of --from-feedback, --from-docs and --from-qa")
+        source = "qa"
     if source is None:
-        raise BadInput("say what to learn from: --from-feedback or --from-docs")
+        raise BadInput("say what to learn from: --from-feedback, --from-qa FILE or --from-docs")
     config = TrainConfig(
         method=method,
         epochs=epochs,
@@ -481,13 +510,22 @@ def finetune(
         held_out=held_out,
         precision=precision,
     )
-    options = FinetuneOptions(source, index_name, config, force, dry_run, model_path)
+    options = FinetuneOptions(
+        source,
+        index_name,
+        qa_file,
+        QAExampleSettings(k=k, negatives=negatives, seed=seed),
+        max_examples,
+        config,
+        force,
+        dry_run,
+        model_path,
+    )
     progress = FinetuneProgressBar(f"Training ({method})")
     try:
         with progress:
-            outcome = build_version(
-                workspace, options, FinetuneHooks(_status, progress, progress.scoring)
-            )
+            hooks = FinetuneHooks(_status, progress, progress.scoring, progress.preparing)
+            outcome = build_version(workspace, options, hooks)
     except KeyboardInterrupt:
         _status("gptchat: training stopped; the active model is unchanged")
         sys.exit(130)
@@ -509,12 +547,12 @@ def models(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from gptchat.app_store import AppStore
-    from gptchat.model_provision import DEFAULT_MODEL
     from gptchat.model_text import versions_table
+    from gptchat.model_versions import root_choice
 
     store = AppStore(ctx.obj.app_db_path)
     try:
-        lines = versions_table(store.model_versions(), DEFAULT_MODEL)
+        lines = versions_table(store.model_versions(), root_choice(store).starter)
     finally:
         store.close()
     for line in lines:
@@ -525,10 +563,11 @@ def models(ctx: click.Context) -> None:
 @click.argument("version")
 @click.pass_obj
 def use(workspace: Workspace, version: str) -> None:
-    """Answer with VERSION (a number, or `base` for the base model)."""
+    """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
     from gptchat.commands import use_model_version
 
-    click.echo(use_model_version(workspace, None if version == "base" else _version(version)))
+    target = version if version in ("base", "starter") else _version(version)
+    click.echo(use_model_version(workspace, target))
 
 
 @models.command()
@@ -543,7 +582,7 @@ def rollback(workspace: Workspace) -> None:
 def _version(text: str) -> int:
     number = text.removeprefix("v")
     if not number.isdigit():
-        raise BadInput(f"a version is a number like 2 (or v2, or base), not {text!r}")
+        raise BadInput(f"a version is a number like 2 (or v2, starter, base), not {text!r}")
     return int(number)
 
 

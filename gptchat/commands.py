@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from gptchat.document_index import DocumentIndex
 from gptchat.errors import BadInput
-from gptchat.workspace import DEFAULT_INDEX, Workspace
+from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
     from gptchat.app_store import AppStore
@@ -198,7 +198,7 @@ class EvalOptions:
     """The knobs of `gptchat eval`."""
 
     index_name: str = DEFAULT_INDEX
-    k: int = 5
+    k: int = DEFAULT_K
     limit: int | None = None
     retrieval_only: bool = False
     model: ModelOptions = ModelOptions()
@@ -301,35 +301,45 @@ def export_feedback_golden(workspace: Workspace, path: Path) -> int:
     return export_golden(examples, path)
 
 
-def use_model_version(workspace: Workspace, version: int | None) -> str:
-    """Make `version` (None: the base model) the one that answers; says what changed."""
+def use_model_version(workspace: Workspace, target: int | str) -> str:
+    """Make a version, "starter" or "base" the one that answers; says what changed."""
     from gptchat.app_store import AppStore
     from gptchat.model_provision import check_adapter_dir, check_model_dir
-    from gptchat.model_versions import choice_for
+    from gptchat.model_versions import STARTER_STATE, choice_for
+    from gptchat.starter import starter_available
 
     store = AppStore(workspace.app_db_path)
     try:
-        if version is None:
+        if target == "base":
             store.activate_model_version(None)
-            return "The base model answers now."
-        chosen = store.model_version(version)
+            store.set_state(STARTER_STATE, "off")
+            return "The base model answers now (no starter adapter)."
+        if target == "starter":
+            if not starter_available():
+                raise BadInput("this install has no starter adapter (see scripts/build_starter.py)")
+            store.activate_model_version(None)
+            store.set_state(STARTER_STATE, "on")
+            return "The starter answers now."
+        assert isinstance(target, int)
+        chosen = store.model_version(target)
         if chosen is None:
-            raise BadInput(f"no model version {version} (see `gptchat models`)")
+            raise BadInput(f"no model version {target} (see `gptchat models`)")
         choice = choice_for(workspace, store, chosen)
         # Every folder of the chain is checked before switching: a broken version is refused.
         if choice.base is not None:
             check_model_dir(choice.base)
         for adapter in choice.adapters:
             check_adapter_dir(adapter)
-        store.activate_model_version(version)
-        return f"v{version} answers now."
+        store.activate_model_version(target)
+        return f"v{target} answers now."
     finally:
         store.close()
 
 
 def rollback_model_version(workspace: Workspace) -> str:
-    """Activate the parent of the active version (the base model for a first version)."""
+    """Activate the parent of the active version (its root, starter or base, for a first)."""
     from gptchat.app_store import AppStore
+    from gptchat.model_versions import STARTER_BASE
 
     store = AppStore(workspace.app_db_path)
     try:
@@ -337,5 +347,10 @@ def rollback_model_version(workspace: Workspace) -> str:
     finally:
         store.close()
     if active is None:
-        raise BadInput("the base model is already answering; nothing to roll back")
-    return use_model_version(workspace, active.parent)
+        raise BadInput(
+            "no fine-tuned version is answering; nothing to roll back"
+            " (`gptchat models use base` turns the starter off)"
+        )
+    if active.parent is not None:
+        return use_model_version(workspace, active.parent)
+    return use_model_version(workspace, "starter" if active.base_model == STARTER_BASE else "base")

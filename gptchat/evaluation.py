@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from gptchat.chat_session import ChatSession
 from gptchat.golden import cited_numbers
 from gptchat.qa_metrics import (
-    contains_answer,
     exact_match,
     first_relevant_rank,
     hit_at,
@@ -17,11 +16,10 @@ from gptchat.qa_metrics import (
     rouge_l_recall,
     token_f1,
 )
-from gptchat.qa_set import QAItem
-from gptchat.retriever import Hit, Retriever
+from gptchat.qa_set import QAItem, is_long, supports
+from gptchat.retriever import Retriever
 
 BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
-LONG_ANSWER_WORDS = 12  # longer gold answers are judged by source file and ROUGE-L, not EM
 # A long answer that recalls this much of a reference (as ROUGE-L) is as good as a match.
 LONG_ANSWER_MATCH = 0.8
 
@@ -45,17 +43,6 @@ class QuestionResult:
     baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
 
 
-def is_long(item: QAItem) -> bool:
-    return max(len(answer.split()) for answer in item.answers) > LONG_ANSWER_WORDS
-
-
-def is_relevant(hit: Hit, item: QAItem) -> bool:
-    """A gold passage: from a gold source file for long answers, else holding a gold answer."""
-    if is_long(item) and item.sources:
-        return any(hit.path == s or hit.path.endswith("/" + s) for s in item.sources)
-    return contains_answer(hit.text, item.answers)
-
-
 def evaluate_question(
     item: QAItem, retriever: Retriever, session: ChatSession | None
 ) -> QuestionResult:
@@ -63,7 +50,7 @@ def evaluate_question(
     main_mode = retriever.settings.mode
     retrievals = retriever.retrieve_modes(item.question, 10, (main_mode, *BASELINES))
     ranks = {
-        mode: first_relevant_rank([is_relevant(hit, item) for hit in retrieval.hits])
+        mode: first_relevant_rank([supports(hit, item) for hit in retrieval.hits])
         for mode, retrieval in retrievals.items()
     }
     result = QuestionResult(item, ranks[main_mode], retrievals[main_mode].milliseconds)
@@ -81,9 +68,7 @@ def evaluate_question(
         result.token_f1 = token_f1(answer.text, item.answers)
     cited = cited_numbers(answer.text)
     result.citations = [
-        is_relevant(answer.sources[n - 1], item)
-        for n in sorted(cited)
-        if 0 < n <= len(answer.sources)
+        supports(answer.sources[n - 1], item) for n in sorted(cited) if 0 < n <= len(answer.sources)
     ]
     result.first_token_ms = answer.timings.get("first_token_ms")
     result.decode_tokens_per_s = answer.timings.get("decode_tokens_per_s")

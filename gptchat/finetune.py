@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.generator import merge_adapters
+from gptchat.generator import DecodeSettings, merge_adapters
 from gptchat.qa_metrics import exact_match, token_f1
 from gptchat.training_data import IGNORE, TrainingExample, tokenize
 
@@ -34,6 +34,7 @@ class TrainConfig:
     lora_dropout: float = 0.05
     max_tokens: int = 1280  # prompt and answer of one example; longer prompts lose their start
     seed: int = 0
+    max_grad_norm: float = 1.0
     held_out: float = 0.2
     score_tokens: int = 64  # how long the held-out answers may be when scoring
     # Keep only every layer's input and recompute the rest in the backward pass: a third more
@@ -157,6 +158,8 @@ def train(
             with torch.autocast(accelerator.device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = answer_loss(model, batch)
             accelerator.backward(loss)
+            # One bad batch (a long answer, a high rate) must not throw the weights off.
+            accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
@@ -256,7 +259,7 @@ def score(
                     attention_mask=torch.ones_like(prompt).to(device),
                     max_new_tokens=config.score_tokens,
                     do_sample=False,
-                    repetition_penalty=1.15,
+                    repetition_penalty=DecodeSettings().repetition_penalty,
                     eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                 )

@@ -19,10 +19,12 @@ Message = dict[str, str]
 
 @dataclass(frozen=True)
 class DecodeSettings:
-    """Factual-QA defaults: greedy, a mild repetition penalty, a bounded answer."""
+    """Factual-QA defaults: greedy, no repetition penalty, a bounded answer."""
 
     max_new_tokens: int = 200
-    repetition_penalty: float = 1.15
+    # A penalty counts the prompt too, so it would push the answer off its sources' words:
+    # 1.0 answers better from them (BENCHMARKS.md, "Grounded answers").
+    repetition_penalty: float = 1.0
     temperature: float = 0.0  # 0 means greedy
     stop: tuple[str, ...] = ()
 

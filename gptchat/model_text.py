@@ -11,25 +11,46 @@ def _metric(metrics: dict, name: str) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def versions_table(versions: list[ModelVersion], base_name: str) -> list[str]:
-    """`gptchat models`: the base model and every version, the active one marked."""
+def _scores(metrics: dict) -> str:
+    """The F1 and loss cells, before → after."""
+    before, after = metrics.get("before", {}), metrics.get("after", {})
+    f1 = f"{_metric(before, 'token_f1')} → {_metric(after, 'token_f1')}"
+    return f"{f1} | {_metric(before, 'loss')} → {_metric(after, 'loss')}"
+
+
+def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
+    """`gptchat models`: the base model, the starter, every version; the active one marked."""
+    from gptchat.model_provision import DEFAULT_MODEL
+    from gptchat.model_versions import STARTER_BASE
+    from gptchat.starter import starter_provenance
+
     active = next((v.id for v in versions if v.active), None)
+    root = "starter" if starter_on else "base"
     lines = [
         "| version | created | from | method | examples | F1 before → after | loss before → after"
         " |",
         "|---|---|---|---|---|---|---|",
-        f"| {'* ' if active is None else ''}base | - | {base_name} | - | - | - | - |",
+        f"| {'* ' if active is None and root == 'base' else ''}base | - | {DEFAULT_MODEL} | - | -"
+        " | - | - |",
     ]
+    starter = starter_provenance()
+    if starter is not None:
+        training = starter.get("training", {})
+        examples = training.get("data", {}).get("examples", "-")
+        lines.append(
+            f"| {'* ' if active is None and root == 'starter' else ''}starter | shipped | base,"
+            f" squad-dev QA | lora | {examples} | {_scores(training.get('metrics', {}))} |"
+        )
     for v in versions:
-        before, after = v.metrics.get("before", {}), v.metrics.get("after", {})
-        parent = f"v{v.parent}" if v.parent else "base"
+        root_name = "starter" if v.base_model == STARTER_BASE else "base"
+        parent = f"v{v.parent}" if v.parent else root_name
         lines.append(
             f"| {'* ' if v.active else ''}v{v.id} | {v.created_at[:16]} | {parent}, {v.source}"
-            f" | {v.method} | {v.examples} | {_metric(before, 'token_f1')} → "
-            f"{_metric(after, 'token_f1')} | {_metric(before, 'loss')} → {_metric(after, 'loss')} |"
+            f" | {v.method} | {v.examples} | {_scores(v.metrics)} |"
         )
     lines.append(
-        "* answers now. Switch with `gptchat models use N` (or `base`), or `models rollback`."
+        "* answers now. Switch with `gptchat models use N` (or `starter`, or `base`), or"
+        " `models rollback`."
     )
     return lines
 
@@ -38,6 +59,8 @@ def dry_run_lines(outcome: FinetuneOutcome, shown: int = 3) -> list[str]:
     lines = [
         f"{len(outcome.examples)} training examples, {outcome.preference_pairs} preference pairs"
     ]
+    if outcome.refusals:
+        lines.append(f"  {outcome.refusals} of them teach the 'not covered' reply")
     lines += [f"  left out, {reason}: {count}" for reason, count in outcome.skipped.items()]
     for example in outcome.examples[:shown]:
         prompt_end = example.prompt[-200:].replace("\n", " ⏎ ")

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from gptchat.app_store import AppStore, ModelVersion
 from gptchat.errors import BadInput
+from gptchat.starter import STARTER_DIR, starter_available
 from gptchat.workspace import Workspace
 
 DEFAULT_BASE = "default"  # base_model of versions trained on the provisioned default model
+STARTER_BASE = "starter"  # base_model of versions trained on the default model + the starter
+STARTER_STATE = "starter"  # app_state key: "off" once `models use base` turned it off
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,31 @@ class ModelChoice:
     base: Path | None
     adapters: tuple[Path, ...] = ()
     version: int | None = None
+    starter: bool = False  # the shipped starter adapter is the first of `adapters`
 
     def name(self, base_name: str) -> str:
-        return base_name if self.version is None else f"{base_name}@v{self.version}"
+        name = f"{base_name}+starter" if self.starter else base_name
+        return name if self.version is None else f"{name}@v{self.version}"
+
+    @property
+    def root(self) -> str:
+        """What a version trained from this choice records as its base_model."""
+        if self.base is not None:
+            return str(self.base)
+        return STARTER_BASE if self.starter else DEFAULT_BASE
+
+
+def default_choice(starter: bool = True) -> ModelChoice:
+    """The default model, with the starter adapter on top when asked and installed."""
+    if starter and starter_available():
+        return ModelChoice(None, (STARTER_DIR,), starter=True)
+    return ModelChoice(None)
+
+
+def root_choice(store: AppStore) -> ModelChoice:
+    """What answers with no version active: the default model and, unless turned off, the
+    starter adapter."""
+    return default_choice(store.state(STARTER_STATE) != "off")
 
 
 def version_dir(workspace: Workspace, version: int) -> Path:
@@ -42,26 +67,29 @@ def version_chain(store: AppStore, version: ModelVersion) -> list[ModelVersion]:
 
 
 def choice_for(workspace: Workspace, store: AppStore, version: ModelVersion | None) -> ModelChoice:
-    """How to load `version` (None: the base model)."""
+    """How to load `version` (None: the root, the default model with or without starter)."""
     if version is None:
-        return ModelChoice(None)
+        return root_choice(store)
     chain = version_chain(store, version)
     root = chain[0].base_model
-    base = None if root == DEFAULT_BASE else Path(root)
-    adapters: list[Path] = []
+    starter = root == STARTER_BASE
+    if starter and not starter_available():
+        raise BadInput(f"v{version} was trained on the starter adapter, which is not installed")
+    base = None if root in (DEFAULT_BASE, STARTER_BASE) else Path(root)
+    adapters: list[Path] = [STARTER_DIR] if starter else []
     for step in chain:
         folder = version_dir(workspace, step.id)
         if step.method == "full":
             base, adapters = folder / "model", []
         else:
             adapters.append(folder / "adapter")
-    return ModelChoice(base, tuple(adapters), version.id)
+    return ModelChoice(base, tuple(adapters), version.id, starter)
 
 
 def active_choice(workspace: Workspace) -> ModelChoice:
-    """The workspace's active version, or the base model when none is active."""
+    """The workspace's active version, or the root when none is active."""
     if not workspace.app_db_path.exists():
-        return ModelChoice(None)
+        return default_choice()
     store = AppStore(workspace.app_db_path)
     try:
         return choice_for(workspace, store, store.active_model_version())

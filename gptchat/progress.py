@@ -98,5 +98,12 @@ class FinetuneProgressBar(_StderrBar):
 
     def scoring(self, label: str, total: int) -> Callable[[], None]:
         """A new line of progress for scoring `total` held-out examples; call to advance."""
-        task = self._progress.add_task(label, total=total, note="held-out examples")
+        return self.counting(label, total, "held-out examples")
+
+    def preparing(self, label: str, total: int) -> Callable[[], None]:
+        """A new line of progress for turning `total` questions into examples."""
+        return self.counting(label, total, "questions")
+
+    def counting(self, label: str, total: int, unit: str) -> Callable[[], None]:
+        task = self._progress.add_task(label, total=total, note=unit)
         return lambda: self._progress.update(task, advance=1)

@@ -15,6 +15,13 @@ SYSTEM_PROMPT = (
     "If the sources do not contain the answer, say that the documents do not cover it."
 )
 NOT_COVERED = "The documents do not cover this question. The closest passages are listed below."
+# What the model is taught to say when its sources do not hold the answer.
+REFUSAL = "The documents do not cover this."
+
+
+def is_refusal(answer: str) -> bool:
+    """Whether an answer says the documents do not cover the question."""
+    return answer.strip().lower().startswith("the documents do not cover")
 
 
 class PromptModel(Protocol):

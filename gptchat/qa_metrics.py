@@ -7,12 +7,21 @@ import string
 from collections import Counter
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_CITATION = re.compile(r"\s*\[\d+\]")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
+def strip_citations(text: str) -> str:
+    """`text` without its [n] citation marks."""
+    return _CITATION.sub("", text)
+
+
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = _ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION))
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
+
+    Citation marks go first: "[1]" says where an answer is from, it is not part of it.
+    """
+    text = _ARTICLES.sub(" ", strip_citations(text).lower().translate(_PUNCTUATION))
     return " ".join(text.split())
 
 

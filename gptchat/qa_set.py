@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput
+from gptchat.index_store import Passage
+from gptchat.qa_metrics import contains_answer
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,26 @@ class QAItem:
     question: str
     answers: list[str]
     sources: list[str] = field(default_factory=list)
+
+
+LONG_ANSWER_WORDS = 12  # longer gold answers are judged by source file, not by string
+
+
+def is_long(item: QAItem) -> bool:
+    """Whether a gold answer is a long reference rather than a short span."""
+    return max(len(answer.split()) for answer in item.answers) > LONG_ANSWER_WORDS
+
+
+def from_gold_file(hit: Passage, item: QAItem) -> bool:
+    """Whether `hit` comes from one of the item's gold source files."""
+    return any(hit.path == s or hit.path.endswith("/" + s) for s in item.sources)
+
+
+def supports(hit: Passage, item: QAItem) -> bool:
+    """A gold passage: from a gold source file for long answers, else holding a gold answer."""
+    if is_long(item) and item.sources:
+        return from_gold_file(hit, item)
+    return contains_answer(hit.text, item.answers)
 
 
 @dataclass

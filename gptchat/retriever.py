@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from gptchat.document_index import DocumentIndex
 from gptchat.embedder import Embedder
 from gptchat.index_store import ChunkRecord, Passage
+from gptchat.workspace import DEFAULT_K
 
 PARAGRAPH_BREAK = "\n\n"
 
@@ -50,7 +51,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or RetrieverSettings()
 
-    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+    def retrieve(self, question: str, k: int = DEFAULT_K) -> Retrieval:
         """The top `k` hits for `question`, overlapping neighbours merged."""
         return self.retrieve_modes(question, k, (self.settings.mode,))[self.settings.mode]
 

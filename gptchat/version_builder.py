@@ -12,6 +12,7 @@ from pathlib import Path
 from gptchat.app_store import AppStore
 from gptchat.errors import BadInput, GptchatError
 from gptchat.finetune import TrainConfig, TrainingProgress, TrainingRun
+from gptchat.qa_training import QAExampleSettings
 from gptchat.training_data import (
     TrainingExample,
     dataset_from_feedback,
@@ -25,8 +26,11 @@ MIN_EXAMPLES = 10
 
 @dataclass(frozen=True)
 class FinetuneOptions:
-    source: str = "feedback"  # feedback or docs
-    index_name: str = DEFAULT_INDEX  # for docs
+    source: str = "feedback"  # feedback, qa or docs
+    index_name: str = DEFAULT_INDEX  # for qa and docs
+    qa_file: Path | None = None  # for qa
+    qa_settings: QAExampleSettings = field(default_factory=QAExampleSettings)
+    max_examples: int | None = None  # for qa: a seeded sample of the questions
     config: TrainConfig = field(default_factory=TrainConfig)
     force: bool = False
     dry_run: bool = False
@@ -40,6 +44,7 @@ class FinetuneOutcome:
     preference_pairs: int
     skipped: dict[str, int]
     held_out: int = 0
+    refusals: int = 0  # examples that teach the "not covered" reply
     version: int | None = None
     activated: bool = False
     before: dict[str, float] = field(default_factory=dict)
@@ -53,12 +58,18 @@ class FinetuneHooks:
 
     report: Callable[[str], None] = lambda message: None
     training: TrainingProgress = field(default_factory=TrainingProgress)
-    # scoring(label, total) returns what to call after each held-out example
+    # scoring(label, total) returns what to call after each held-out example; so does
+    # preparing(label, total), for each question turned into a training example
     scoring: Callable[[str, int], Callable[[], None]] = lambda label, total: lambda: None
+    preparing: Callable[[str, int], Callable[[], None]] = lambda label, total: lambda: None
 
 
-def collect_examples(workspace: Workspace, options: FinetuneOptions) -> FinetuneOutcome:
+def collect_examples(
+    workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks | None = None
+) -> FinetuneOutcome:
     """The training examples, and what was left out and why."""
+    if options.source == "qa":
+        return _qa_examples(workspace, options, hooks or FinetuneHooks())
     store = AppStore(workspace.app_db_path)
     try:
         if options.source == "feedback":
@@ -77,22 +88,65 @@ def collect_examples(workspace: Workspace, options: FinetuneOptions) -> Finetune
     return FinetuneOutcome(dataset_from_texts(texts), 0, {})
 
 
+def _qa_examples(
+    workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks
+) -> FinetuneOutcome:
+    """Examples from a question set, prompted exactly as the app prompts over the index."""
+    import random
+
+    from gptchat.commands import (
+        ModelOptions,
+        index_embedder,
+        load_generator,
+        open_searchable_index,
+    )
+    from gptchat.qa_set import load_qa_set
+    from gptchat.qa_training import dataset_from_qa
+    from gptchat.retriever import Retriever
+
+    if options.qa_file is None:
+        raise BadInput("--from-qa needs a question file")
+    qa_set = load_qa_set(options.qa_file)
+    items = qa_set.items
+    if options.max_examples and options.max_examples < len(items):
+        items = random.Random(options.config.seed).sample(items, options.max_examples)
+    skipped = {f"unreadable row, {problem}": 1 for problem in qa_set.problems}
+    index = open_searchable_index(workspace, options.index_name)
+    try:
+        retriever = Retriever(index, index_embedder(index))
+        # The model that will be trained: its chat template and tokenizer shape the prompts.
+        model = load_generator(ModelOptions(options.base_model), hooks.report, workspace)
+        advance = hooks.preparing("Building prompts", len(items))
+        dataset = dataset_from_qa(items, retriever, model, options.qa_settings, advance)
+    finally:
+        index.close()
+    skipped.update(dataset.skipped)
+    return FinetuneOutcome(dataset.examples, 0, skipped, refusals=dataset.refusals)
+
+
 def build_version(
     workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks
 ) -> FinetuneOutcome:
     """Train a new version from the active one; the active model changes only on success."""
     from gptchat.finetune import load_for_training, not_worse, score, train
     from gptchat.model_provision import check_model_dir, ensure_default_model
-    from gptchat.model_versions import DEFAULT_BASE, ModelChoice, active_choice, version_dir
+    from gptchat.model_versions import ModelChoice, active_choice, version_dir
 
     config = options.config
     config.check()
-    outcome = collect_examples(workspace, options)
+    outcome = collect_examples(workspace, options, hooks)
     if len(outcome.examples) < options.min_examples:
-        what = "rated or corrected answers" if options.source == "feedback" else "indexed passages"
+        what, hint = {
+            "feedback": (
+                "rated or corrected answers",
+                " (rate with + or correct with e in the app)",
+            ),
+            "qa": ("question examples", " (`--dry-run` shows what was left out and why)"),
+            "docs": ("indexed passages", ""),
+        }[options.source]
         raise BadInput(
             f"only {len(outcome.examples)} usable {what}; at least {options.min_examples} are"
-            " needed (rate with + or correct with e in the app)"
+            f" needed{hint}"
         )
     if options.dry_run:
         return outcome
@@ -105,7 +159,7 @@ def build_version(
     base = choice.base or ensure_default_model(hooks.report)
     hooks.report(f"Loading {choice.name(base.name)} for training")
     model, tokenizer = load_for_training(base, choice.adapters)
-    answers = options.source == "feedback"
+    answers = options.source in ("feedback", "qa")
     outcome.before = score(
         model, tokenizer, held_out, config, answers, hooks.scoring("Scoring current", len(held_out))
     )
@@ -120,7 +174,7 @@ def build_version(
         version = store.add_model_version(
             source=options.source,
             method=config.method,
-            base_model=str(choice.base) if choice.base else DEFAULT_BASE,
+            base_model=choice.root,
             parent=choice.version,
             examples=len(train_set),
             metrics={"before": outcome.before, "after": outcome.after, "passed_gate": passed},

@@ -11,6 +11,9 @@ from gptchat.errors import BadInput
 
 HOME_ENV = "GPTCHAT_HOME"
 DEFAULT_INDEX = "default"
+# Passages shown to the model: three fit a short prompt and hold the answer for 9 in 10
+# questions (BENCHMARKS.md); the starter model was trained on prompts of three.
+DEFAULT_K = 3
 _INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

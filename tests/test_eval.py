@@ -12,12 +12,11 @@ from gptchat.errors import BadInput
 from gptchat.evaluation import (
     LONG_ANSWER_MATCH,
     QuestionResult,
-    is_relevant,
     judged_feedback,
     summarize,
 )
 from gptchat.qa_metrics import rouge_l_recall
-from gptchat.qa_set import QAItem, load_qa_set
+from gptchat.qa_set import QAItem, load_qa_set, supports
 from gptchat.retriever import Hit
 from tests.test_cli import run_cli
 
@@ -90,11 +89,11 @@ def hit(path: str, text: str) -> Hit:
 
 def test_relevance_by_answer_string_or_by_source_file() -> None:
     short = QAItem("1", "Q?", ["Denver Broncos"], ["nfl.md"])
-    assert is_relevant(hit("/d/other.md", "The Denver Broncos won."), short)
+    assert supports(hit("/d/other.md", "The Denver Broncos won."), short)
     long_answer = " ".join(["word"] * 20)
     long = QAItem("2", "Q?", [long_answer], ["api/errors.md"])
-    assert is_relevant(hit("/docs/api/errors.md", "unrelated text"), long)
-    assert not is_relevant(hit("/docs/errors.md", long_answer), long)
+    assert supports(hit("/docs/api/errors.md", "unrelated text"), long)
+    assert not supports(hit("/docs/errors.md", long_answer), long)
 
 
 def test_summary_metrics_by_hand() -> None:

