@@ -48,9 +48,12 @@ def answer_json(answer: Answer) -> dict:
         "conversation_id": answer.conversation_id,
         "message_id": answer.message_id,
         "answer": answer.text,
+        "raw_answer": answer.raw_text,
+        "cut": answer.cut,
         "status": answer.status,
         "relevant": answer.relevant,
         "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],
+        "cited": sorted(answer.attribution.cited) if answer.attribution else [],
         "timings": answer.timings,
     }
 

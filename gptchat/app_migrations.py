@@ -105,3 +105,11 @@ def m004_model_versions(db: Database) -> None:
             active INTEGER NOT NULL DEFAULT 0
         )"""
     )
+
+
+@app_migrations()
+def m005_checked_citations(db: Database) -> None:
+    # content holds the answer with checked citations; raw_content what the model wrote.
+    db.execute("ALTER TABLE messages ADD COLUMN raw_content TEXT")
+    # The sentence of a cited source that supports the answer, to mark in the app.
+    db.execute("ALTER TABLE retrievals ADD COLUMN evidence TEXT")

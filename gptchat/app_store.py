@@ -36,6 +36,7 @@ class StoredSource:
     similarity: float | None
     text: str
     path: str | None = None  # None in answers logged before paths were kept
+    evidence: str | None = None  # its sentence that supports the answer, when cited
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Message:
     model: str | None
     prompt: str | None
     timings: dict | None
+    raw_content: str | None = None  # what the model wrote, before its citations were checked
 
 
 class AppStore:
@@ -169,6 +171,7 @@ class AppStore:
         self,
         message_id: int,
         content: str,
+        raw_content: str,
         status: str,
         model: str | None,
         prompt: str | None,
@@ -178,13 +181,14 @@ class AppStore:
         """Record an answer's text, prompt, model, timings and retrieved sources at once."""
         with self._conn:
             self._conn.execute(
-                "UPDATE messages SET content = ?, status = ?, model = ?, prompt = ?, timings = ?"
-                " WHERE id = ?",
-                (content, status, model, prompt, json.dumps(timings), message_id),
+                "UPDATE messages SET content = ?, raw_content = ?, status = ?, model = ?,"
+                " prompt = ?, timings = ? WHERE id = ?",
+                (content, raw_content, status, model, prompt, json.dumps(timings), message_id),
             )
             self._conn.executemany(
                 "INSERT INTO retrievals(message_id, rank, source_number, chunk_ids, location,"
-                " heading, score, similarity, text, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " heading, score, similarity, text, path, evidence)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -197,6 +201,7 @@ class AppStore:
                         s.similarity,
                         s.text,
                         s.path,
+                        s.evidence,
                     )
                     for s in sources
                 ],
@@ -223,15 +228,18 @@ class AppStore:
     def _messages(self, where: str, args: tuple) -> list[Message]:
         rows = self._conn.execute(
             "SELECT id, conversation_id, role, content, status, created_at, reply_to, model,"
-            f" prompt, timings FROM messages {where} ORDER BY id",
+            f" prompt, timings, raw_content FROM messages {where} ORDER BY id",
             args,
         )
-        return [Message(*row[:9], timings=json.loads(row[9]) if row[9] else None) for row in rows]
+        return [
+            Message(*row[:9], timings=json.loads(row[9]) if row[9] else None, raw_content=row[10])
+            for row in rows
+        ]
 
     def sources(self, message_id: int) -> list[StoredSource]:
         rows = self._conn.execute(
             "SELECT rank, source_number, chunk_ids, location, heading, score, similarity, text,"
-            " path FROM retrievals WHERE message_id = ? ORDER BY rank",
+            " path, evidence FROM retrievals WHERE message_id = ? ORDER BY rank",
             (message_id,),
         )
         return [StoredSource(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows]

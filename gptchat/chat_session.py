@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gptchat.app_store import AppStore, StoredSource
+from gptchat.attribution import Attribution, attribute, complete_sentences
 from gptchat.errors import BadInput
 from gptchat.generator import DecodeSettings, Generator
-from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt
+from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
 from gptchat.retriever import Hit, Retriever
 from gptchat.workspace import DEFAULT_K
 
@@ -23,9 +25,12 @@ class Answer:
     hits: list[Hit]
     relevant: bool
     sources: list[Hit] = field(default_factory=list)  # the hits that went into the prompt
-    text: str = ""
+    text: str = ""  # the final answer: complete sentences, checked citations
+    raw_text: str = ""  # what the model wrote, as streamed
     status: str = "streaming"  # then complete, no_answer, interrupted or error
     timings: dict = field(default_factory=dict)
+    attribution: Attribution | None = None
+    cut: bool = False  # the token cap ended it mid-sentence
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -122,10 +127,30 @@ class ChatSession:
             answer.status = "error"
             raise
         finally:
-            answer.text = "".join(parts).strip()
+            answer.raw_text = answer.text = "".join(parts).strip()
+            if prompt_text is not None and answer.status in ("complete", "interrupted"):
+                self._finish_text(answer)
             self._log(answer, prompt_text)
 
+    def _finish_text(self, answer: Answer) -> None:
+        """End at a complete sentence and check the citations, once the model has stopped."""
+        started = time.perf_counter()
+        text = answer.raw_text
+        if answer.timings.get("stopped_by") == "length":
+            text, answer.cut = complete_sentences(text)
+            if answer.cut and text == answer.raw_text:
+                text += " …"  # no complete sentence to end at: show that it was cut
+        if is_refusal(text):
+            answer.status = "no_answer"
+            answer.text = text
+            return
+        embed = self.retriever.embedder.encode
+        answer.attribution = attribute(text, [hit.text for hit in answer.sources], embed)
+        answer.text = answer.attribution.text
+        answer.timings["attribution_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
     def _log(self, answer: Answer, prompt_text: str | None) -> None:
+        evidence = _evidence(answer.attribution)
         sources = [
             StoredSource(
                 rank=rank,
@@ -137,12 +162,14 @@ class ChatSession:
                 similarity=hit.similarity,
                 text=hit.text,
                 path=hit.path,
+                evidence=evidence.get(answer.source_number(hit)),
             )
             for rank, hit in enumerate(answer.hits, start=1)
         ]
         self.store.finish_answer(
             answer.message_id,
             answer.text,
+            answer.raw_text,
             answer.status,
             self.generator.name if prompt_text else None,
             prompt_text,
@@ -159,6 +186,15 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
+
+
+def _evidence(attribution: Attribution | None) -> dict[int | None, str]:
+    """Source number -> the sentence of that source that supports the answer."""
+    found: dict[int | None, str] = {}
+    for sentence in attribution.sentences if attribution else []:
+        for number, text in sentence.evidence.items():
+            found.setdefault(number, text)
+    return found
 
 
 def _title(question: str) -> str:

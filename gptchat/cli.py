@@ -221,6 +221,9 @@ def ask(
             click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
         else:
             click.echo("\n")
+            if answer.text != answer.raw_text:
+                # The streamed text was the model's; this one ends whole, citations checked.
+                click.echo(f"Checked: {answer.text}\n")
             for line in sources_lines(answer):
                 click.echo(line)
     finally:

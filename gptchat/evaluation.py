@@ -38,6 +38,7 @@ class QuestionResult:
     token_f1: float | None = None
     rouge_l: float | None = None
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
+    model_cited: bool = False  # the model wrote a citation itself, before they were checked
     first_token_ms: float | None = None
     decode_tokens_per_s: float | None = None
     baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
@@ -67,6 +68,7 @@ def evaluate_question(
         result.exact_match = exact_match(answer.text, item.answers)
         result.token_f1 = token_f1(answer.text, item.answers)
     cited = cited_numbers(answer.text)
+    result.model_cited = bool(cited_numbers(answer.raw_text))
     result.citations = [
         supports(answer.sources[n - 1], item) for n in sorted(cited) if 0 < n <= len(answer.sources)
     ]
@@ -114,7 +116,11 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     if long:
         metrics["rouge_l_recall"] = statistics.mean(r.rouge_l for r in long)
     metrics["not_in_documents_rate"] = statistics.mean(r.status == "no_answer" for r in answered)
-    metrics["answers_with_citation"] = statistics.mean(bool(r.citations) for r in answered)
+    # A "not covered" reply cites nothing by design: citations are counted on real answers.
+    replies = [r for r in answered if r.status != "no_answer"]
+    if replies:
+        metrics["answers_with_citation"] = statistics.mean(bool(r.citations) for r in replies)
+        metrics["model_cited"] = statistics.mean(r.model_cited for r in replies)
     cited = [gold for r in answered for gold in r.citations]
     if cited:
         metrics["cited_sources_gold"] = statistics.mean(cited)

@@ -51,7 +51,10 @@ def test_an_answer_streams_and_its_exchange_is_logged(session: ChatSession, stor
     answer = session.ask("How long should green tea steep?")
     pieces = list(answer)
     assert len(pieces) >= 1 and answer.status == "complete"
-    assert answer.text == "".join(pieces).strip()
+    assert answer.raw_text == "".join(pieces).strip()
+    # Eight random tokens end mid-sentence: the final text says it was cut.
+    assert answer.timings["stopped_by"] == "length" and answer.cut
+    assert answer.text.endswith(" …") or answer.text.endswith((".", "!", "?"))
     assert Path(answer.sources[0].path).name == "tea.txt"
 
     (conversation,) = store.conversations()
@@ -59,6 +62,7 @@ def test_an_answer_streams_and_its_exchange_is_logged(session: ChatSession, stor
     question, reply = store.messages(conversation.id)
     assert (question.role, question.content) == ("user", "How long should green tea steep?")
     assert reply.reply_to == question.id and reply.content == answer.text
+    assert reply.raw_content == answer.raw_text
     assert reply.model == "tiny" and reply.status == "complete"
     assert "[1] " in reply.prompt and "Green tea is steeped" in reply.prompt
     assert reply.prompt.endswith("<|im_start|>assistant\n")
@@ -139,3 +143,51 @@ def test_a_locked_database_fails_before_any_work(
     list(answer)
     assert answer.status == "complete"
     session.store.close()
+
+
+class _Scripted(Generator):
+    """The tiny model's tokenizer and template, but a fixed reply: wording matters here."""
+
+    def __init__(self, model_dir: Path, reply: str) -> None:
+        super().__init__(model_dir, name="scripted")
+        self.reply = reply
+
+    def stream(self, prompt, settings=None, cancel=None, plain=False):
+        from gptchat.generator import Generation, GenerationStats
+
+        words = self.reply.split(" ")
+        pieces = iter([w + " " for w in words[:-1]] + [words[-1]])
+        return Generation(pieces, GenerationStats(prompt_tokens=1, stopped_by="eos"))
+
+
+def scripted_session(session: ChatSession, tiny_model_dir: Path, reply: str) -> ChatSession:
+    session.generator = _Scripted(tiny_model_dir, reply)
+    return session
+
+
+def test_citations_are_checked_and_both_texts_logged(
+    session: ChatSession, store: AppStore, tiny_model_dir: Path
+) -> None:
+    reply = "Green tea is steeped at 80 degrees for two minutes [3]."
+    answer = scripted_session(session, tiny_model_dir, reply).ask("How long does green tea steep?")
+    assert "".join(answer) == reply
+    tea = next(n for n, hit in enumerate(answer.sources, 1) if hit.path.endswith("tea.txt"))
+    assert (
+        tea != 3 and answer.text == f"Green tea is steeped at 80 degrees for two minutes [{tea}]."
+    )
+    message = store.messages(answer.conversation_id)[-1]
+    assert (message.content, message.raw_content) == (answer.text, reply)
+    logged = {s.source_number: s for s in store.sources(message.id)}
+    assert logged[tea].evidence == "Green tea is steeped at 80 degrees for two minutes."
+    assert all(s.evidence is None for n, s in logged.items() if n != tea)
+
+
+def test_a_model_refusal_is_a_not_covered_answer(
+    session: ChatSession, store: AppStore, tiny_model_dir: Path
+) -> None:
+    answer = scripted_session(session, tiny_model_dir, "The documents do not cover this.").ask(
+        "How long does green tea steep?"
+    )
+    list(answer)
+    assert answer.status == "no_answer" and answer.text == "The documents do not cover this."
+    assert store.messages(answer.conversation_id)[-1].status == "no_answer"

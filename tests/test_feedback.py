@@ -39,7 +39,7 @@ def logged_answer(store: AppStore, answer: str, sources: list[StoredSource]) -> 
     conversation = store.new_conversation("Q", "default")
     question = store.add_message(conversation, "user", "What is it?")
     message = store.add_message(conversation, "assistant", "", "streaming", reply_to=question)
-    store.finish_answer(message, answer, "complete", "tiny", "<prompt>", {}, sources)
+    store.finish_answer(message, answer, answer, "complete", "tiny", "<prompt>", {}, sources)
     return message
 
 

@@ -99,7 +99,9 @@ def record_feedback(workspace: Workspace, count: int) -> None:
                 f"<|im_start|>user\nSources:\n[1] facts.md\nFact {n} is solar.\n"
                 f"Question: What is fact {n}?<|im_end|>\n<|im_start|>assistant\n"
             )
-            store.finish_answer(answer, "The fox jumps.", "complete", "tiny", prompt, {}, [])
+            store.finish_answer(
+                answer, "The fox jumps.", "The fox jumps.", "complete", "tiny", prompt, {}, []
+            )
             store.set_feedback(answer, rating=-1, correction=f"Fact {n} is solar [1].")
     finally:
         store.close()

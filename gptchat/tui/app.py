@@ -232,7 +232,7 @@ class GptchatApp(App[None]):
             self.call_from_thread(self.notify_error, error, "the partial answer is kept")
         # ChatSession has logged the answer and its sources by now, however it ended.
         sources = self.assistant.sources(answer.message_id)
-        self.call_from_thread(self.stream_done, view, answer.status, sources)
+        self.call_from_thread(self.stream_done, view, answer.status, sources, answer.text)
 
     async def answer_started(self, view: AnswerView, message_id: int, conversation_id: int) -> None:
         view.message_id = message_id
@@ -249,9 +249,11 @@ class GptchatApp(App[None]):
             self.question_input.value = question  # never lose what the user typed
         self.notify_error(error, "your question is back in the input")
 
-    async def stream_done(self, view: AnswerView, status: str, sources: list[StoredSource]) -> None:
+    async def stream_done(
+        self, view: AnswerView, status: str, sources: list[StoredSource], text: str | None = None
+    ) -> None:
         self._cancel = None
-        await view.finish(status, sources)
+        await view.finish(status, sources, text)
         if view.message_id is not None:
             view.show_feedback(self.assistant.feedback(view.message_id))
         await self.query_one(SourcesPanel).show(sources)

@@ -128,10 +128,16 @@ class AnswerView(Vertical, can_focus=True):
         self.text += piece
         await self._stream.write(piece)
 
-    async def finish(self, status: str, sources: list[StoredSource]) -> None:
+    async def finish(
+        self, status: str, sources: list[StoredSource], text: str | None = None
+    ) -> None:
+        """Show how the answer ended; `text` replaces the streamed one (checked citations)."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        if text is not None and text != self.text:
+            self.text = text
+            await self._markdown.update(text)
         self.status, self.sources = status, sources
         self._show_details()
 

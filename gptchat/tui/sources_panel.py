@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Label, ListItem, ListView, Static
 
@@ -11,11 +12,18 @@ from gptchat.tui.chat_log import source_label
 SNIPPET_CHARS = 160
 
 
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+
+
 class SourceItem(ListItem):
     def __init__(self, source: StoredSource) -> None:
-        snippet = " ".join(source.text.split())
-        if len(snippet) > SNIPPET_CHARS:
-            snippet = snippet[: SNIPPET_CHARS - 1] + "…"
+        # A cited passage shows the sentence that supports the answer, marked; others their start.
+        if source.evidence:
+            snippet = Text("✓ ", style="bold green") + Text(_shorten(source.evidence), style="bold")
+        else:
+            snippet = Text(_shorten(source.text))
         similarity = "" if source.similarity is None else f", similarity {source.similarity:.2f}"
         super().__init__(
             Vertical(
