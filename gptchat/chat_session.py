@@ -30,6 +30,7 @@ class Answer:
     status: str = "streaming"  # then complete, no_answer, interrupted or error
     timings: dict = field(default_factory=dict)
     attribution: Attribution | None = None
+    query: str = ""  # what retrieval searched for: the question, after the one before it
     cut: bool = False  # the token cap ended it mid-sentence
     _pieces: Iterator[str] | None = None
 
@@ -83,8 +84,10 @@ class ChatSession:
         answer_id = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=question_id
         )
-        retrieval = self.retriever.retrieve(question, self.k)
+        query = retrieval_query(question, history)
+        retrieval = self.retriever.retrieve(query, self.k)
         answer = Answer(conversation_id, answer_id, retrieval.hits, retrieval.relevant)
+        answer.query = query
         answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
         answer._pieces = self._stream(answer, question, history, cancel or threading.Event())
         return answer
@@ -186,6 +189,14 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
+
+
+def retrieval_query(question: str, history: list[Turn]) -> str:
+    """What to search for: a follow-up ("How do I retry it?") says what "it" is only together
+    with the question before it, so the last question goes first."""
+    if not history:
+        return question
+    return f"{history[-1].question} {question}"
 
 
 def _evidence(attribution: Attribution | None) -> dict[int | None, str]:

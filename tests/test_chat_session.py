@@ -191,3 +191,16 @@ def test_a_model_refusal_is_a_not_covered_answer(
     list(answer)
     assert answer.status == "no_answer" and answer.text == "The documents do not cover this."
     assert store.messages(answer.conversation_id)[-1].status == "no_answer"
+
+
+def test_a_follow_up_is_retrieved_with_the_question_before_it(session: ChatSession) -> None:
+    first = session.ask("How long should green tea steep?")
+    list(first)
+    assert first.query == "How long should green tea steep?"
+    alone = session.retriever.retrieve("And at what temperature?", 3)
+    follow_up = session.ask("And at what temperature?", first.conversation_id)
+    list(follow_up)
+    assert follow_up.query == "How long should green tea steep? And at what temperature?"
+    assert Path(follow_up.hits[0].path).name == "tea.txt"
+    # Alone, the follow-up does not find the tea passage first (or finds nothing relevant).
+    assert not alone.relevant or Path(alone.hits[0].path).name != "tea.txt"
