@@ -46,10 +46,10 @@ def run_index(
     progress: IndexProgress | None = None,
 ) -> list[str]:
     """Index `paths` into the named index; returns the summary lines."""
-    from gptchat.chunker import ChunkSettings
     from gptchat.embedder import Embedder
     from gptchat.index_text import report_lines
     from gptchat.indexer import Indexer
+    from gptchat.ingest.chunker import ChunkSettings
 
     embedder = Embedder(options.embedder_path)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions

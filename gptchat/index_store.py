@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from sqlite_utils import Database
 
-from gptchat.chunker import Chunk
 from gptchat.index_migrations import index_migrations
+from gptchat.ingest.chunker import Chunk
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common

@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from gptchat.document_index import IndexSummary
-from gptchat.file_walker import UNSUPPORTED
 from gptchat.indexer import IndexReport
+from gptchat.ingest.walker import UNSUPPORTED
 
 
 def report_lines(report: IndexReport, index_name: str) -> list[str]:

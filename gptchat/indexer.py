@@ -11,14 +11,14 @@ from typing import Protocol
 
 import numpy as np
 
-from gptchat.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.document_index import DocumentIndex, IndexSettings
-from gptchat.documents import UnreadableDocument
 from gptchat.embedder import Embedder
 from gptchat.errors import BadInput
-from gptchat.file_walker import Candidate, Skipped, discover
 from gptchat.index_store import FileRecord, FileState
-from gptchat.loaders import load_document
+from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
+from gptchat.ingest.documents import UnreadableDocument
+from gptchat.ingest.loaders import load_document
+from gptchat.ingest.walker import Candidate, Skipped, discover
 
 DEFAULT_MAX_FILE_BYTES = 50_000_000
 # Chunks gathered across files before one embedding call and its commits: larger batches pad

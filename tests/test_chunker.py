@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.chunker import Chunker, ChunkSettings
-from gptchat.documents import Block, Document
 from gptchat.embedder import Embedder
-from gptchat.loaders import load_document
+from gptchat.ingest.chunker import Chunker, ChunkSettings
+from gptchat.ingest.documents import Block, Document
+from gptchat.ingest.loaders import load_document
 
 MODEL_LIMIT = 256  # all-MiniLM-L6-v2 reads at most this many word pieces, [CLS] and [SEP] included
 

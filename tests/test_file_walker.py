@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gptchat.file_walker import UNSUPPORTED, discover
+from gptchat.ingest.walker import UNSUPPORTED, discover
 
 
 def names(root: Path, max_bytes: int = 10_000) -> tuple[list[str], dict[str, str]]:

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gptchat.chunker import ChunkSettings
 from gptchat.document_index import VECTORS_FILE, DocumentIndex
 from gptchat.embedder import Embedder
 from gptchat.errors import BadInput, IndexMismatch
 from gptchat.indexer import Indexer
+from gptchat.ingest.chunker import ChunkSettings
 from gptchat.vectors import VectorCache
 from gptchat.workspace import Workspace
 

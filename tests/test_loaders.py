@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.documents import UnreadableDocument
-from gptchat.loaders import document_kind, load_document
+from gptchat.ingest.documents import UnreadableDocument
+from gptchat.ingest.loaders import document_kind, load_document
 
 
 def blocks_of(name: str, data: bytes) -> list:

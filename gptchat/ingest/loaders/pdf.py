@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from gptchat.documents import Block, UnreadableDocument
+from gptchat.ingest.documents import Block, UnreadableDocument
 
 
 def load_pdf(data: bytes) -> list[Block]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gptchat.documents import Block
-from gptchat.loaders.text import decode_text
+from gptchat.ingest.documents import Block
+from gptchat.ingest.loaders.text import decode_text
 
 _INVISIBLE = frozenset(
     ["script", "style", "noscript", "template", "head", "svg", "canvas", "iframe", "object"]

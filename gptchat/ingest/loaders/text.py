@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gptchat.documents import Block, UnreadableDocument
+from gptchat.ingest.documents import Block, UnreadableDocument
 
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(```+|~~~+)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pathspec
 
-from gptchat.loaders import document_kind
+from gptchat.ingest.loaders import document_kind
 
 IGNORE_FILE = ".gptchatignore"
 

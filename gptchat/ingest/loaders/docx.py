@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from gptchat.documents import Block, UnreadableDocument
+from gptchat.ingest.documents import Block, UnreadableDocument
 
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 

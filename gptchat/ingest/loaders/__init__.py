@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gptchat.documents import Block, Document
-from gptchat.loaders.docx import load_docx
-from gptchat.loaders.html import load_html
-from gptchat.loaders.pdf import load_pdf
-from gptchat.loaders.text import load_markdown, load_plain, load_rst
+from gptchat.ingest.documents import Block, Document
+from gptchat.ingest.loaders.docx import load_docx
+from gptchat.ingest.loaders.html import load_html
+from gptchat.ingest.loaders.pdf import load_pdf
+from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst
 
 Loader = Callable[[bytes], list[Block]]
 

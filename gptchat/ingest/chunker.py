@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
-from gptchat.documents import Block, Document
 from gptchat.errors import BadInput
+from gptchat.ingest.documents import Block, Document
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 HEADING_SEPARATOR = " > "

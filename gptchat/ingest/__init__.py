@@ -1,0 +1,1 @@
+"""Ingest: walk a folder, load each document, cut it into chunks."""
