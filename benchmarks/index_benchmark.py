@@ -64,7 +64,7 @@ def embedded_texts(home: Path) -> tuple[list[str], int, int]:
 
 def raw_encode_seconds(texts: list[str]) -> float:
     """The ceiling: SentenceTransformer.encode on exactly the texts the index embedded."""
-    from gptchat.embedder import Embedder
+    from gptchat.index.embedder import Embedder
 
     embedder = Embedder()
     embedder.encode(texts[:8])  # load the model and warm up outside the timed part

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gptchat.document_index import DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.index_store import FileState
+from gptchat.index.document_index import DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.store import FileState
 from gptchat.ingest.chunker import Chunk
 from gptchat.qa_metrics import contains_answer, first_relevant_rank, hit_at, reciprocal_rank
 from gptchat.retriever import Retriever, RetrieverSettings

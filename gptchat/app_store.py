@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from gptchat.app_migrations import app_migrations
-from gptchat.index_store import now_iso
+from gptchat.index.store import now_iso
 
 
 @dataclass(frozen=True)

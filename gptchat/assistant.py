@@ -16,8 +16,8 @@ from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 if TYPE_CHECKING:
     from gptchat.chat_session import Answer
     from gptchat.commands import OpenSession
-    from gptchat.index_store import IndexStore
-    from gptchat.indexer import IndexProgress
+    from gptchat.index.indexer import IndexProgress
+    from gptchat.index.store import IndexStore
 
 LAST_CONVERSATION = "last_conversation"
 
@@ -60,7 +60,7 @@ class Assistant:
 
     def index_facts(self) -> IndexFacts | None:
         """Files and chunks of the index, or None when it does not exist yet."""
-        from gptchat.document_index import DocumentIndex
+        from gptchat.index.document_index import DocumentIndex
 
         if self.index_name not in self.workspace.index_names():
             return None

@@ -9,17 +9,17 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gptchat.document_index import DocumentIndex
 from gptchat.errors import BadInput
+from gptchat.index.document_index import DocumentIndex
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
     from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
-    from gptchat.embedder import Embedder
     from gptchat.evaluation import QuestionResult
     from gptchat.generator import Generator
-    from gptchat.indexer import IndexProgress
+    from gptchat.index.embedder import Embedder
+    from gptchat.index.indexer import IndexProgress
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,9 @@ def run_index(
     progress: IndexProgress | None = None,
 ) -> list[str]:
     """Index `paths` into the named index; returns the summary lines."""
-    from gptchat.embedder import Embedder
+    from gptchat.index.embedder import Embedder
+    from gptchat.index.indexer import Indexer
     from gptchat.index_text import report_lines
-    from gptchat.indexer import Indexer
     from gptchat.ingest.chunker import ChunkSettings
 
     embedder = Embedder(options.embedder_path)
@@ -187,7 +187,7 @@ def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentInde
 
 def index_embedder(index: DocumentIndex) -> Embedder:
     """The embedder an index was built with."""
-    from gptchat.embedder import Embedder
+    from gptchat.index.embedder import Embedder
 
     path = index.store.manifest().get("embedder_path")
     return Embedder(Path(path) if path else None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from gptchat.document_index import IndexSummary
-from gptchat.indexer import IndexReport
+from gptchat.index.document_index import IndexSummary
+from gptchat.index.indexer import IndexReport
 from gptchat.ingest.walker import UNSUPPORTED
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.index_store import Passage
+from gptchat.index.store import Passage
 from gptchat.qa_metrics import contains_answer
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from gptchat.document_index import DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.index_store import ChunkRecord, Passage
+from gptchat.index.document_index import DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.store import ChunkRecord, Passage
 from gptchat.workspace import DEFAULT_K
 
 PARAGRAPH_BREAK = "\n\n"

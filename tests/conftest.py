@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.document_index import DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.indexer import Indexer
+from gptchat.index.document_index import DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
 from gptchat.workspace import HOME_ENV, Workspace
 
 

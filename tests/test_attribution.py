@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gptchat.attribution import attribute, complete_sentences, split_sentences
-from gptchat.embedder import Embedder
+from gptchat.index.embedder import Embedder
 
 SOURCES = [
     "Photovoltaic panels turn sunlight into electricity. Batteries store the surplus.",

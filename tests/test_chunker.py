@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.embedder import Embedder
+from gptchat.index.embedder import Embedder
 from gptchat.ingest.chunker import Chunker, ChunkSettings
 from gptchat.ingest.documents import Block, Document
 from gptchat.ingest.loaders import load_document

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gptchat.document_index import VECTORS_FILE, DocumentIndex
-from gptchat.embedder import Embedder
 from gptchat.errors import BadInput, IndexMismatch
-from gptchat.indexer import Indexer
+from gptchat.index.document_index import VECTORS_FILE, DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
+from gptchat.index.vectors import VectorCache
 from gptchat.ingest.chunker import ChunkSettings
-from gptchat.vectors import VectorCache
 from gptchat.workspace import Workspace
 
 

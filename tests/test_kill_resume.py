@@ -9,18 +9,18 @@ import sys
 import time
 from pathlib import Path
 
-from gptchat.document_index import DB_FILE, DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.indexer import Indexer
+from gptchat.index.document_index import DB_FILE, DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
 from tests.conftest import write_paragraphs
 
 FILES = 150
 RUN_INDEXER = """
 import sys
 from pathlib import Path
-from gptchat.document_index import DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.indexer import Indexer
+from gptchat.index.document_index import DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
 
 index = DocumentIndex.open(Path(sys.argv[1]), create=True)
 Indexer(index, Embedder(), embed_batch_chunks=2).run([Path(sys.argv[2])])

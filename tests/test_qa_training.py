@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gptchat.app_store import AppStore
-from gptchat.embedder import Embedder
 from gptchat.generator import Generator
-from gptchat.indexer import Indexer
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
 from gptchat.prompt import REFUSAL, is_refusal
 from gptchat.qa_set import QAItem
 from gptchat.qa_training import QAExampleSettings, cited_target, dataset_from_qa

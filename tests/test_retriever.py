@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.document_index import DocumentIndex
-from gptchat.embedder import Embedder
-from gptchat.indexer import Indexer
+from gptchat.index.document_index import DocumentIndex
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer
 from gptchat.retriever import Retriever, RetrieverSettings, fuse
 
 
@@ -84,7 +84,7 @@ def test_keyword_search_skips_stop_words_unless_nothing_else_is_left(
 def test_terms_common_to_most_chunks_leave_large_index_queries(
     index: DocumentIndex, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gptchat import index_store
+    from gptchat.index import store as index_store
 
     folder = tmp_path / "rivers"
     folder.mkdir()

@@ -16,7 +16,7 @@ from gptchat.app_store import AppStore
 from gptchat.assistant import Assistant
 from gptchat.commands import ModelOptions, guide_path
 from gptchat.errors import BadInput
-from gptchat.indexer import Indexer
+from gptchat.index.indexer import Indexer
 from gptchat.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.app import GptchatApp
 from gptchat.tui.chat_log import AnswerView, QuestionView

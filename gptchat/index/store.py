@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sqlite_utils import Database
 
-from gptchat.index_migrations import index_migrations
+from gptchat.index.migrations import index_migrations
 from gptchat.ingest.chunker import Chunk
 
 _WORD = re.compile(r"\w+", re.UNICODE)

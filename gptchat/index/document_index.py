@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput, IndexMismatch
-from gptchat.index_store import ChunkRecord, IndexStore
+from gptchat.index.store import ChunkRecord, IndexStore
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from gptchat.vectors import VectorCache
+    from gptchat.index.vectors import VectorCache
 
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
@@ -116,7 +116,7 @@ class DocumentIndex:
         """
         version = self.store.data_version()
         if self._vectors is None or self._vectors_version != version:
-            from gptchat.vectors import VectorCache
+            from gptchat.index.vectors import VectorCache
 
             path = self.directory / VECTORS_FILE
             saved = self.store.manifest().get("vectors_version") == str(version)
@@ -133,7 +133,7 @@ class DocumentIndex:
 
     def rebuild_vectors(self) -> VectorCache:
         """Rebuild the FAISS cache from the stored embeddings (no re-embedding) and save it."""
-        from gptchat.vectors import VectorCache
+        from gptchat.index.vectors import VectorCache
 
         settings = self.settings()
         if settings is None:

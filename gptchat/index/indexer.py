@@ -11,10 +11,10 @@ from typing import Protocol
 
 import numpy as np
 
-from gptchat.document_index import DocumentIndex, IndexSettings
-from gptchat.embedder import Embedder
 from gptchat.errors import BadInput
-from gptchat.index_store import FileRecord, FileState
+from gptchat.index.document_index import DocumentIndex, IndexSettings
+from gptchat.index.embedder import Embedder
+from gptchat.index.store import FileRecord, FileState
 from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document

@@ -1,0 +1,1 @@
+"""Index: embed chunks and keep them searchable, in SQLite (the truth) and FAISS (a cache)."""
