@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gptchat.app_store import AppStore, Conversation
 from gptchat.chat_session import Answer
+from gptchat.log.store import AppStore, Conversation
 from gptchat.retriever import Hit
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gptchat.app_store import AppStore, Conversation, Feedback, Message, StoredSource
 from gptchat.commands import IndexOptions, ModelOptions, guide_path
 from gptchat.errors import BadInput
+from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
@@ -64,11 +64,8 @@ class Assistant:
 
         if self.index_name not in self.workspace.index_names():
             return None
-        index = DocumentIndex.open(self.workspace.index_dir(self.index_name))
-        try:
+        with DocumentIndex.open(self.workspace.index_dir(self.index_name)) as index:
             counts = index.store.counts()
-        finally:
-            index.close()
         return IndexFacts(self.index_name, counts.files, counts.chunks)
 
     def needs_first_index(self) -> bool:

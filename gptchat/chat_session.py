@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gptchat.app_store import AppStore, StoredSource
 from gptchat.attribution import Attribution, attribute, complete_sentences
 from gptchat.errors import BadInput
 from gptchat.generator import DecodeSettings, Generator
+from gptchat.log.store import AppStore, StoredSource
 from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
 from gptchat.retriever import Hit, Retriever
 from gptchat.workspace import DEFAULT_K

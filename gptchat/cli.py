@@ -282,18 +282,15 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
       gptchat history 3
     """
     from gptchat.answer_text import conversation_lines, conversations_table
-    from gptchat.app_store import AppStore
+    from gptchat.log.store import AppStore
 
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         if conversation_id is None:
             lines = conversations_table(store.conversations())
         else:
             if store.conversation(conversation_id) is None:
                 raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
             lines = conversation_lines(store, conversation_id)
-    finally:
-        store.close()
     for line in lines:
         click.echo(line)
 
@@ -363,13 +360,10 @@ def eval_command(
     from gptchat.eval_text import history_table, metrics_table, outcome_json
 
     if show_history:
-        from gptchat.app_store import AppStore
+        from gptchat.log.store import AppStore
 
-        store = AppStore(workspace.app_db_path)
-        try:
+        with AppStore(workspace.app_db_path) as store:
             lines = history_table(store.eval_runs())
-        finally:
-            store.close()
         for line in lines:
             click.echo(line)
         return
@@ -549,15 +543,12 @@ def models(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from gptchat.app_store import AppStore
+    from gptchat.log.store import AppStore
     from gptchat.model_text import versions_table
     from gptchat.model_versions import root_choice
 
-    store = AppStore(ctx.obj.app_db_path)
-    try:
+    with AppStore(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
-    finally:
-        store.close()
     for line in lines:
         click.echo(line)
 

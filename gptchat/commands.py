@@ -14,12 +14,12 @@ from gptchat.index.document_index import DocumentIndex
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
-    from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
     from gptchat.evaluation import QuestionResult
     from gptchat.generator import Generator
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import IndexProgress
+    from gptchat.log.store import AppStore
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,9 @@ def run_index(
     )
     directory = workspace.index_dir(options.name)
     # Refreshing (no paths) needs an existing index; adding paths may create one.
-    index = DocumentIndex.open(directory, create=bool(paths))
-    try:
+    with DocumentIndex.open(directory, create=bool(paths)) as index:
         indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, progress)
         report = indexer.run(paths, rebuild=options.rebuild)
-    finally:
-        index.close()
     return report_lines(report, options.name)
 
 
@@ -85,11 +82,8 @@ def list_indexes(workspace: Workspace) -> list[str]:
 
     summaries = []
     for name in workspace.index_names():
-        index = DocumentIndex.open(workspace.index_dir(name))
-        try:
+        with DocumentIndex.open(workspace.index_dir(name)) as index:
             summaries.append(index.summary())
-        finally:
-            index.close()
     return index_table(summaries)
 
 
@@ -106,11 +100,8 @@ def open_default_index(workspace: Workspace) -> list[str]:
 
 
 def _is_empty(workspace: Workspace, name: str) -> bool:
-    index = DocumentIndex.open(workspace.index_dir(name))
-    try:
+    with DocumentIndex.open(workspace.index_dir(name)) as index:
         return index.store.counts().files == 0
-    finally:
-        index.close()
 
 
 @dataclass(frozen=True)
@@ -158,8 +149,8 @@ def open_chat_session(
     report: Callable[[str], None],
 ) -> OpenSession:
     """A ChatSession over the named index and the workspace's app database."""
-    from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
+    from gptchat.log.store import AppStore
     from gptchat.retriever import Retriever
 
     index = open_searchable_index(workspace, index_name)
@@ -227,9 +218,9 @@ def run_eval(
     import random
     import tempfile
 
-    from gptchat.app_store import AppStore
     from gptchat.chat_session import ChatSession
     from gptchat.evaluation import evaluate, judged_feedback
+    from gptchat.log.store import AppStore
     from gptchat.progress import CountProgressBar
     from gptchat.qa_set import load_qa_set
     from gptchat.retriever import Retriever
@@ -248,8 +239,7 @@ def run_eval(
         # unless they are recorded as feedback, which lives beside the user's own.
         with tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir:
             db_path = Path(scratch_dir) / "eval.db"
-            answers = AppStore(workspace.app_db_path if options.record_feedback else db_path)
-            try:
+            with AppStore(workspace.app_db_path if options.record_feedback else db_path) as answers:
                 session = None
                 if not options.retrieval_only:
                     generator = load_generator(options.model, report, workspace)
@@ -272,30 +262,22 @@ def run_eval(
 
                 with bar if bar else contextlib.nullcontext():
                     metrics, results = evaluate(items, retriever, session, on_result)
-            finally:
-                answers.close()
     finally:
         index.close()
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         run_id = store.add_eval_run(
             str(qa_file.resolve()), options.index_name, model_name, len(items), metrics
         )
-    finally:
-        store.close()
     return EvalOutcome(run_id, model_name, metrics, qa_set.problems, results)
 
 
 def export_feedback_golden(workspace: Workspace, path: Path) -> int:
     """Write the user's approved and corrected answers as a QA file; returns the row count."""
-    from gptchat.app_store import AppStore
     from gptchat.golden import export_golden
+    from gptchat.log.store import AppStore
 
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         examples = store.feedback_examples()
-    finally:
-        store.close()
     if not examples:
         raise BadInput("no rated or corrected answers yet: rate answers in the app first")
     return export_golden(examples, path)
@@ -303,13 +285,12 @@ def export_feedback_golden(workspace: Workspace, path: Path) -> int:
 
 def use_model_version(workspace: Workspace, target: int | str) -> str:
     """Make a version, "starter" or "base" the one that answers; says what changed."""
-    from gptchat.app_store import AppStore
+    from gptchat.log.store import AppStore
     from gptchat.model_provision import check_adapter_dir, check_model_dir
     from gptchat.model_versions import STARTER_STATE, choice_for
     from gptchat.starter import starter_available
 
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         if target == "base":
             store.activate_model_version(None)
             store.set_state(STARTER_STATE, "off")
@@ -332,20 +313,15 @@ def use_model_version(workspace: Workspace, target: int | str) -> str:
             check_adapter_dir(adapter)
         store.activate_model_version(target)
         return f"v{target} answers now."
-    finally:
-        store.close()
 
 
 def rollback_model_version(workspace: Workspace) -> str:
     """Activate the parent of the active version (its root, starter or base, for a first)."""
-    from gptchat.app_store import AppStore
+    from gptchat.log.store import AppStore
     from gptchat.model_versions import STARTER_BASE
 
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         active = store.active_model_version()
-    finally:
-        store.close()
     if active is None:
         raise BadInput(
             "no fine-tuned version is answering; nothing to roll back"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from gptchat.app_store import EvalRun
 from gptchat.commands import EvalOutcome
+from gptchat.log.store import EvalRun
 
 _LABELS = {
     "questions": "questions",

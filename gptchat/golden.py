@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from gptchat.app_store import FeedbackExample, StoredSource
 from gptchat.errors import BadInput
+from gptchat.log.store import FeedbackExample, StoredSource
 
 _CITATION = re.compile(r"\[(\d+)\]")
 

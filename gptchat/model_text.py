@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gptchat.app_store import ModelVersion
+from gptchat.log.store import ModelVersion
 from gptchat.version_builder import FinetuneOutcome
 
 

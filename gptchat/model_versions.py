@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gptchat.app_store import AppStore, ModelVersion
 from gptchat.errors import BadInput
+from gptchat.log.store import AppStore, ModelVersion
 from gptchat.starter import STARTER_DIR, starter_available
 from gptchat.workspace import Workspace
 
@@ -90,8 +90,5 @@ def active_choice(workspace: Workspace) -> ModelChoice:
     """The workspace's active version, or the root when none is active."""
     if not workspace.app_db_path.exists():
         return default_choice()
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         return choice_for(workspace, store, store.active_model_version())
-    finally:
-        store.close()

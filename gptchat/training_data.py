@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gptchat.app_store import FeedbackExample
+from gptchat.log.store import FeedbackExample
 
 IGNORE = -100  # label for tokens the loss skips (the prompt)
 

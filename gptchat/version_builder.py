@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gptchat.app_store import AppStore
 from gptchat.errors import BadInput, GptchatError
 from gptchat.finetune import TrainConfig, TrainingProgress, TrainingRun
+from gptchat.log.store import AppStore
 from gptchat.qa_training import QAExampleSettings
 from gptchat.training_data import (
     TrainingExample,
@@ -70,13 +70,10 @@ def collect_examples(
     """The training examples, and what was left out and why."""
     if options.source == "qa":
         return _qa_examples(workspace, options, hooks or FinetuneHooks())
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         if options.source == "feedback":
             dataset = dataset_from_feedback(store.feedback_examples())
             return FinetuneOutcome(dataset.examples, len(dataset.pairs), dict(dataset.skipped))
-    finally:
-        store.close()
     from gptchat.commands import open_searchable_index
 
     index = open_searchable_index(workspace, options.index_name)
@@ -169,8 +166,7 @@ def build_version(
     )
     passed = not_worse(outcome.before, outcome.after)
     folder = _save(workspace, model, tokenizer, config, outcome)
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         version = store.add_model_version(
             source=options.source,
             method=config.method,
@@ -183,8 +179,6 @@ def build_version(
         folder.rename(version_dir(workspace, version))
         if passed or options.force:
             store.activate_model_version(version)
-    finally:
-        store.close()
     outcome.version, outcome.activated = version, passed or options.force
     return outcome
 

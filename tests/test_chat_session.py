@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore
 from gptchat.chat_session import ChatSession
 from gptchat.errors import BadInput
 from gptchat.generator import DecodeSettings, Generator
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
+from gptchat.log.store import AppStore
 from gptchat.prompt import NOT_COVERED
 from gptchat.retriever import Retriever
 from gptchat.workspace import Workspace

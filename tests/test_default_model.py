@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore
+from gptchat.log.store import AppStore
 from gptchat.model_provision import check_model_dir, ensure_default_model
 from tests.test_cli import run_cli
 
@@ -77,9 +77,6 @@ def test_a_short_real_lora_run_from_recorded_feedback(
     assert "| * v1 |" in out
     code, out, _ = run_cli(monkeypatch, capsys, "ask", "What does black tea take?")
     assert code == 0
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         latest = store.messages(store.conversations()[0].id)[-1]
-    finally:
-        store.close()
     assert latest.model == "SmolLM2-135M-Instruct@v1"  # the new version answered

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore
 from gptchat.errors import BadInput
 from gptchat.evaluation import (
     LONG_ANSWER_MATCH,
@@ -15,6 +14,7 @@ from gptchat.evaluation import (
     judged_feedback,
     summarize,
 )
+from gptchat.log.store import AppStore
 from gptchat.qa_metrics import rouge_l_recall
 from gptchat.qa_set import QAItem, load_qa_set, supports
 from gptchat.retriever import Hit
@@ -203,12 +203,9 @@ def test_record_feedback_then_export_a_golden_set(
     model = ("--model", str(tiny_model_dir))
     code, _, _ = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--record-feedback", *model)
     assert code == 0
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         examples = store.feedback_examples()
         conversations = store.conversations()
-    finally:
-        store.close()
     # The random model matches no gold answer, so each answer gets the gold one as correction.
     assert len(conversations) == 3 and len(examples) == 3
     assert {(e.feedback.rating, e.feedback.correction) for e in examples} == {

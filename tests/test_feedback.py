@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore, StoredSource
 from gptchat.errors import BadInput
 from gptchat.golden import export_golden, golden_row
+from gptchat.log.store import AppStore, StoredSource
 from gptchat.workspace import Workspace
 
 

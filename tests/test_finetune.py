@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore, Feedback, FeedbackExample
 from gptchat.assistant import Assistant
 from gptchat.errors import BadInput, GptchatError
 from gptchat.finetune import TrainConfig, TrainingProgress, not_worse
+from gptchat.log.store import AppStore, Feedback, FeedbackExample
 from gptchat.training_data import (
     IGNORE,
     TrainingExample,
@@ -89,8 +89,7 @@ def test_the_gate() -> None:
 
 def record_feedback(workspace: Workspace, count: int) -> None:
     """`count` corrected answers, as the app would have logged them."""
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         for n in range(count):
             conversation = store.new_conversation(f"Q{n}", "default")
             question = store.add_message(conversation, "user", f"What is fact {n}?")
@@ -103,16 +102,11 @@ def record_feedback(workspace: Workspace, count: int) -> None:
                 answer, "The fox jumps.", "The fox jumps.", "complete", "tiny", prompt, {}, []
             )
             store.set_feedback(answer, rating=-1, correction=f"Fact {n} is solar [1].")
-    finally:
-        store.close()
 
 
 def versions(workspace: Workspace):
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         return store.model_versions()
-    finally:
-        store.close()
 
 
 FAST = ("--max-steps", "3", "--batch-size", "2")
@@ -148,11 +142,8 @@ def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(
     assert code == 0 and "| * v1 |" in listed and "| base |" in listed
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     assert run_cli(monkeypatch, capsys, "ask", "How long is green tea steeped?")[0] == 0
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         answered = store.messages(store.conversations()[0].id)[-1]
-    finally:
-        store.close()
     assert answered.model == f"{tiny_model_dir.name}@v1"  # the log names the version
     # A second version trains on top of the first; rollback returns to its parent.
     code, _, _ = run_cli(monkeypatch, capsys, "finetune", "--from-feedback", "--force", *FAST)

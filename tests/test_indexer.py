@@ -110,14 +110,11 @@ def test_faiss_is_rebuilt_from_sqlite_without_reembedding(
     query = embedder.encode(["sunlight into electricity"])[0]
     expected = index.dense_search(query, 3)
     (index.directory / VECTORS_FILE).unlink()
-    fresh = DocumentIndex.open(index.directory)
-    try:
+    with DocumentIndex.open(index.directory) as fresh:
         got = fresh.dense_search(query, 3)
         assert [i for i, _ in got] == [i for i, _ in expected]
         assert np.allclose([s for _, s in got], [s for _, s in expected])
         assert (index.directory / VECTORS_FILE).is_file()
-    finally:
-        fresh.close()
 
 
 def test_bad_files_are_reported_and_the_rest_is_indexed(
@@ -253,11 +250,8 @@ def test_a_reader_sees_what_another_process_indexed(
     indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path
 ) -> None:
     indexer.run([docs])
-    reader = DocumentIndex.open(index.directory)
-    try:
+    with DocumentIndex.open(index.directory) as reader:
         assert top_path(reader, embedder, "green tea") == "tea.txt"
         (docs / "otters.md").write_text("Sea otters hold hands while they sleep.\n")
         Indexer(index, embedder).run([docs])
         assert top_path(reader, embedder, "do sea otters hold hands?") == "otters.md"
-    finally:
-        reader.close()

@@ -56,8 +56,7 @@ def test_kill_9_mid_run_keeps_committed_files_and_resumes(
     survivors = committed_files(index_dir / DB_FILE)
     assert 10 <= survivors < FILES
 
-    index = DocumentIndex.open(index_dir)
-    try:
+    with DocumentIndex.open(index_dir) as index:
         assert index.store.integrity_ok()
         committed = sorted(index.store.files_under(str(docs.resolve())))
         first = Path(committed[0]).stem.split("-")[1]
@@ -74,5 +73,3 @@ def test_kill_9_mid_run_keeps_committed_files_and_resumes(
         counts = index.store.counts()
         assert counts.files == FILES
         assert len(index.vectors()) == counts.chunks
-    finally:
-        index.close()

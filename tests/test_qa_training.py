@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.app_store import AppStore
 from gptchat.generator import Generator
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
+from gptchat.log.store import AppStore
 from gptchat.prompt import REFUSAL, is_refusal
 from gptchat.qa_set import QAItem
 from gptchat.qa_training import QAExampleSettings, cited_target, dataset_from_qa
@@ -105,13 +105,10 @@ def test_finetune_from_qa_and_a_golden_file_round_trip(
     assert run_cli(monkeypatch, capsys, "models", "use", "1")[0] == 0
     for n in range(10):
         assert run_cli(monkeypatch, capsys, "ask", f"How long is green tea steeped ({n})?")[0] == 0
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         for conversation in store.conversations():
             answer = store.messages(conversation.id)[-1]
             store.set_feedback(answer.id, rating=-1, correction="Two minutes [1].")
-    finally:
-        store.close()
     golden = tmp_path / "golden.jsonl"
     assert run_cli(monkeypatch, capsys, "eval", "--export-golden", str(golden))[0] == 0
     code, out, _ = run_cli(

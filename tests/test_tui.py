@@ -12,11 +12,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from gptchat.app_store import AppStore
 from gptchat.assistant import Assistant
 from gptchat.commands import ModelOptions, guide_path
 from gptchat.errors import BadInput
 from gptchat.index.indexer import Indexer
+from gptchat.log.store import AppStore
 from gptchat.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.app import GptchatApp
 from gptchat.tui.chat_log import AnswerView, QuestionView
@@ -72,11 +72,8 @@ def finished(app: GptchatApp) -> bool:
 
 
 def stored_messages(workspace: Workspace) -> list:
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         return [m for c in store.conversations() for m in store.messages(c.id)]
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -180,11 +177,8 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         assert view.border_title.endswith("rated -1 · corrected · commented")
 
     run_app(workspace, tiny_model_dir, scenario)
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         [example] = store.feedback_examples()
-    finally:
-        store.close()
     assert example.feedback.rating == -1
     assert example.feedback.correction == "It is called lava [1]."
     assert example.feedback.comment == "too long"
@@ -226,11 +220,8 @@ def test_conversations_new_switch_rename_delete_and_reopen(
         await wait_for(pilot, lambda: len(listed.children) == 1)
 
     run_app(workspace, tiny_model_dir, scenario)
-    store = AppStore(workspace.app_db_path)
-    try:
+    with AppStore(workspace.app_db_path) as store:
         assert [c.title for c in store.conversations()] == ["Bikes"]
-    finally:
-        store.close()
 
     async def reopened(app: GptchatApp, pilot: Pilot) -> None:
         await wait_for(pilot, lambda: app.query(AnswerView))

@@ -68,6 +68,12 @@ class DocumentIndex:
     def close(self) -> None:
         self.store.close()
 
+    def __enter__(self) -> DocumentIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def name(self) -> str:
         return self.directory.name

@@ -6,7 +6,6 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from sqlite_utils import Database
 
 from gptchat.index.migrations import index_migrations
 from gptchat.ingest.chunker import Chunk
+from gptchat.log.sqlite import Transaction, now_iso
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common
@@ -95,10 +95,6 @@ class StoreCounts:
     embeddings: int
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class IndexStore:
     """Owns every SQL statement on an index.db; returns dataclasses."""
 
@@ -125,6 +121,12 @@ class IndexStore:
 
     def close(self) -> None:
         self._conn.close()
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- manifest ---------------------------------------------------------------------------
 
@@ -407,21 +409,5 @@ class IndexStore:
             " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.execute("ROLLBACK")
+    def _transaction(self) -> Transaction:
+        return Transaction(self._conn)

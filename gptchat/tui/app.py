@@ -15,10 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
-from gptchat.app_store import Feedback, StoredSource
 from gptchat.assistant import Assistant
 from gptchat.commands import guide_path
 from gptchat.errors import GptchatError
+from gptchat.log.store import Feedback, StoredSource
 from gptchat.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.conversation_list import ConversationItem, ConversationList

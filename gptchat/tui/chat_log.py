@@ -13,7 +13,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from gptchat.answer_text import source_line
-from gptchat.app_store import Feedback, StoredSource
+from gptchat.log.store import Feedback, StoredSource
 
 STATUS_NOTES = {
     "interrupted": "stopped — partial answer kept",

@@ -8,7 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
-from gptchat.app_store import Conversation
+from gptchat.log.store import Conversation
 
 
 class ConversationItem(ListItem):

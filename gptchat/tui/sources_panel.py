@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Label, ListItem, ListView, Static
 
-from gptchat.app_store import StoredSource
+from gptchat.log.store import StoredSource
 from gptchat.tui.chat_log import source_label
 
 SNIPPET_CHARS = 160

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from gptchat.app_migrations import app_migrations
-from gptchat.index.store import now_iso
+from gptchat.log.migrations import app_migrations
+from gptchat.log.sqlite import Transaction, now_iso
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,15 @@ class AppStore:
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> AppStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def new_conversation(self, title: str, index_name: str) -> int:
         now = now_iso()
-        with self._conn:
+        with Transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO conversations(title, index_name, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -156,7 +162,7 @@ class AppStore:
         reply_to: int | None = None,
     ) -> int:
         now = now_iso()
-        with self._conn:
+        with Transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO messages(conversation_id, role, content, status, created_at, reply_to)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -179,7 +185,7 @@ class AppStore:
         sources: list[StoredSource],
     ) -> None:
         """Record an answer's text, prompt, model, timings and retrieved sources at once."""
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute(
                 "UPDATE messages SET content = ?, raw_content = ?, status = ?, model = ?,"
                 " prompt = ?, timings = ? WHERE id = ?",
@@ -208,14 +214,14 @@ class AppStore:
             )
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute(
                 "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete a conversation with its messages, sources and feedback."""
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     def message(self, message_id: int) -> Message | None:
@@ -247,7 +253,7 @@ class AppStore:
     def add_eval_run(
         self, qa_file: str, index_name: str, model: str | None, questions: int, metrics: dict
     ) -> int:
-        with self._conn:
+        with Transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO eval_runs(created_at, qa_file, index_name, model, questions, metrics)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -278,7 +284,7 @@ class AppStore:
         if message is None or message.role != "assistant":
             raise LookupError(f"no answer with id {message_id}")
         now = now_iso()
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO feedback(message_id, rating, correction, comment, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -319,7 +325,7 @@ class AppStore:
         return row[0] if row else None
 
     def set_state(self, key: str, value: str) -> None:
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO app_state(key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -337,7 +343,7 @@ class AppStore:
         config: dict,
     ) -> int:
         """Record a new, inactive version; returns its number."""
-        with self._conn:
+        with Transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO model_versions(created_at, source, method, base_model, parent,"
                 " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -377,7 +383,7 @@ class AppStore:
 
     def activate_model_version(self, version: int | None) -> None:
         """Make `version` the one that answers (None: the base model)."""
-        with self._conn:
+        with Transaction(self._conn):
             self._conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
             if version is not None:
                 self._conn.execute("UPDATE model_versions SET active = 1 WHERE id = ?", (version,))

@@ -1,0 +1,1 @@
+"""Log: gptchat.db, the conversations, feedback, eval runs and model versions."""

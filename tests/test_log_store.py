@@ -1,0 +1,62 @@
+"""gptchat.db writes are all or nothing: a failing second statement leaves no first one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from gptchat.log.store import AppStore
+from gptchat.workspace import Workspace
+
+
+def fail_on(store: AppStore, table: str, event: str) -> None:
+    """A trigger, made from a second connection, that aborts every `event` on `table`."""
+    with sqlite3.connect(store.path) as other:
+        other.execute(
+            f"CREATE TRIGGER fail_{event.lower()} BEFORE {event} ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'disk gone'); END"
+        )
+
+
+def test_add_message_stores_nothing_when_the_conversation_update_fails(
+    workspace: Workspace,
+) -> None:
+    with AppStore(workspace.app_db_path) as store:
+        conversation = store.new_conversation("Q", "default")
+        fail_on(store, "conversations", "UPDATE")
+        with pytest.raises(sqlite3.IntegrityError, match="disk gone"):
+            store.add_message(conversation, "user", "What is it?")
+        assert store.messages(conversation) == []
+
+
+def test_finish_answer_keeps_the_old_text_when_its_sources_fail(workspace: Workspace) -> None:
+    with AppStore(workspace.app_db_path) as store:
+        conversation = store.new_conversation("Q", "default")
+        question = store.add_message(conversation, "user", "What is it?")
+        answer = store.add_message(conversation, "assistant", "", "streaming", question)
+        fail_on(store, "retrievals", "INSERT")
+        from tests.test_feedback import source
+
+        with pytest.raises(sqlite3.IntegrityError):
+            store.finish_answer(
+                answer, "Blue.", "Blue.", "complete", "m", "p", {}, [source(1, "a")]
+            )
+        message = store.message(answer)
+        assert (message.content, message.status, message.prompt) == ("", "streaming", None)
+
+
+def test_activating_a_version_is_one_step(workspace: Workspace) -> None:
+    with AppStore(workspace.app_db_path) as store:
+        first = store.add_model_version("qa", "lora", "default", None, 10, {}, {})
+        second = store.add_model_version("qa", "lora", "default", first, 10, {}, {})
+        store.activate_model_version(first)
+        with sqlite3.connect(store.path) as other:
+            other.execute(
+                "CREATE TRIGGER fail_activate BEFORE UPDATE ON model_versions WHEN NEW.active = 1"
+                " BEGIN SELECT RAISE(ABORT, 'disk gone'); END"
+            )
+        with pytest.raises(sqlite3.IntegrityError):
+            store.activate_model_version(second)
+        # Not "none active": the clearing of the old flag was rolled back with the failure.
+        assert store.active_model_version().id == first
