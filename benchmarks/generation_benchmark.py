@@ -12,8 +12,8 @@ import statistics
 import time
 from pathlib import Path
 
-from gptchat.generator import DecodeSettings, Generator
-from gptchat.model_provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
 from gptchat.prompt import PromptBudget, build_prompt
 from gptchat.retriever import Hit
 

@@ -85,8 +85,8 @@ class Assistant:
     @property
     def model_name(self) -> str:
         """The model that answers (or will, once loaded), with its version."""
-        from gptchat.model_provision import DEFAULT_MODEL
-        from gptchat.model_versions import choice_for
+        from gptchat.model.provision import DEFAULT_MODEL
+        from gptchat.model.versions import choice_for
 
         if self._opened is not None:
             return self._opened.session.generator.name
@@ -111,8 +111,8 @@ class Assistant:
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
+        from gptchat.model.versions import root_choice
         from gptchat.model_text import versions_table
-        from gptchat.model_versions import root_choice
 
         return versions_table(self.store.model_versions(), root_choice(self.store).starter)
 
@@ -129,7 +129,7 @@ class Assistant:
     def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
         """Activate a fine-tuned version, "starter" or "base", and answer with it."""
         from gptchat.commands import use_model_version
-        from gptchat.model_versions import STARTER_STATE
+        from gptchat.model.versions import STARTER_STATE
 
         previous = self.store.active_model_version()
         previous_starter = self.store.state(STARTER_STATE)
@@ -169,7 +169,7 @@ class Assistant:
 
     def generate(self, text: str, cancel: threading.Event) -> Iterator[str]:
         """Plain continuation of `text`: no documents, no chat template."""
-        from gptchat.generator import DecodeSettings
+        from gptchat.model.generator import DecodeSettings
 
         if not text.strip():
             raise BadInput("give some text to continue: /generate TEXT")

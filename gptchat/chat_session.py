@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from gptchat.attribution import Attribution, attribute, complete_sentences
 from gptchat.errors import BadInput
-from gptchat.generator import DecodeSettings, Generator
 from gptchat.log.store import AppStore, StoredSource
+from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
 from gptchat.retriever import Hit, Retriever
 from gptchat.workspace import DEFAULT_K

@@ -257,7 +257,7 @@ def generate(
       gptchat generate "Hello, my name is"
     """
     from gptchat.commands import ModelOptions, load_generator
-    from gptchat.generator import DecodeSettings
+    from gptchat.model.generator import DecodeSettings
 
     if not prompt.strip():
         raise BadInput("the prompt is empty")
@@ -544,8 +544,8 @@ def models(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from gptchat.log.store import AppStore
+    from gptchat.model.versions import root_choice
     from gptchat.model_text import versions_table
-    from gptchat.model_versions import root_choice
 
     with AppStore(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
@@ -583,7 +583,7 @@ def _version(text: str) -> int:
 @models.command()
 def pull() -> None:
     """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
-    from gptchat.model_provision import ensure_default_model
+    from gptchat.model.provision import ensure_default_model
 
     click.echo(ensure_default_model(report=_status))
 

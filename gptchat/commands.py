@@ -16,10 +16,10 @@ from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 if TYPE_CHECKING:
     from gptchat.chat_session import ChatSession
     from gptchat.evaluation import QuestionResult
-    from gptchat.generator import Generator
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import IndexProgress
     from gptchat.log.store import AppStore
+    from gptchat.model.generator import Generator
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,9 @@ def load_generator(
     options: ModelOptions, report: Callable[[str], None], workspace: Workspace | None = None
 ) -> Generator:
     """The generator for `options`: a given folder, else the workspace's active version."""
-    from gptchat.generator import Generator
-    from gptchat.model_provision import DEFAULT_MODEL, ensure_default_model
-    from gptchat.model_versions import ModelChoice, active_choice
+    from gptchat.model.generator import Generator
+    from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+    from gptchat.model.versions import ModelChoice, active_choice
 
     if options.path is not None:
         return Generator(options.path, int8=options.int8)
@@ -286,9 +286,9 @@ def export_feedback_golden(workspace: Workspace, path: Path) -> int:
 def use_model_version(workspace: Workspace, target: int | str) -> str:
     """Make a version, "starter" or "base" the one that answers; says what changed."""
     from gptchat.log.store import AppStore
-    from gptchat.model_provision import check_adapter_dir, check_model_dir
-    from gptchat.model_versions import STARTER_STATE, choice_for
-    from gptchat.starter import starter_available
+    from gptchat.model.provision import check_adapter_dir, check_model_dir
+    from gptchat.model.starter import starter_available
+    from gptchat.model.versions import STARTER_STATE, choice_for
 
     with AppStore(workspace.app_db_path) as store:
         if target == "base":
@@ -318,7 +318,7 @@ def use_model_version(workspace: Workspace, target: int | str) -> str:
 def rollback_model_version(workspace: Workspace) -> str:
     """Activate the parent of the active version (its root, starter or base, for a first)."""
     from gptchat.log.store import AppStore
-    from gptchat.model_versions import STARTER_BASE
+    from gptchat.model.versions import STARTER_BASE
 
     with AppStore(workspace.app_db_path) as store:
         active = store.active_model_version()

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.generator import DecodeSettings, merge_adapters
+from gptchat.model.generator import DecodeSettings, merge_adapters
 from gptchat.qa_metrics import exact_match, token_f1
 from gptchat.training_data import IGNORE, TrainingExample, tokenize
 

@@ -20,9 +20,9 @@ def _scores(metrics: dict) -> str:
 
 def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
     """`gptchat models`: the base model, the starter, every version; the active one marked."""
-    from gptchat.model_provision import DEFAULT_MODEL
-    from gptchat.model_versions import STARTER_BASE
-    from gptchat.starter import starter_provenance
+    from gptchat.model.provision import DEFAULT_MODEL
+    from gptchat.model.starter import starter_provenance
+    from gptchat.model.versions import STARTER_BASE
 
     active = next((v.id for v in versions if v.active), None)
     root = "starter" if starter_on else "base"

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from gptchat.errors import BadInput
-from gptchat.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.prompt import PromptBudget
 
 SUMMARIZE = (

@@ -126,8 +126,8 @@ def build_version(
 ) -> FinetuneOutcome:
     """Train a new version from the active one; the active model changes only on success."""
     from gptchat.finetune import load_for_training, not_worse, score, train
-    from gptchat.model_provision import check_model_dir, ensure_default_model
-    from gptchat.model_versions import ModelChoice, active_choice, version_dir
+    from gptchat.model.provision import check_model_dir, ensure_default_model
+    from gptchat.model.versions import ModelChoice, active_choice, version_dir
 
     config = options.config
     config.check()

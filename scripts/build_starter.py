@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gptchat.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
+from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
 
 
 def split(squad: Path, work: Path) -> dict[str, Path]:

@@ -9,11 +9,11 @@ import pytest
 
 from gptchat.chat_session import ChatSession
 from gptchat.errors import BadInput
-from gptchat.generator import DecodeSettings, Generator
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
+from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.prompt import NOT_COVERED
 from gptchat.retriever import Retriever
 from gptchat.workspace import Workspace
@@ -153,7 +153,7 @@ class _Scripted(Generator):
         self.reply = reply
 
     def stream(self, prompt, settings=None, cancel=None, plain=False):
-        from gptchat.generator import Generation, GenerationStats
+        from gptchat.model.generator import Generation, GenerationStats
 
         words = self.reply.split(" ")
         pieces = iter([w + " " for w in words[:-1]] + [words[-1]])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.log.store import AppStore
-from gptchat.model_provision import check_model_dir, ensure_default_model
+from gptchat.model.provision import check_model_dir, ensure_default_model
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.slow

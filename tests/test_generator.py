@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeSettings, Generator
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.generator import Generator
+from gptchat.model.generator import Generator
 from gptchat.prompt import SYSTEM_PROMPT, PromptBudget, Turn, build_prompt, format_source
 from gptchat.retriever import Hit
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.generator import Generator
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
+from gptchat.model.generator import Generator
 from gptchat.prompt import REFUSAL, is_refusal
 from gptchat.qa_set import QAItem
 from gptchat.qa_training import QAExampleSettings, cited_target, dataset_from_qa

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.generator import Generator
+from gptchat.model.generator import Generator
 from gptchat.prompt import PromptBudget
 from gptchat.summarize import COMBINE, SUMMARIZE, Summarizer
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.model_provision import check_adapter_dir, check_model_dir
+from gptchat.model.provision import check_adapter_dir, check_model_dir
 
 Message = dict[str, str]
 

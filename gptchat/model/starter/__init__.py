@@ -9,7 +9,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-STARTER_DIR = Path(str(resources.files("gptchat") / "starter"))
+STARTER_DIR = Path(str(resources.files("gptchat.model.starter")))
 # squad-dev articles the starter never trains on: benchmarks measure on them.
 HELD_OUT_ARTICLES = (
     "apollo-program.md",

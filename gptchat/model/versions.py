@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, ModelVersion
-from gptchat.starter import STARTER_DIR, starter_available
+from gptchat.model.starter import STARTER_DIR, starter_available
 from gptchat.workspace import Workspace
 
 DEFAULT_BASE = "default"  # base_model of versions trained on the provisioned default model

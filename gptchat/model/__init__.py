@@ -1,0 +1,1 @@
+"""Model: the local GPT (generator), its provisioning, versions and the starter adapter."""
