@@ -18,14 +18,14 @@ from pathlib import Path
 
 from retrieval_benchmark import SQUAD, build_index
 
-from gptchat.chat_session import ChatSession
+from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.retriever import Retriever
+from gptchat.answer.session import ChatSession
 from gptchat.index.embedder import Embedder
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
-from gptchat.prompt import PromptBudget
 from gptchat.qa_metrics import contains_answer, exact_match, token_f1
-from gptchat.retriever import Retriever
 
 BUDGETS = (512, 1024, 2048)
 

@@ -12,10 +12,10 @@ import statistics
 import time
 from pathlib import Path
 
+from gptchat.answer.prompt import PromptBudget, build_prompt
+from gptchat.answer.retriever import Hit
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
-from gptchat.prompt import PromptBudget, build_prompt
-from gptchat.retriever import Hit
 
 REPO = Path(__file__).resolve().parent.parent
 SQUAD_DOCS = REPO.parent / "shared" / "eval" / "squad-dev" / "docs"

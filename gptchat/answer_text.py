@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gptchat.chat_session import Answer
+from gptchat.answer.retriever import Hit
+from gptchat.answer.session import Answer
 from gptchat.log.store import AppStore, Conversation
-from gptchat.retriever import Hit
 
 
 def source_line(number: int | None, location: str, heading: str) -> str:

@@ -14,7 +14,7 @@ from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredS
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
-    from gptchat.chat_session import Answer
+    from gptchat.answer.session import Answer
     from gptchat.commands import OpenSession
     from gptchat.index.indexer import IndexProgress
     from gptchat.index.store import IndexStore
@@ -180,7 +180,7 @@ class Assistant:
         self, name: str, cancel: threading.Event, on_part: Callable[[int, int], None]
     ) -> tuple[str, Iterator[str]]:
         """The indexed file called `name` and its summary as it streams."""
-        from gptchat.summarize import Summarizer
+        from gptchat.answer.summarize import Summarizer
 
         opened = self._opened_session()
         path = self._indexed_path(opened.index.store, name)

@@ -14,7 +14,7 @@ from gptchat.index.document_index import DocumentIndex
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
-    from gptchat.chat_session import ChatSession
+    from gptchat.answer.session import ChatSession
     from gptchat.evaluation import QuestionResult
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import IndexProgress
@@ -149,9 +149,9 @@ def open_chat_session(
     report: Callable[[str], None],
 ) -> OpenSession:
     """A ChatSession over the named index and the workspace's app database."""
-    from gptchat.chat_session import ChatSession
+    from gptchat.answer.retriever import Retriever
+    from gptchat.answer.session import ChatSession
     from gptchat.log.store import AppStore
-    from gptchat.retriever import Retriever
 
     index = open_searchable_index(workspace, index_name)
     try:
@@ -218,12 +218,12 @@ def run_eval(
     import random
     import tempfile
 
-    from gptchat.chat_session import ChatSession
+    from gptchat.answer.retriever import Retriever
+    from gptchat.answer.session import ChatSession
     from gptchat.evaluation import evaluate, judged_feedback
     from gptchat.log.store import AppStore
     from gptchat.progress import CountProgressBar
     from gptchat.qa_set import load_qa_set
-    from gptchat.retriever import Retriever
 
     if options.record_feedback and options.retrieval_only:
         raise BadInput("--record-feedback needs answers; drop --retrieval-only")

@@ -6,7 +6,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gptchat.chat_session import ChatSession
+from gptchat.answer.retriever import Retriever
+from gptchat.answer.session import ChatSession
 from gptchat.golden import cited_numbers
 from gptchat.qa_metrics import (
     exact_match,
@@ -17,7 +18,6 @@ from gptchat.qa_metrics import (
     token_f1,
 )
 from gptchat.qa_set import QAItem, is_long, supports
-from gptchat.retriever import Retriever
 
 BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
 # A long answer that recalls this much of a reference (as ROUGE-L) is as good as a match.

@@ -91,6 +91,7 @@ def _qa_examples(
     """Examples from a question set, prompted exactly as the app prompts over the index."""
     import random
 
+    from gptchat.answer.retriever import Retriever
     from gptchat.commands import (
         ModelOptions,
         index_embedder,
@@ -99,7 +100,6 @@ def _qa_examples(
     )
     from gptchat.qa_set import load_qa_set
     from gptchat.qa_training import dataset_from_qa
-    from gptchat.retriever import Retriever
 
     if options.qa_file is None:
         raise BadInput("--from-qa needs a question file")

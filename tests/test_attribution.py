@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gptchat.attribution import attribute, complete_sentences, split_sentences
+from gptchat.answer.attribution import attribute, complete_sentences, split_sentences
 from gptchat.index.embedder import Embedder
 
 SOURCES = [

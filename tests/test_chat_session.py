@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.chat_session import ChatSession
+from gptchat.answer.prompt import NOT_COVERED
+from gptchat.answer.retriever import Retriever
+from gptchat.answer.session import ChatSession
 from gptchat.errors import BadInput
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeSettings, Generator
-from gptchat.prompt import NOT_COVERED
-from gptchat.retriever import Retriever
 from gptchat.workspace import Workspace
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
 from gptchat.evaluation import (
     LONG_ANSWER_MATCH,
@@ -17,7 +18,6 @@ from gptchat.evaluation import (
 from gptchat.log.store import AppStore
 from gptchat.qa_metrics import rouge_l_recall
 from gptchat.qa_set import QAItem, load_qa_set, supports
-from gptchat.retriever import Hit
 from tests.test_cli import run_cli
 
 

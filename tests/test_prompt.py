@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.prompt import SYSTEM_PROMPT, PromptBudget, Turn, build_prompt, format_source
+from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
-from gptchat.prompt import SYSTEM_PROMPT, PromptBudget, Turn, build_prompt, format_source
-from gptchat.retriever import Hit
 
 
 def hit(number: int, words: int = 20) -> Hit:

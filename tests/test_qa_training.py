@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.prompt import REFUSAL, is_refusal
+from gptchat.answer.retriever import Hit, Retriever
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
-from gptchat.prompt import REFUSAL, is_refusal
 from gptchat.qa_set import QAItem
 from gptchat.qa_training import QAExampleSettings, cited_target, dataset_from_qa
-from gptchat.retriever import Hit, Retriever
 from tests.test_cli import run_cli
 from tests.test_finetune import FAST, versions
 

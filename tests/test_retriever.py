@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.retriever import Retriever, RetrieverSettings, fuse
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
-from gptchat.retriever import Retriever, RetrieverSettings, fuse
 
 
 def test_reciprocal_rank_fusion_matches_hand_computation() -> None:

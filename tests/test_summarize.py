@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.summarize import COMBINE, SUMMARIZE, Summarizer
 from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
-from gptchat.prompt import PromptBudget
-from gptchat.summarize import COMBINE, SUMMARIZE, Summarizer
 
 
 def budget_with_room(generator: Generator, instruction: str, room: int) -> PromptBudget:

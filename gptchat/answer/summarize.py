@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
+from gptchat.answer.prompt import PromptBudget
 from gptchat.errors import BadInput
 from gptchat.model.generator import DecodeSettings, Generator
-from gptchat.prompt import PromptBudget
 
 SUMMARIZE = (
     "Summarize the text the user gives you in two or three sentences. "

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gptchat.attribution import Attribution, attribute, complete_sentences
+from gptchat.answer.attribution import Attribution, attribute, complete_sentences
+from gptchat.answer.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
+from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, StoredSource
 from gptchat.model.generator import DecodeSettings, Generator
-from gptchat.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
-from gptchat.retriever import Hit, Retriever
 from gptchat.workspace import DEFAULT_K
 
 

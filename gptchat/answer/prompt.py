@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
-from gptchat.retriever import Hit
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered sources the user gives you. "

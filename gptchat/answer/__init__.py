@@ -1,0 +1,1 @@
+"""Answer: retrieve passages, build the prompt, stream the answer, check its citations."""
