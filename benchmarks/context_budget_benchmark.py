@@ -21,11 +21,11 @@ from retrieval_benchmark import SQUAD, build_index
 from gptchat.answer.prompt import PromptBudget
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
+from gptchat.eval.metrics import contains_answer, exact_match, token_f1
 from gptchat.index.embedder import Embedder
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
-from gptchat.qa_metrics import contains_answer, exact_match, token_f1
 
 BUDGETS = (512, 1024, 2048)
 

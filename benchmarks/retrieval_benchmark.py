@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from gptchat.answer.retriever import Retriever, RetrieverSettings
+from gptchat.eval.metrics import contains_answer, first_relevant_rank, hit_at, reciprocal_rank
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.store import FileState
 from gptchat.ingest.chunker import Chunk
-from gptchat.qa_metrics import contains_answer, first_relevant_rank, hit_at, reciprocal_rank
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad-dev"
 OFF_TOPIC = SQUAD.parent / "claude-docs" / "qa.jsonl"

@@ -485,11 +485,11 @@ def finetune(
       gptchat finetune --from-docs --index notes --max-steps 200
       gptchat finetune --from-qa golden.jsonl --index default
     """
-    from gptchat.finetune import TrainConfig
+    from gptchat.learn.qa_examples import QAExampleSettings
+    from gptchat.learn.train import TrainConfig
+    from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
     from gptchat.model_text import dry_run_lines, outcome_lines
     from gptchat.progress import FinetuneProgressBar
-    from gptchat.qa_training import QAExampleSettings
-    from gptchat.version_builder import FinetuneHooks, FinetuneOptions, build_version
 
     if qa_file is not None:
         if source is not None:

@@ -15,7 +15,7 @@ from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
     from gptchat.answer.session import ChatSession
-    from gptchat.evaluation import QuestionResult
+    from gptchat.eval.evaluate import QuestionResult
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import IndexProgress
     from gptchat.log.store import AppStore
@@ -220,10 +220,10 @@ def run_eval(
 
     from gptchat.answer.retriever import Retriever
     from gptchat.answer.session import ChatSession
-    from gptchat.evaluation import evaluate, judged_feedback
+    from gptchat.eval.evaluate import evaluate, judged_feedback
+    from gptchat.eval.qa_set import load_qa_set
     from gptchat.log.store import AppStore
     from gptchat.progress import CountProgressBar
-    from gptchat.qa_set import load_qa_set
 
     if options.record_feedback and options.retrieval_only:
         raise BadInput("--record-feedback needs answers; drop --retrieval-only")
@@ -273,7 +273,7 @@ def run_eval(
 
 def export_feedback_golden(workspace: Workspace, path: Path) -> int:
     """Write the user's approved and corrected answers as a QA file; returns the row count."""
-    from gptchat.golden import export_golden
+    from gptchat.eval.golden import export_golden
     from gptchat.log.store import AppStore
 
     with AppStore(workspace.app_db_path) as store:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gptchat.learn.version_builder import FinetuneOutcome
 from gptchat.log.store import ModelVersion
-from gptchat.version_builder import FinetuneOutcome
 
 
 def _metric(metrics: dict, name: str) -> str:

@@ -9,15 +9,15 @@ import pytest
 
 from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
-from gptchat.evaluation import (
+from gptchat.eval.evaluate import (
     LONG_ANSWER_MATCH,
     QuestionResult,
     judged_feedback,
     summarize,
 )
+from gptchat.eval.metrics import rouge_l_recall
+from gptchat.eval.qa_set import QAItem, load_qa_set, supports
 from gptchat.log.store import AppStore
-from gptchat.qa_metrics import rouge_l_recall
-from gptchat.qa_set import QAItem, load_qa_set, supports
 from tests.test_cli import run_cli
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.golden import export_golden, golden_row
+from gptchat.eval.golden import export_golden, golden_row
 from gptchat.log.store import AppStore, StoredSource
 from gptchat.workspace import Workspace
 

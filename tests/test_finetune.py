@@ -9,16 +9,16 @@ import pytest
 
 from gptchat.assistant import Assistant
 from gptchat.errors import BadInput, GptchatError
-from gptchat.finetune import TrainConfig, TrainingProgress, not_worse
-from gptchat.log.store import AppStore, Feedback, FeedbackExample
-from gptchat.training_data import (
+from gptchat.learn.examples import (
     IGNORE,
     TrainingExample,
     dataset_from_feedback,
     split_held_out,
     tokenize,
 )
-from gptchat.version_builder import FinetuneHooks, FinetuneOptions, build_version
+from gptchat.learn.train import TrainConfig, TrainingProgress, not_worse
+from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
+from gptchat.log.store import AppStore, Feedback, FeedbackExample
 from gptchat.workspace import Workspace
 from tests.test_cli import run_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gptchat.qa_metrics import (
+from gptchat.eval.metrics import (
     contains_answer,
     exact_match,
     first_relevant_rank,

@@ -9,12 +9,12 @@ import pytest
 
 from gptchat.answer.prompt import REFUSAL, is_refusal
 from gptchat.answer.retriever import Hit, Retriever
+from gptchat.eval.qa_set import QAItem
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
+from gptchat.learn.qa_examples import QAExampleSettings, cited_target, dataset_from_qa
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
-from gptchat.qa_set import QAItem
-from gptchat.qa_training import QAExampleSettings, cited_target, dataset_from_qa
 from tests.test_cli import run_cli
 from tests.test_finetune import FAST, versions
 

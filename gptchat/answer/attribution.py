@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gptchat.qa_metrics import normalize_answer, strip_citations
+from gptchat.eval.metrics import normalize_answer, strip_citations
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _CITATION = re.compile(r"\[(\d+)\]")

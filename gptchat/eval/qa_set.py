@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput
+from gptchat.eval.metrics import contains_answer
 from gptchat.index.store import Passage
-from gptchat.qa_metrics import contains_answer
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gptchat.errors import BadInput, GptchatError
-from gptchat.finetune import TrainConfig, TrainingProgress, TrainingRun
-from gptchat.log.store import AppStore
-from gptchat.qa_training import QAExampleSettings
-from gptchat.training_data import (
+from gptchat.learn.examples import (
     TrainingExample,
     dataset_from_feedback,
     dataset_from_texts,
     split_held_out,
 )
+from gptchat.learn.qa_examples import QAExampleSettings
+from gptchat.learn.train import TrainConfig, TrainingProgress, TrainingRun
+from gptchat.log.store import AppStore
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 MIN_EXAMPLES = 10
@@ -98,8 +98,8 @@ def _qa_examples(
         load_generator,
         open_searchable_index,
     )
-    from gptchat.qa_set import load_qa_set
-    from gptchat.qa_training import dataset_from_qa
+    from gptchat.eval.qa_set import load_qa_set
+    from gptchat.learn.qa_examples import dataset_from_qa
 
     if options.qa_file is None:
         raise BadInput("--from-qa needs a question file")
@@ -125,7 +125,7 @@ def build_version(
     workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks
 ) -> FinetuneOutcome:
     """Train a new version from the active one; the active model changes only on success."""
-    from gptchat.finetune import load_for_training, not_worse, score, train
+    from gptchat.learn.train import load_for_training, not_worse, score, train
     from gptchat.model.provision import check_model_dir, ensure_default_model
     from gptchat.model.versions import ModelChoice, active_choice, version_dir
 

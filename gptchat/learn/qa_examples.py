@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from gptchat.answer.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
-from gptchat.qa_metrics import contains_answer, strip_citations
-from gptchat.qa_set import QAItem, from_gold_file, is_long, supports
-from gptchat.training_data import TrainingExample
+from gptchat.eval.metrics import contains_answer, strip_citations
+from gptchat.eval.qa_set import QAItem, from_gold_file, is_long, supports
+from gptchat.learn.examples import TrainingExample
 
 NEGATIVE_POOL = 30  # hits searched for sources from other documents than the gold ones
 

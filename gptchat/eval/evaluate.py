@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
-from gptchat.golden import cited_numbers
-from gptchat.qa_metrics import (
+from gptchat.eval.golden import cited_numbers
+from gptchat.eval.metrics import (
     exact_match,
     first_relevant_rank,
     hit_at,
@@ -17,7 +17,7 @@ from gptchat.qa_metrics import (
     rouge_l_recall,
     token_f1,
 )
-from gptchat.qa_set import QAItem, is_long, supports
+from gptchat.eval.qa_set import QAItem, is_long, supports
 
 BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
 # A long answer that recalls this much of a reference (as ROUGE-L) is as good as a match.

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gptchat.errors import BadInput
+from gptchat.eval.metrics import exact_match, token_f1
+from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
 from gptchat.model.generator import DecodeSettings, merge_adapters
-from gptchat.qa_metrics import exact_match, token_f1
-from gptchat.training_data import IGNORE, TrainingExample, tokenize
 
 DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (see DESIGN.md)
 

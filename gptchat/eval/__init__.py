@@ -1,0 +1,1 @@
+"""Eval: question sets, the field's metrics, scored runs and golden sets."""

@@ -1,0 +1,1 @@
+"""Learn: training examples from feedback, question sets and documents; train; gate; version."""
