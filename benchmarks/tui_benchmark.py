@@ -30,8 +30,8 @@ QUESTION = "How do I leave files out of an index?"
 
 def child_gptchat(started: float, home: Path) -> dict[str, float]:
     """Runs in the measured process: open the app, ask once, watch the event loop."""
-    from gptchat.assistant import Assistant
     from gptchat.tui.app import GptchatApp
+    from gptchat.tui.assistant import Assistant
     from gptchat.tui.chat_log import AnswerView
     from gptchat.workspace import Workspace
 

@@ -46,9 +46,9 @@ def run_index(
     progress: IndexProgress | None = None,
 ) -> list[str]:
     """Index `paths` into the named index; returns the summary lines."""
+    from gptchat.cli.index_text import report_lines
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import Indexer
-    from gptchat.index_text import report_lines
     from gptchat.ingest.chunker import ChunkSettings
 
     embedder = Embedder(options.embedder_path)
@@ -70,7 +70,7 @@ def run_index(
 
 def run_index_with_bar(workspace: Workspace, paths: list[Path], options: IndexOptions) -> list[str]:
     """run_index with a progress bar on stderr."""
-    from gptchat.progress import IndexProgressBar
+    from gptchat.cli.progress import IndexProgressBar
 
     with IndexProgressBar(f"Indexing '{options.name}'") as bar:
         return run_index(workspace, paths, options, bar)
@@ -78,7 +78,7 @@ def run_index_with_bar(workspace: Workspace, paths: list[Path], options: IndexOp
 
 def list_indexes(workspace: Workspace) -> list[str]:
     """The `gptchat index --list` table."""
-    from gptchat.index_text import index_table
+    from gptchat.cli.index_text import index_table
 
     summaries = []
     for name in workspace.index_names():
@@ -220,10 +220,10 @@ def run_eval(
 
     from gptchat.answer.retriever import Retriever
     from gptchat.answer.session import ChatSession
+    from gptchat.cli.progress import CountProgressBar
     from gptchat.eval.evaluate import evaluate, judged_feedback
     from gptchat.eval.qa_set import load_qa_set
     from gptchat.log.store import AppStore
-    from gptchat.progress import CountProgressBar
 
     if options.record_feedback and options.retrieval_only:
         raise BadInput("--record-feedback needs answers; drop --retrieval-only")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gptchat import __version__
-from gptchat.cli import main
+from gptchat.cli.main import main
 from gptchat.workspace import Workspace
 
 

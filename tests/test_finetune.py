@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.assistant import Assistant
 from gptchat.errors import BadInput, GptchatError
 from gptchat.learn.examples import (
     IGNORE,
@@ -19,6 +18,7 @@ from gptchat.learn.examples import (
 from gptchat.learn.train import TrainConfig, TrainingProgress, not_worse
 from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
 from gptchat.log.store import AppStore, Feedback, FeedbackExample
+from gptchat.tui.assistant import Assistant
 from gptchat.workspace import Workspace
 from tests.test_cli import run_cli
 

@@ -12,16 +12,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from gptchat.assistant import Assistant
 from gptchat.commands import ModelOptions, guide_path
 from gptchat.errors import BadInput
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
-from gptchat.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.app import GptchatApp
+from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, QuestionView
 from gptchat.tui.conversation_list import ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.sources_panel import SourcesPanel
 from gptchat.workspace import Workspace
 
@@ -92,9 +92,11 @@ def test_ask_streams_a_cited_answer_and_logs_it(
         await append(view, piece)
         events.append(("piece", len(view.text)))
 
-    async def recording_finish(view: AnswerView, status: str, sources: list) -> None:
+    async def recording_finish(
+        view: AnswerView, status: str, sources: list, text: str | None = None
+    ) -> None:
         events.append(("finish", len(view.text)))
-        await finish(view, status, sources)
+        await finish(view, status, sources, text)
 
     monkeypatch.setattr(AnswerView, "append", recording_append)
     monkeypatch.setattr(AnswerView, "finish", recording_finish)

@@ -1,1 +1,1 @@
-"""The terminal app: Textual widgets over gptchat.assistant.Assistant."""
+"""The terminal app: Textual widgets over gptchat.tui.assistant.Assistant."""

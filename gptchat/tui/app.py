@@ -15,14 +15,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
-from gptchat.assistant import Assistant
 from gptchat.commands import guide_path
 from gptchat.errors import GptchatError
 from gptchat.log.store import Feedback, StoredSource
-from gptchat.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
+from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.conversation_list import ConversationItem, ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
 

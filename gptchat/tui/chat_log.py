@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
-from gptchat.answer_text import source_line
+from gptchat.cli.answer_text import source_line
 from gptchat.log.store import Feedback, StoredSource
 
 STATUS_NOTES = {

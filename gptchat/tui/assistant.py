@@ -111,8 +111,8 @@ class Assistant:
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
+        from gptchat.cli.model_text import versions_table
         from gptchat.model.versions import root_choice
-        from gptchat.model_text import versions_table
 
         return versions_table(self.store.model_versions(), root_choice(self.store).starter)
 

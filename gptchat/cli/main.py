@@ -163,8 +163,8 @@ def chat(
         for line in open_default_index(workspace):
             click.echo(line)
         return
-    from gptchat.assistant import Assistant
     from gptchat.tui.app import GptchatApp
+    from gptchat.tui.assistant import Assistant
 
     assistant = Assistant(workspace, index_name, ModelOptions(model_path, int8), k)
     try:
@@ -201,7 +201,7 @@ def ask(
     """
     import json
 
-    from gptchat.answer_text import answer_json, sources_lines
+    from gptchat.cli.answer_text import answer_json, sources_lines
     from gptchat.commands import ModelOptions, open_chat_session
 
     opened = open_chat_session(
@@ -281,7 +281,7 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
       gptchat history
       gptchat history 3
     """
-    from gptchat.answer_text import conversation_lines, conversations_table
+    from gptchat.cli.answer_text import conversation_lines, conversations_table
     from gptchat.log.store import AppStore
 
     with AppStore(workspace.app_db_path) as store:
@@ -356,8 +356,8 @@ def eval_command(
     """
     import json
 
+    from gptchat.cli.eval_text import history_table, metrics_table, outcome_json
     from gptchat.commands import EvalOptions, ModelOptions, run_eval
-    from gptchat.eval_text import history_table, metrics_table, outcome_json
 
     if show_history:
         from gptchat.log.store import AppStore
@@ -485,11 +485,11 @@ def finetune(
       gptchat finetune --from-docs --index notes --max-steps 200
       gptchat finetune --from-qa golden.jsonl --index default
     """
+    from gptchat.cli.model_text import dry_run_lines, outcome_lines
+    from gptchat.cli.progress import FinetuneProgressBar
     from gptchat.learn.qa_examples import QAExampleSettings
     from gptchat.learn.train import TrainConfig
     from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
-    from gptchat.model_text import dry_run_lines, outcome_lines
-    from gptchat.progress import FinetuneProgressBar
 
     if qa_file is not None:
         if source is not None:
@@ -543,9 +543,9 @@ def models(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from gptchat.cli.model_text import versions_table
     from gptchat.log.store import AppStore
     from gptchat.model.versions import root_choice
-    from gptchat.model_text import versions_table
 
     with AppStore(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
