@@ -12,10 +12,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from gptchat.commands import ModelOptions, guide_path
 from gptchat.errors import BadInput
+from gptchat.index.catalog import guide_path
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
+from gptchat.model.loading import ModelOptions
 from gptchat.tui.app import GptchatApp
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, QuestionView

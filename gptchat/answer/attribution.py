@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gptchat.eval.metrics import normalize_answer, strip_citations
+from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-_CITATION = re.compile(r"\[(\d+)\]")
 # Words that say nothing of where a sentence is from.
 _STOP_WORDS = frozenset(
     "is are was were be been being of in on at to for from by with and or as it its this that"
@@ -92,7 +91,7 @@ def attribute(answer: str, sources: list[str], embed: Embed | None = None) -> At
     result: list[CitedSentence] = []
     inserted = dropped = 0
     for row, (written, text) in enumerate(zip(sentences, plain, strict=True)):
-        claimed = [int(n) for n in _CITATION.findall(written)]
+        claimed = [int(n) for n in CITATION.findall(written)]
         kept = tuple(
             dict.fromkeys(n for n in claimed if 0 < n <= len(sources) and supported[row, n - 1])
         )

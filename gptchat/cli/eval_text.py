@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from gptchat.commands import EvalOutcome
+from gptchat.eval.run import EvalOutcome
 from gptchat.log.store import EvalRun
 
 _LABELS = {

@@ -81,7 +81,8 @@ def index(
       gptchat index --name notes          # refresh
       gptchat index --list
     """
-    from gptchat.commands import IndexOptions, list_indexes, run_index_with_bar
+    from gptchat.cli.indexing import list_indexes, run_index_with_bar
+    from gptchat.index.catalog import IndexOptions
 
     if list_only:
         for line in list_indexes(workspace):
@@ -103,7 +104,7 @@ def index(
 @click.pass_obj
 def indexes(workspace: Workspace) -> None:
     """List the workspace's indexes: files, chunks, embedder, size, last update."""
-    from gptchat.commands import list_indexes
+    from gptchat.cli.indexing import list_indexes
 
     for line in list_indexes(workspace):
         click.echo(line)
@@ -157,7 +158,8 @@ def chat(
       gptchat
       gptchat chat --index notes --model ./models/v2
     """
-    from gptchat.commands import ModelOptions, open_default_index
+    from gptchat.cli.indexing import open_default_index
+    from gptchat.model.loading import ModelOptions
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         for line in open_default_index(workspace):
@@ -201,8 +203,9 @@ def ask(
     """
     import json
 
+    from gptchat.answer.open_session import open_chat_session
     from gptchat.cli.answer_text import answer_json, sources_lines
-    from gptchat.commands import ModelOptions, open_chat_session
+    from gptchat.model.loading import ModelOptions
 
     opened = open_chat_session(
         workspace, index_name, ModelOptions(model_path, int8), k, report=_status
@@ -256,8 +259,8 @@ def generate(
     Example:
       gptchat generate "Hello, my name is"
     """
-    from gptchat.commands import ModelOptions, load_generator
     from gptchat.model.generator import DecodeSettings
+    from gptchat.model.loading import ModelOptions, load_generator
 
     if not prompt.strip():
         raise BadInput("the prompt is empty")
@@ -357,7 +360,9 @@ def eval_command(
     import json
 
     from gptchat.cli.eval_text import history_table, metrics_table, outcome_json
-    from gptchat.commands import EvalOptions, ModelOptions, run_eval
+    from gptchat.cli.progress import CountProgressBar
+    from gptchat.eval.run import EvalOptions, run_eval
+    from gptchat.model.loading import ModelOptions
 
     if show_history:
         from gptchat.log.store import AppStore
@@ -368,7 +373,7 @@ def eval_command(
             click.echo(line)
         return
     if export_golden is not None:
-        from gptchat.commands import export_feedback_golden
+        from gptchat.eval.golden import export_feedback_golden
 
         written = export_feedback_golden(workspace, export_golden)
         click.echo(
@@ -386,7 +391,8 @@ def eval_command(
         record_feedback,
         max_tokens,
     )
-    outcome = run_eval(workspace, qa_file, options, report=_status, show_progress=True)
+    with CountProgressBar() as bar:
+        outcome = run_eval(workspace, qa_file, options, _status, bar)
     for problem in outcome.problems:
         _status(f"skipped {qa_file}: {problem}")
     document = outcome_json(outcome)
@@ -558,7 +564,7 @@ def models(ctx: click.Context) -> None:
 @click.pass_obj
 def use(workspace: Workspace, version: str) -> None:
     """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
-    from gptchat.commands import use_model_version
+    from gptchat.model.versions import use_model_version
 
     target = version if version in ("base", "starter") else _version(version)
     click.echo(use_model_version(workspace, target))
@@ -568,7 +574,7 @@ def use(workspace: Workspace, version: str) -> None:
 @click.pass_obj
 def rollback(workspace: Workspace) -> None:
     """Go back to the version the active one was trained from."""
-    from gptchat.commands import rollback_model_version
+    from gptchat.model.versions import rollback_model_version
 
     click.echo(rollback_model_version(workspace))
 

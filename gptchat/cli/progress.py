@@ -72,14 +72,19 @@ class IndexProgressBar(_StderrBar):
 
 
 class CountProgressBar(_StderrBar):
-    """A plain done/total bar with ETA on stderr, for runs over a list of items."""
+    """A done/total bar with ETA on stderr for gptchat.progress.Progress: one line per run."""
 
-    def __init__(self, description: str, total: int) -> None:
-        self._progress = _stderr_progress()
-        self._task = self._progress.add_task(description, total=total)
+    def __init__(self) -> None:
+        self._progress = _stderr_progress(TextColumn("{task.fields[note]}"))
+        self._task = None
 
-    def advance(self) -> None:
-        self._progress.update(self._task, advance=1)
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self._unit = unit
+        self._task = self._progress.add_task(label, total=total, note=unit)
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        shown = f"{self._unit}, {note}" if note else self._unit
+        self._progress.update(self._task, advance=steps, note=shown)
 
 
 class FinetuneProgressBar(_StderrBar):

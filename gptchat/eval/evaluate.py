@@ -6,9 +6,9 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gptchat.answer.citations import cited_numbers
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
-from gptchat.eval.golden import cited_numbers
 from gptchat.eval.metrics import (
     exact_match,
     first_relevant_rank,

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from gptchat.answer.citations import cited_numbers
 from gptchat.errors import BadInput
-from gptchat.log.store import FeedbackExample, StoredSource
-
-_CITATION = re.compile(r"\[(\d+)\]")
-
-
-def cited_numbers(text: str) -> set[int]:
-    """The source numbers an answer cites as [n]."""
-    return {int(n) for n in _CITATION.findall(text)}
+from gptchat.log.store import AppStore, FeedbackExample, StoredSource
+from gptchat.workspace import Workspace
 
 
 def golden_row(example: FeedbackExample) -> dict | None:
@@ -49,3 +43,12 @@ def export_golden(examples: list[FeedbackExample], path: Path) -> int:
         raise BadInput(f"none of the {len(examples)} rated answers is approved (+1) or corrected")
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     return len(rows)
+
+
+def export_feedback_golden(workspace: Workspace, path: Path) -> int:
+    """Write the user's approved and corrected answers as a QA file; returns the row count."""
+    with AppStore(workspace.app_db_path) as store:
+        examples = store.feedback_examples()
+    if not examples:
+        raise BadInput("no rated or corrected answers yet: rate answers in the app first")
+    return export_golden(examples, path)

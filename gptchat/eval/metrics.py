@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import string
 from collections import Counter
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_CITATION = re.compile(r"\s*\[\d+\]")
-_PUNCTUATION = str.maketrans("", "", string.punctuation)
+from gptchat.answer.citations import normalize_answer
 
-
-def strip_citations(text: str) -> str:
-    """`text` without its [n] citation marks."""
-    return _CITATION.sub("", text)
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
-
-    Citation marks go first: "[1]" says where an answer is from, it is not part of it.
-    """
-    text = _ARTICLES.sub(" ", strip_citations(text).lower().translate(_PUNCTUATION))
-    return " ".join(text.split())
+__all__ = ["normalize_answer"]  # scoring and retrieval judge answers by the same words
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:

@@ -7,10 +7,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gptchat.answer.citations import strip_citations
 from gptchat.answer.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
-from gptchat.eval.metrics import contains_answer, strip_citations
+from gptchat.eval.metrics import contains_answer
 from gptchat.eval.qa_set import QAItem, from_gold_file, is_long, supports
 from gptchat.learn.examples import TrainingExample
 

@@ -74,7 +74,7 @@ def collect_examples(
         if options.source == "feedback":
             dataset = dataset_from_feedback(store.feedback_examples())
             return FinetuneOutcome(dataset.examples, len(dataset.pairs), dict(dataset.skipped))
-    from gptchat.commands import open_searchable_index
+    from gptchat.index.catalog import open_searchable_index
 
     index = open_searchable_index(workspace, options.index_name)
     try:
@@ -92,14 +92,10 @@ def _qa_examples(
     import random
 
     from gptchat.answer.retriever import Retriever
-    from gptchat.commands import (
-        ModelOptions,
-        index_embedder,
-        load_generator,
-        open_searchable_index,
-    )
     from gptchat.eval.qa_set import load_qa_set
+    from gptchat.index.catalog import index_embedder, open_searchable_index
     from gptchat.learn.qa_examples import dataset_from_qa
+    from gptchat.model.loading import ModelOptions, load_generator
 
     if options.qa_file is None:
         raise BadInput("--from-qa needs a question file")

@@ -92,3 +92,46 @@ def active_choice(workspace: Workspace) -> ModelChoice:
         return default_choice()
     with AppStore(workspace.app_db_path) as store:
         return choice_for(workspace, store, store.active_model_version())
+
+
+def use_model_version(workspace: Workspace, target: int | str) -> str:
+    """Make a version, "starter" or "base" the one that answers; says what changed."""
+    from gptchat.model.provision import check_adapter_dir, check_model_dir
+
+    with AppStore(workspace.app_db_path) as store:
+        if target == "base":
+            store.activate_model_version(None)
+            store.set_state(STARTER_STATE, "off")
+            return "The base model answers now (no starter adapter)."
+        if target == "starter":
+            if not starter_available():
+                raise BadInput("this install has no starter adapter (see scripts/build_starter.py)")
+            store.activate_model_version(None)
+            store.set_state(STARTER_STATE, "on")
+            return "The starter answers now."
+        assert isinstance(target, int)
+        chosen = store.model_version(target)
+        if chosen is None:
+            raise BadInput(f"no model version {target} (see `gptchat models`)")
+        choice = choice_for(workspace, store, chosen)
+        # Every folder of the chain is checked before switching: a broken version is refused.
+        if choice.base is not None:
+            check_model_dir(choice.base)
+        for adapter in choice.adapters:
+            check_adapter_dir(adapter)
+        store.activate_model_version(target)
+        return f"v{target} answers now."
+
+
+def rollback_model_version(workspace: Workspace) -> str:
+    """Activate the parent of the active version (its root, starter or base, for a first)."""
+    with AppStore(workspace.app_db_path) as store:
+        active = store.active_model_version()
+    if active is None:
+        raise BadInput(
+            "no fine-tuned version is answering; nothing to roll back"
+            " (`gptchat models use base` turns the starter off)"
+        )
+    if active.parent is not None:
+        return use_model_version(workspace, active.parent)
+    return use_model_version(workspace, "starter" if active.base_model == STARTER_BASE else "base")

@@ -15,8 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
-from gptchat.commands import guide_path
 from gptchat.errors import GptchatError
+from gptchat.index.catalog import guide_path
 from gptchat.log.store import Feedback, StoredSource
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label

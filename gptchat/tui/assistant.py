@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gptchat.commands import IndexOptions, ModelOptions, guide_path
 from gptchat.errors import BadInput
+from gptchat.index.catalog import IndexOptions, guide_path
 from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
+from gptchat.model.loading import ModelOptions
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
+    from gptchat.answer.open_session import OpenSession
     from gptchat.answer.session import Answer
-    from gptchat.commands import OpenSession
     from gptchat.index.indexer import IndexProgress
     from gptchat.index.store import IndexStore
 
@@ -74,11 +75,12 @@ class Assistant:
 
     def index(self, paths: list[Path], progress: IndexProgress | None = None) -> list[str]:
         """Add `paths` to the index (the user guide when none); returns the summary lines."""
-        from gptchat.commands import run_index
+        from gptchat.cli.index_text import report_lines
+        from gptchat.index.catalog import run_index
 
-        return run_index(
-            self.workspace, paths or [guide_path()], IndexOptions(self.index_name), progress
-        )
+        options = IndexOptions(self.index_name)
+        report = run_index(self.workspace, paths or [guide_path()], options, progress)
+        return report_lines(report, self.index_name)
 
     # -- the model (loads in a worker) -----------------------------------------------------
 
@@ -101,7 +103,7 @@ class Assistant:
 
     def load(self, report: Callable[[str], None] = lambda message: None) -> None:
         """Open the index, the embedder and the model (seconds; a worker's job)."""
-        from gptchat.commands import open_chat_session
+        from gptchat.answer.open_session import open_chat_session
 
         with self._lock:
             if self._opened is None:
@@ -128,8 +130,7 @@ class Assistant:
 
     def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
         """Activate a fine-tuned version, "starter" or "base", and answer with it."""
-        from gptchat.commands import use_model_version
-        from gptchat.model.versions import STARTER_STATE
+        from gptchat.model.versions import STARTER_STATE, use_model_version
 
         previous = self.store.active_model_version()
         previous_starter = self.store.state(STARTER_STATE)
@@ -144,7 +145,7 @@ class Assistant:
 
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:
         """Switch to the model folder `path` (None: the active version); returns its name."""
-        from gptchat.commands import load_generator
+        from gptchat.model.loading import load_generator
 
         options = ModelOptions(path, self.model.int8)
         generator = load_generator(options, report, self.workspace)  # fails before any change

@@ -1,0 +1,94 @@
+"""The indexes of a workspace: build one, list them, open one to search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gptchat.errors import BadInput
+from gptchat.index.document_index import DocumentIndex, IndexSummary
+from gptchat.workspace import DEFAULT_INDEX, Workspace
+
+if TYPE_CHECKING:
+    from gptchat.index.embedder import Embedder
+    from gptchat.index.indexer import IndexProgress, IndexReport
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """The knobs of `gptchat index`."""
+
+    name: str = DEFAULT_INDEX
+    rebuild: bool = False
+    max_file_bytes: int = 50_000_000
+    embedder_path: Path | None = None
+    chunk_tokens: int | None = None
+    overlap_tokens: int = 32
+
+
+def guide_path() -> Path:
+    """The user guide shipped inside the package, indexed on first run."""
+    return Path(str(resources.files("gptchat") / "guide"))
+
+
+def run_index(
+    workspace: Workspace,
+    paths: list[Path],
+    options: IndexOptions,
+    progress: IndexProgress | None = None,
+) -> IndexReport:
+    """Index `paths` into the named index; returns what it did."""
+    from gptchat.index.embedder import Embedder
+    from gptchat.index.indexer import Indexer
+    from gptchat.ingest.chunker import ChunkSettings
+
+    embedder = Embedder(options.embedder_path)
+    readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
+    if options.chunk_tokens and options.chunk_tokens > readable:
+        raise BadInput(
+            f"--chunk-tokens {options.chunk_tokens} is more than {embedder.name} reads ({readable})"
+        )
+    chunk_settings = ChunkSettings(
+        max_tokens=options.chunk_tokens or readable, overlap_tokens=options.overlap_tokens
+    )
+    directory = workspace.index_dir(options.name)
+    # Refreshing (no paths) needs an existing index; adding paths may create one.
+    with DocumentIndex.open(directory, create=bool(paths)) as index:
+        indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, progress)
+        return indexer.run(paths, rebuild=options.rebuild)
+
+
+def index_summaries(workspace: Workspace) -> list[IndexSummary]:
+    """Every index of the workspace, summarized."""
+    summaries = []
+    for name in workspace.index_names():
+        with DocumentIndex.open(workspace.index_dir(name)) as index:
+            summaries.append(index.summary())
+    return summaries
+
+
+def is_empty(workspace: Workspace, name: str) -> bool:
+    """Whether the named index holds no file."""
+    with DocumentIndex.open(workspace.index_dir(name)) as index:
+        return index.store.counts().files == 0
+
+
+def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentIndex:
+    """An existing index with something in it, else a one-line BadInput."""
+    if index_name not in workspace.index_names():
+        raise BadInput(f"no index named '{index_name}' (build it with `gptchat index PATH`)")
+    index = DocumentIndex.open(workspace.index_dir(index_name))
+    if index.store.counts().chunks == 0:
+        index.close()
+        raise BadInput(f"index '{index_name}' is empty (add documents with `gptchat index PATH`)")
+    return index
+
+
+def index_embedder(index: DocumentIndex) -> Embedder:
+    """The embedder an index was built with."""
+    from gptchat.index.embedder import Embedder
+
+    path = index.store.manifest().get("embedder_path")
+    return Embedder(Path(path) if path else None)

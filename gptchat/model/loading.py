@@ -1,0 +1,37 @@
+"""Which generator answers: a given folder, else the workspace's active version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gptchat.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gptchat.model.generator import Generator
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Which generator to run and how."""
+
+    path: Path | None = None  # None: the default model, provisioned on first use
+    int8: bool = False
+
+
+def load_generator(
+    options: ModelOptions, report: Callable[[str], None], workspace: Workspace | None = None
+) -> Generator:
+    """The generator for `options`: a given folder, else the workspace's active version."""
+    from gptchat.model.generator import Generator
+    from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+    from gptchat.model.versions import ModelChoice, active_choice
+
+    if options.path is not None:
+        return Generator(options.path, int8=options.int8)
+    choice = active_choice(workspace) if workspace is not None else ModelChoice(None)
+    base = choice.base or ensure_default_model(report)
+    base_name = DEFAULT_MODEL if choice.base is None else choice.base.name
+    return Generator(base, name=choice.name(base_name), int8=options.int8, adapters=choice.adapters)
