@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput, IndexMismatch
 from gptchat.index.store import ChunkRecord, IndexStore
+from gptchat.log.sqlite import Closing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,7 +47,7 @@ class IndexSummary:
     updated: str | None
 
 
-class DocumentIndex:
+class DocumentIndex(Closing):
     """An index folder: `index.db` plus `vectors.faiss`, rebuilt from the database when stale."""
 
     def __init__(self, directory: Path, store: IndexStore) -> None:
@@ -67,12 +68,6 @@ class DocumentIndex:
 
     def close(self) -> None:
         self.store.close()
-
-    def __enter__(self) -> DocumentIndex:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     @property
     def name(self) -> str:

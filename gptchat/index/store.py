@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from gptchat.index.migrations import index_migrations
 from gptchat.ingest.chunker import Chunk
-from gptchat.log.sqlite import Transaction, now_iso
+from gptchat.log.sqlite import Closing, Transaction, now_iso
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common
@@ -95,7 +95,7 @@ class StoreCounts:
     embeddings: int
 
 
-class IndexStore:
+class IndexStore(Closing):
     """Owns every SQL statement on an index.db; returns dataclasses."""
 
     def __init__(self, db_path: Path) -> None:
@@ -121,12 +121,6 @@ class IndexStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> IndexStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- manifest ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Self
 
 
 def now_iso() -> str:
@@ -32,3 +33,16 @@ class Transaction:
         tb: TracebackType | None,
     ) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class Closing:
+    """`with Store(...) as store:` closes the store at the end of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

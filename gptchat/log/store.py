@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from gptchat.log.migrations import app_migrations
-from gptchat.log.sqlite import Transaction, now_iso
+from gptchat.log.sqlite import Closing, Transaction, now_iso
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Message:
     raw_content: str | None = None  # what the model wrote, before its citations were checked
 
 
-class AppStore:
+class AppStore(Closing):
     """Owns every SQL statement on gptchat.db; returns dataclasses."""
 
     def __init__(self, db_path: Path, busy_timeout_s: float = 5.0) -> None:
@@ -120,12 +120,6 @@ class AppStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> AppStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def new_conversation(self, title: str, index_name: str) -> int:
         now = now_iso()
