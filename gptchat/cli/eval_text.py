@@ -32,6 +32,10 @@ _LABELS = {
     "retrieval_ms_p95": "retrieval ms p95",
     "first_token_ms_p50": "time to first token ms p50",
     "first_token_ms_p95": "time to first token ms p95",
+    "answer_tokens_p50": "answer tokens p50",
+    "answer_tokens_p95": "answer tokens p95",
+    "answer_ms_p50": "answer ms p50 (after retrieval)",
+    "answer_ms_p95": "answer ms p95 (after retrieval)",
     "decode_tok_s_p50": "decode tok/s p50",
     "decode_tok_s_p95": "decode tok/s p95",
 }

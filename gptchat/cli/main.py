@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from gptchat import __version__
+from gptchat.cli.learning import eval_command, finetune, models
+from gptchat.cli.options import index_option, k_option, model_options, status
 from gptchat.errors import BadInput, GptchatError
-from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace, workspace_home
+from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
 
 @click.group(invoke_without_command=True)
@@ -110,40 +112,10 @@ def indexes(workspace: Workspace) -> None:
         click.echo(line)
 
 
-def _model_options(function):
-    """The --model and --int8 options shared by the commands that generate."""
-    function = click.option(
-        "--int8", is_flag=True, help="Quantise Linear layers to int8 for faster CPU decoding."
-    )(function)
-    return click.option(
-        "--model",
-        "model_path",
-        type=click.Path(path_type=Path),
-        help="A local Hugging Face causal-LM folder (default: SmolLM2-135M-Instruct).",
-    )(function)
-
-
-_index_option = click.option(
-    "--index", "-i", "index_name", default=DEFAULT_INDEX, show_default=True, help="Index to use."
-)
-_k_option = click.option(
-    "--k",
-    "k",
-    type=click.IntRange(1, 50),
-    default=DEFAULT_K,
-    show_default=True,
-    help="Passages retrieved for the model.",
-)
-
-
-def _status(message: str) -> None:
-    click.echo(message, err=True)
-
-
 @cli.command()
-@_index_option
-@_k_option
-@_model_options
+@index_option
+@k_option
+@model_options
 @click.pass_obj
 def chat(
     workspace: Workspace, index_name: str, k: int, model_path: Path | None, int8: bool
@@ -177,11 +149,11 @@ def chat(
 
 @cli.command()
 @click.argument("question")
-@_index_option
-@_k_option
+@index_option
+@k_option
 @click.option("--conversation", "conversation_id", type=int, help="Continue this conversation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-@_model_options
+@model_options
 @click.pass_obj
 def ask(
     workspace: Workspace,
@@ -208,7 +180,7 @@ def ask(
     from gptchat.model.loading import ModelOptions
 
     opened = open_chat_session(
-        workspace, index_name, ModelOptions(model_path, int8), k, report=_status
+        workspace, index_name, ModelOptions(model_path, int8), k, report=status
     )
     try:
         answer = opened.session.ask(question, conversation_id)
@@ -218,7 +190,7 @@ def ask(
                     click.echo(piece, nl=False)
                     sys.stdout.flush()
         except KeyboardInterrupt:
-            _status("\ngptchat: interrupted; the partial answer is saved as interrupted")
+            status("\ngptchat: interrupted; the partial answer is saved as interrupted")
             sys.exit(130)
         if as_json:
             click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
@@ -243,7 +215,7 @@ def ask(
     show_default=True,
     help="0 decodes greedily; higher samples more freely.",
 )
-@_model_options
+@model_options
 @click.pass_obj
 def generate(
     workspace: Workspace,
@@ -264,7 +236,7 @@ def generate(
 
     if not prompt.strip():
         raise BadInput("the prompt is empty")
-    generator = load_generator(ModelOptions(model_path, int8), _status, workspace)
+    generator = load_generator(ModelOptions(model_path, int8), status, workspace)
     settings = DecodeSettings(max_new_tokens=max_tokens, temperature=temperature)
     click.echo(prompt, nl=False)
     for piece in generator.stream(prompt, settings, plain=True):
@@ -298,300 +270,8 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
         click.echo(line)
 
 
-@cli.command(name="eval")
-@click.argument("qa_file", type=click.Path(path_type=Path), required=False)
-@_index_option
-@click.option("--limit", type=click.IntRange(1), help="Evaluate a seeded sample of N questions.")
-@_k_option
-@click.option("--retrieval-only", is_flag=True, help="Score retrieval alone; no model runs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead.")
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the JSON report (default: eval/run-N.json in the workspace).",
-)
-@click.option("--history", "show_history", is_flag=True, help="List earlier eval runs and exit.")
-@click.option(
-    "--record-feedback",
-    is_flag=True,
-    help="Ask through the conversation log and rate each answer: +1 if right, else correct it.",
-)
-@click.option(
-    "--max-tokens",
-    type=click.IntRange(1, 4096),
-    help="Cap each answer at this many tokens (default: 200, as in the app).",
-)
-@click.option(
-    "--export-golden",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write your corrected and +1 answers as a QA file and exit.",
-)
-@_model_options
-@click.pass_obj
-def eval_command(
-    workspace: Workspace,
-    qa_file: Path | None,
-    index_name: str,
-    limit: int | None,
-    k: int,
-    retrieval_only: bool,
-    as_json: bool,
-    report: Path | None,
-    show_history: bool,
-    record_feedback: bool,
-    max_tokens: int | None,
-    export_golden: Path | None,
-    model_path: Path | None,
-    int8: bool,
-) -> None:
-    """Measure retrieval and answer quality on QA_FILE (JSONL, or SQuAD v1.1 JSON).
-
-    Each JSONL row: {"question": ..., "answers": [...], "sources": ["file.md", ...]}.
-    Rows that cannot be read are reported by line and skipped.
-
-    \b
-    Examples:
-      gptchat eval ../shared/eval/claude-docs/qa.jsonl --retrieval-only
-      gptchat eval my-questions.jsonl --limit 50
-      gptchat eval --history
-      gptchat eval squad.jsonl --limit 500 --record-feedback
-      gptchat eval --export-golden my-questions.jsonl
-    """
-    import json
-
-    from gptchat.cli.eval_text import history_table, metrics_table, outcome_json
-    from gptchat.cli.progress import CountProgressBar
-    from gptchat.eval.run import EvalOptions, run_eval
-    from gptchat.model.loading import ModelOptions
-
-    if show_history:
-        from gptchat.log.store import AppStore
-
-        with AppStore(workspace.app_db_path) as store:
-            lines = history_table(store.eval_runs())
-        for line in lines:
-            click.echo(line)
-        return
-    if export_golden is not None:
-        from gptchat.eval.golden import export_feedback_golden
-
-        written = export_feedback_golden(workspace, export_golden)
-        click.echo(
-            f"Wrote {written} questions with approved or corrected answers to {export_golden}"
-        )
-        return
-    if qa_file is None:
-        raise BadInput("give a question file (QA_FILE), --history or --export-golden FILE")
-    options = EvalOptions(
-        index_name,
-        k,
-        limit,
-        retrieval_only,
-        ModelOptions(model_path, int8),
-        record_feedback,
-        max_tokens,
-    )
-    with CountProgressBar() as bar:
-        outcome = run_eval(workspace, qa_file, options, _status, bar)
-    for problem in outcome.problems:
-        _status(f"skipped {qa_file}: {problem}")
-    document = outcome_json(outcome)
-    target = report or workspace.root / "eval" / f"run-{outcome.run_id}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, indent=2, ensure_ascii=False))
-    if as_json:
-        click.echo(json.dumps(document, ensure_ascii=False))
-        return
-    for line in metrics_table(outcome):
-        click.echo(line)
-    click.echo(f"\nRun {outcome.run_id} saved; report: {target}")
-
-
-@cli.command()
-@click.option("--from-feedback", "source", flag_value="feedback", help="Train on rated answers.")
-@click.option("--from-docs", "source", flag_value="docs", help="Train on an index's text.")
-@click.option(
-    "--from-qa",
-    "qa_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Train on a question set (eval's JSONL or SQuAD v1.1 JSON), prompted over --index.",
-)
-@click.option(
-    "--max-examples",
-    type=click.IntRange(1),
-    help="With --from-qa: a seeded sample of this many questions.",
-)
-@click.option(
-    "--negatives",
-    type=click.FloatRange(0, 1),
-    default=0.15,
-    show_default=True,
-    help="With --from-qa: share of questions also shown only other documents, to teach refusal.",
-)
-@_index_option
-@_k_option
-@click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
-@click.option(
-    "--lr", type=click.FloatRange(0, min_open=True), help="Default: 5e-4 LoRA, 3e-5 full."
-)
-@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "bf16", "fp32"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 where the CPU or GPU computes it natively.",
-)
-@click.option(
-    "--held-out",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
-    show_default=True,
-    help="Share of examples kept out of training to score old against new.",
-)
-@click.option("--force", is_flag=True, help="Activate the new version even if it scores worse.")
-@click.option("--dry-run", is_flag=True, help="Print the examples it would train on and stop.")
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Train from this local model folder instead of the active version.",
-)
-@click.pass_obj
-def finetune(
-    workspace: Workspace,
-    source: str | None,
-    qa_file: Path | None,
-    max_examples: int | None,
-    negatives: float,
-    index_name: str,
-    k: int,
-    method: str,
-    epochs: int,
-    max_steps: int | None,
-    lr: float | None,
-    batch_size: int,
-    seed: int,
-    precision: str,
-    held_out: float,
-    force: bool,
-    dry_run: bool,
-    model_path: Path | None,
-) -> None:
-    """Train a new model version on your feedback (or your documents) and activate it if
-    it scores no worse on held-out examples than the model in use.
-
-    \b
-    Examples:
-      gptchat finetune --from-feedback --dry-run
-      gptchat finetune --from-feedback
-      gptchat finetune --from-docs --index notes --max-steps 200
-      gptchat finetune --from-qa golden.jsonl --index default
-    """
-    from gptchat.cli.model_text import dry_run_lines, outcome_lines
-    from gptchat.cli.progress import FinetuneProgressBar
-    from gptchat.learn.qa_examples import QAExampleSettings
-    from gptchat.learn.train import TrainConfig
-    from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
-
-    if qa_file is not None:
-        if source is not None:
-            raise BadInput("choose one of --from-feedback, --from-docs and --from-qa")
-        source = "qa"
-    if source is None:
-        raise BadInput("say what to learn from: --from-feedback, --from-qa FILE or --from-docs")
-    config = TrainConfig(
-        method=method,
-        epochs=epochs,
-        max_steps=max_steps,
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-        held_out=held_out,
-        precision=precision,
-    )
-    options = FinetuneOptions(
-        source,
-        index_name,
-        qa_file,
-        QAExampleSettings(k=k, negatives=negatives, seed=seed),
-        max_examples,
-        config,
-        force,
-        dry_run,
-        model_path,
-    )
-    progress = FinetuneProgressBar(f"Training ({method})")
-    try:
-        with progress:
-            hooks = FinetuneHooks(_status, progress, progress.scoring, progress.preparing)
-            outcome = build_version(workspace, options, hooks)
-    except KeyboardInterrupt:
-        _status("gptchat: training stopped; the active model is unchanged")
-        sys.exit(130)
-    for line in dry_run_lines(outcome) if dry_run else outcome_lines(outcome):
-        click.echo(line)
-
-
-@cli.group(invoke_without_command=True)
-@click.pass_context
-def models(ctx: click.Context) -> None:
-    """Model versions: list them, switch, roll back; fetch the default model.
-
-    \b
-    Examples:
-      gptchat models
-      gptchat models use 2
-      gptchat models rollback
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    from gptchat.cli.model_text import versions_table
-    from gptchat.log.store import AppStore
-    from gptchat.model.versions import root_choice
-
-    with AppStore(ctx.obj.app_db_path) as store:
-        lines = versions_table(store.model_versions(), root_choice(store).starter)
-    for line in lines:
-        click.echo(line)
-
-
-@models.command()
-@click.argument("version")
-@click.pass_obj
-def use(workspace: Workspace, version: str) -> None:
-    """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
-    from gptchat.model.versions import use_model_version
-
-    target = version if version in ("base", "starter") else _version(version)
-    click.echo(use_model_version(workspace, target))
-
-
-@models.command()
-@click.pass_obj
-def rollback(workspace: Workspace) -> None:
-    """Go back to the version the active one was trained from."""
-    from gptchat.model.versions import rollback_model_version
-
-    click.echo(rollback_model_version(workspace))
-
-
-def _version(text: str) -> int:
-    number = text.removeprefix("v")
-    if not number.isdigit():
-        raise BadInput(f"a version is a number like 2 (or v2, starter, base), not {text!r}")
-    return int(number)
-
-
-@models.command()
-def pull() -> None:
-    """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
-    from gptchat.model.provision import ensure_default_model
-
-    click.echo(ensure_default_model(report=_status))
+for command in (eval_command, finetune, models):
+    cli.add_command(command)
 
 
 def main() -> None:

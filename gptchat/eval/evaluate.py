@@ -40,6 +40,8 @@ class QuestionResult:
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
     model_cited: bool = False  # the model wrote a citation itself, before they were checked
     first_token_ms: float | None = None
+    answer_tokens: int | None = None
+    answer_ms: float | None = None
     decode_tokens_per_s: float | None = None
     baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
 
@@ -73,6 +75,8 @@ def evaluate_question(
         supports(answer.sources[n - 1], item) for n in sorted(cited) if 0 < n <= len(answer.sources)
     ]
     result.first_token_ms = answer.timings.get("first_token_ms")
+    result.answer_tokens = answer.timings.get("new_tokens")
+    result.answer_ms = answer.timings.get("total_ms")
     result.decode_tokens_per_s = answer.timings.get("decode_tokens_per_s")
     return result
 
@@ -125,6 +129,8 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     if cited:
         metrics["cited_sources_gold"] = statistics.mean(cited)
     metrics.update(_spread("first_token_ms", [r.first_token_ms for r in answered]))
+    metrics.update(_spread("answer_tokens", [r.answer_tokens for r in answered]))
+    metrics.update(_spread("answer_ms", [r.answer_ms for r in answered]))
     metrics.update(_spread("decode_tok_s", [r.decode_tokens_per_s for r in answered]))
     return metrics
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -17,11 +17,13 @@ from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
 from gptchat.errors import GptchatError
 from gptchat.index.catalog import guide_path
-from gptchat.log.store import Feedback, StoredSource
+from gptchat.log.store import StoredSource
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
+from gptchat.tui.conversation_actions import ConversationActions
 from gptchat.tui.conversation_list import ConversationItem, ConversationList
-from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.dialogs import PassageDialog
+from gptchat.tui.feedback_actions import FeedbackActions
 from gptchat.tui.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
@@ -55,7 +57,7 @@ class _IndexProgressRelay:
         self.app.call_from_thread(self.app.progress_advanced, files)
 
 
-class GptchatApp(App[None]):
+class GptchatApp(ConversationActions, FeedbackActions):
     """Ask the documents, read cited answers as they stream, rate and correct them."""
 
     TITLE = "gptchat"
@@ -382,40 +384,6 @@ class GptchatApp(App[None]):
     async def on_answer_view_selected(self, event: AnswerView.Selected) -> None:
         await self.query_one(SourcesPanel).show(event.view.sources)
 
-    def on_answer_view_feedback_asked(self, event: AnswerView.FeedbackAsked) -> None:
-        view = event.view
-        if view.message_id is None or view.status in ("", "streaming"):
-            self.notify("Only a finished answer from your documents takes feedback.")
-            return
-        message_id = view.message_id
-        if event.kind == "rate":
-            self._store_feedback(view, lambda: self.assistant.rate(message_id, event.rating))
-        elif event.kind == "correct":
-
-            def corrected(text: str | None) -> None:
-                if text is not None:
-                    self._store_feedback(view, lambda: self.assistant.correct(message_id, text))
-
-            start = (
-                view.feedback.correction
-                if view.feedback and view.feedback.correction
-                else view.text
-            )
-            self.push_screen(TextDialog("The better answer", start), corrected)
-        elif event.kind == "comment":
-
-            def commented(text: str | None) -> None:
-                if text is not None:
-                    self._store_feedback(view, lambda: self.assistant.comment(message_id, text))
-
-            self.push_screen(TextDialog("Comment on this answer"), commented)
-
-    def _store_feedback(self, view: AnswerView, store: Callable[[], Feedback]) -> None:
-        try:
-            view.show_feedback(store())
-        except Exception as error:
-            self.notify_error(error)
-
     # -- sources ---------------------------------------------------------------------------
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
@@ -424,78 +392,6 @@ class GptchatApp(App[None]):
             self.push_screen(PassageDialog(source_label(source), source.text))
         elif isinstance(event.item, ConversationItem):
             self.run_worker(self.open_conversation(event.item.conversation.id))
-
-    # -- conversations ---------------------------------------------------------------------
-
-    async def refresh_conversations(self) -> None:
-        await self.query_one(ConversationList).show(
-            self.assistant.conversations(), self.conversation_id
-        )
-
-    async def open_conversation(self, conversation_id: int) -> None:
-        if self._cancel is not None:
-            self.notify("Still answering: Esc stops it first.", severity="warning")
-            return
-        self.conversation_id = conversation_id
-        self.assistant.remember_conversation(conversation_id)
-        log = self.log_view
-        await log.remove_children()
-        last: AnswerView | None = None
-        for message in self.assistant.messages(conversation_id):
-            if message.role == "user":
-                await log.add_question(message.content)
-                continue
-            last = await log.add_answer(AnswerView(text=message.content, message_id=message.id))
-            await last.finish(message.status, self.assistant.sources(message.id))
-            last.show_feedback(self.assistant.feedback(message.id))
-        await self.query_one(SourcesPanel).show(last.sources if last else [])
-        await self.refresh_conversations()
-        log.scroll_end(animate=False)
-
-    async def action_new_conversation(self) -> None:
-        if self._cancel is not None:
-            self.notify("Still answering: Esc stops it first.", severity="warning")
-            return
-        self.conversation_id = None
-        self.assistant.remember_conversation(None)
-        await self.log_view.remove_children()
-        await self.log_view.show_note("New conversation. Ask away.")
-        await self.query_one(SourcesPanel).show([])
-        await self.refresh_conversations()
-        self.question_input.focus()
-
-    def action_toggle_conversations(self) -> None:
-        self.query_one(ConversationList).toggle_class("-hidden")
-
-    def on_conversation_list_action(self, event: ConversationList.Action) -> None:
-        conversation = event.conversation
-        if event.kind == "rename":
-
-            def renamed(title: str | None) -> None:
-                if title is None:
-                    return
-                try:
-                    self.assistant.rename(conversation.id, title.replace("\n", " "))
-                except Exception as error:
-                    self.notify_error(error)
-                self.run_worker(self.refresh_conversations())
-
-            self.push_screen(TextDialog("Rename the conversation", conversation.title), renamed)
-        elif event.kind == "delete":
-
-            def confirmed(yes: bool | None) -> None:
-                if not yes:
-                    return
-                self.assistant.delete(conversation.id)
-                if conversation.id == self.conversation_id:
-                    self.run_worker(self.action_new_conversation())
-                else:
-                    self.run_worker(self.refresh_conversations())
-
-            question = (
-                f"Delete “{conversation.title}” and its {conversation.message_count} messages?"
-            )
-            self.push_screen(ConfirmDialog(question), confirmed)
 
     # -- keys and the command palette ------------------------------------------------------
 

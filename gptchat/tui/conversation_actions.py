@@ -1,0 +1,100 @@
+"""The app's conversation list: open, start, rename and delete conversations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+from gptchat.tui.chat_log import AnswerView
+from gptchat.tui.conversation_list import ConversationList
+from gptchat.tui.dialogs import ConfirmDialog, TextDialog
+from gptchat.tui.sources_panel import SourcesPanel
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
+
+    from gptchat.tui.assistant import Assistant
+    from gptchat.tui.chat_log import ChatLog
+
+
+class ConversationActions(App[None]):
+    """Conversation handlers of GptchatApp, which provides the attributes declared here."""
+
+    assistant: Assistant
+    conversation_id: int | None
+    log_view: ChatLog
+    question_input: Input
+
+    def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
+        raise NotImplementedError
+
+    async def refresh_conversations(self) -> None:
+        await self.query_one(ConversationList).show(
+            self.assistant.conversations(), self.conversation_id
+        )
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = conversation_id
+        self.assistant.remember_conversation(conversation_id)
+        log = self.log_view
+        await log.remove_children()
+        last: AnswerView | None = None
+        for message in self.assistant.messages(conversation_id):
+            if message.role == "user":
+                await log.add_question(message.content)
+                continue
+            last = await log.add_answer(AnswerView(text=message.content, message_id=message.id))
+            await last.finish(message.status, self.assistant.sources(message.id))
+            last.show_feedback(self.assistant.feedback(message.id))
+        await self.query_one(SourcesPanel).show(last.sources if last else [])
+        await self.refresh_conversations()
+        log.scroll_end(animate=False)
+
+    async def action_new_conversation(self) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = None
+        self.assistant.remember_conversation(None)
+        await self.log_view.remove_children()
+        await self.log_view.show_note("New conversation. Ask away.")
+        await self.query_one(SourcesPanel).show([])
+        await self.refresh_conversations()
+        self.question_input.focus()
+
+    def action_toggle_conversations(self) -> None:
+        self.query_one(ConversationList).toggle_class("-hidden")
+
+    def on_conversation_list_action(self, event: ConversationList.Action) -> None:
+        conversation = event.conversation
+        if event.kind == "rename":
+
+            def renamed(title: str | None) -> None:
+                if title is None:
+                    return
+                try:
+                    self.assistant.rename(conversation.id, title.replace("\n", " "))
+                except Exception as error:
+                    self.notify_error(error)
+                self.run_worker(self.refresh_conversations())
+
+            self.push_screen(TextDialog("Rename the conversation", conversation.title), renamed)
+        elif event.kind == "delete":
+
+            def confirmed(yes: bool | None) -> None:
+                if not yes:
+                    return
+                self.assistant.delete(conversation.id)
+                if conversation.id == self.conversation_id:
+                    self.run_worker(self.action_new_conversation())
+                else:
+                    self.run_worker(self.refresh_conversations())
+
+            question = (
+                f"Delete “{conversation.title}” and its {conversation.message_count} messages?"
+            )
+            self.push_screen(ConfirmDialog(question), confirmed)
