@@ -39,7 +39,7 @@ def check_index_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Workspace:
-    """The folder layout of one workspace (see DESIGN.md, "Workspace")."""
+    """The folder layout of one workspace (see README, "Where data lives")."""
 
     root: Path
 

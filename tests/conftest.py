@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from gptchat.cli.main import main
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
+from gptchat.log.store import AppStore, StoredSource
 from gptchat.workspace import HOME_ENV, Workspace
 
 
@@ -137,3 +140,38 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_plain_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same tiny model without a chat template, like GPT-2."""
     return _save_tiny_model(tmp_path_factory.mktemp("tiny-plain-model"), None)
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """Run `gptchat ARGS` in-process; returns exit code, stdout, stderr."""
+    monkeypatch.setattr(sys, "argv", ["gptchat", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def stored_source(number: int | None, path: str) -> StoredSource:
+    """A logged source, as ChatSession stores it."""
+    return StoredSource(
+        rank=number or 9,
+        source_number=number,
+        chunk_ids=[1],
+        location=f"{path}:1-4",
+        heading="",
+        score=0.5,
+        similarity=0.6,
+        text="passage",
+        path=path,
+    )
+
+
+def versions(workspace: Workspace) -> list:
+    """The workspace's model versions, oldest first."""
+    with AppStore(workspace.app_db_path) as store:
+        return store.model_versions()
+
+
+FAST = ("--max-steps", "3", "--batch-size", "2")  # fine-tuning options for a quick run

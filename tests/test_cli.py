@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from gptchat import __version__
-from gptchat.cli.main import main
 from gptchat.workspace import Workspace
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    """Run `gptchat ARGS` in-process; returns exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["gptchat", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.workspace import Workspace
-from tests.test_cli import run_cli
+from tests.conftest import run_cli
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from gptchat.log.store import AppStore
 from gptchat.model.provision import check_model_dir, ensure_default_model
-from tests.test_cli import run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from gptchat.eval.evaluate import (
 from gptchat.eval.metrics import rouge_l_recall
 from gptchat.eval.qa_set import QAItem, load_qa_set, supports
 from gptchat.log.store import AppStore
-from tests.test_cli import run_cli
+from tests.conftest import run_cli
 
 
 def write_lines(path: Path, rows: list[object]) -> Path:

@@ -11,6 +11,7 @@ from gptchat.errors import BadInput
 from gptchat.eval.golden import export_golden, golden_row
 from gptchat.log.store import AppStore, StoredSource
 from gptchat.workspace import Workspace
+from tests.conftest import stored_source as source
 
 
 @pytest.fixture
@@ -18,20 +19,6 @@ def store(workspace: Workspace):
     opened = AppStore(workspace.app_db_path)
     yield opened
     opened.close()
-
-
-def source(number: int | None, path: str) -> StoredSource:
-    return StoredSource(
-        rank=number or 9,
-        source_number=number,
-        chunk_ids=[1],
-        location=f"{path}:1-4",
-        heading="",
-        score=0.5,
-        similarity=0.6,
-        text="passage",
-        path=path,
-    )
 
 
 def logged_answer(store: AppStore, answer: str, sources: list[StoredSource]) -> int:

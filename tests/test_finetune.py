@@ -20,7 +20,7 @@ from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_
 from gptchat.log.store import AppStore, Feedback, FeedbackExample
 from gptchat.tui.assistant import Assistant
 from gptchat.workspace import Workspace
-from tests.test_cli import run_cli
+from tests.conftest import FAST, run_cli, versions
 
 
 def feedback_item(
@@ -102,14 +102,6 @@ def record_feedback(workspace: Workspace, count: int) -> None:
                 answer, "The fox jumps.", "The fox jumps.", "complete", "tiny", prompt, {}, []
             )
             store.set_feedback(answer, rating=-1, correction=f"Fact {n} is solar [1].")
-
-
-def versions(workspace: Workspace):
-    with AppStore(workspace.app_db_path) as store:
-        return store.model_versions()
-
-
-FAST = ("--max-steps", "3", "--batch-size", "2")
 
 
 def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(

@@ -8,6 +8,7 @@ import pytest
 
 from gptchat.log.store import AppStore
 from gptchat.workspace import Workspace
+from tests.conftest import stored_source
 
 
 def fail_on(store: AppStore, table: str, event: str) -> None:
@@ -36,11 +37,9 @@ def test_finish_answer_keeps_the_old_text_when_its_sources_fail(workspace: Works
         question = store.add_message(conversation, "user", "What is it?")
         answer = store.add_message(conversation, "assistant", "", "streaming", question)
         fail_on(store, "retrievals", "INSERT")
-        from tests.test_feedback import source
-
         with pytest.raises(sqlite3.IntegrityError):
             store.finish_answer(
-                answer, "Blue.", "Blue.", "complete", "m", "p", {}, [source(1, "a")]
+                answer, "Blue.", "Blue.", "complete", "m", "p", {}, [stored_source(1, "a")]
             )
         message = store.message(answer)
         assert (message.content, message.status, message.prompt) == ("", "streaming", None)

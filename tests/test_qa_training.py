@@ -15,8 +15,7 @@ from gptchat.index.indexer import Indexer
 from gptchat.learn.qa_examples import QAExampleSettings, cited_target, dataset_from_qa
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
-from tests.test_cli import run_cli
-from tests.test_finetune import FAST, versions
+from tests.conftest import FAST, run_cli, versions
 
 
 def hit(path: str, text: str) -> Hit:

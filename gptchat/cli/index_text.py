@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from rich import filesize
+
 from gptchat.index.document_index import IndexSummary
 from gptchat.index.indexer import IndexReport
 from gptchat.ingest.walker import UNSUPPORTED
@@ -50,7 +52,7 @@ def index_table(summaries: list[IndexSummary]) -> list[str]:
             str(s.files),
             str(s.chunks),
             s.embedder,
-            human_size(s.size_bytes),
+            filesize.decimal(s.size_bytes),
             s.updated or "never",
         )
         for s in summaries
@@ -60,12 +62,3 @@ def index_table(summaries: list[IndexSummary]) -> list[str]:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"

@@ -117,7 +117,6 @@ class Embedder:
     def _load(self):  # -> SentenceTransformer
         if self._model is None:
             # The model is on disk; never let a library reach for the hub.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging

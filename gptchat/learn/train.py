@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import math
-import os
 import random
 import statistics
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
-from gptchat.model.generator import DecodeSettings, merge_adapters
+from gptchat.model.generator import DecodeSettings
 
-DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (see DESIGN.md)
+DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
@@ -80,17 +78,6 @@ class TrainingRun:
     @property
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds else 0.0
-
-
-def load_for_training(base: Path, adapters: tuple[Path, ...]):  # -> (model, tokenizer)
-    """The current model (base with its versions' adapters merged), in fp32, for training."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    return merge_adapters(model, adapters), tokenizer
 
 
 def train(

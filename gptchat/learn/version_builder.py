@@ -121,7 +121,8 @@ def build_version(
     workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks
 ) -> FinetuneOutcome:
     """Train a new version from the active one; the active model changes only on success."""
-    from gptchat.learn.train import load_for_training, not_worse, score, train
+    from gptchat.learn.train import not_worse, score, train
+    from gptchat.model.generator import load_causal_lm
     from gptchat.model.provision import check_model_dir, ensure_default_model
     from gptchat.model.versions import ModelChoice, active_choice, version_dir
 
@@ -151,7 +152,7 @@ def build_version(
         choice = active_choice(workspace)
     base = choice.base or ensure_default_model(hooks.report)
     hooks.report(f"Loading {choice.name(base.name)} for training")
-    model, tokenizer = load_for_training(base, choice.adapters)
+    model, tokenizer = load_causal_lm(base, choice.adapters)
     answers = options.source in ("feedback", "qa")
     outcome.before = score(
         model, tokenizer, held_out, config, answers, hooks.scoring("Scoring current", len(held_out))

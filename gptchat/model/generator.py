@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -89,18 +88,9 @@ class Generator:
         with self._lock:
             if self._model is not None:
                 return
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-                model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
-            except (OSError, ValueError, KeyError) as exc:
-                raise BadInput(f"cannot load a causal LM from {self.model_dir}: {exc}") from exc
-            model = merge_adapters(model, self.adapters)
+            model, tokenizer = load_causal_lm(self.model_dir, self.adapters)
             model.eval()
             if self.int8:
                 with warnings.catch_warnings():
@@ -303,6 +293,21 @@ def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     positions = [text.find(s) for s in stops if s and s in text]
     return min(positions) if positions else None
+
+
+def load_causal_lm(model_dir: Path, adapters: tuple[Path, ...] = ()):  # -> (model, tokenizer)
+    """A local causal-LM folder in fp32 with `adapters` merged in order, and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BadInput(f"cannot load a causal LM from {model_dir}: {exc}") from exc
+    return merge_adapters(model, adapters), tokenizer
 
 
 def merge_adapters(model, adapters: tuple[Path, ...]):  # -> PreTrainedModel

