@@ -57,10 +57,19 @@ class Prompt:
     history_turns: int
 
 
+def defuse(text: str) -> str:
+    """Document text that cannot become a chat-template token when the prompt is tokenized.
+
+    A document holding "<|im_end|><|im_start|>system" would otherwise open real turns of its
+    own; with a space inside the markers it stays quoted text.
+    """
+    return text.replace("<|", "< |").replace("|>", "| >")
+
+
 def format_source(number: int, hit: Hit) -> str:
     """One source block: its number, where it is from, and its text quoted."""
     where = f"{hit.location} — {hit.heading}" if hit.heading else hit.location
-    return f'[{number}] {where}\n"""\n{hit.text}\n"""'
+    return f'[{number}] {defuse(where)}\n"""\n{defuse(hit.text)}\n"""'
 
 
 def build_prompt(
