@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench starter clean
 
 $(BIN)/gptchat: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(BIN)/gptchat
 
 bench: $(BIN)/gptchat
 	$(BIN)/python benchmarks/index_benchmark.py
+
+# Rebuilds gptchat/model/starter/ from ../shared/eval/squad-dev (about an hour on 2 cores).
+starter: $(BIN)/gptchat
+	$(BIN)/python scripts/build_starter.py
 
 clean:
 	rm -rf $(VENV)

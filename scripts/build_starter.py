@@ -1,4 +1,4 @@
-"""Rebuild the starter adapter that ships in gptchat/starter/ from public SQuAD articles.
+"""Rebuild the starter adapter that ships in gptchat/model/starter/ from public SQuAD articles.
 
     python scripts/build_starter.py --squad ../shared/eval/squad-dev --work /tmp/starter
 

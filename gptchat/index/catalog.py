@@ -72,7 +72,7 @@ def index_summaries(workspace: Workspace) -> list[IndexSummary]:
 def is_empty(workspace: Workspace, name: str) -> bool:
     """Whether the named index holds no file."""
     with DocumentIndex.open(workspace.index_dir(name)) as index:
-        return index.store.counts().files == 0
+        return index.counts().files == 0
 
 
 def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentIndex:
@@ -80,7 +80,7 @@ def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentInde
     if index_name not in workspace.index_names():
         raise BadInput(f"no index named '{index_name}' (build it with `gptchat index PATH`)")
     index = DocumentIndex.open(workspace.index_dir(index_name))
-    if index.store.counts().chunks == 0:
+    if index.counts().chunks == 0:
         index.close()
         raise BadInput(f"index '{index_name}' is empty (add documents with `gptchat index PATH`)")
     return index
@@ -90,5 +90,5 @@ def index_embedder(index: DocumentIndex) -> Embedder:
     """The embedder an index was built with."""
     from gptchat.index.embedder import Embedder
 
-    path = index.store.manifest().get("embedder_path")
+    path = index.manifest().get("embedder_path")
     return Embedder(Path(path) if path else None)

@@ -6,14 +6,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from gptchat.errors import BadInput, IndexMismatch
-from gptchat.index.store import ChunkRecord, IndexStore
+from gptchat.index.store import ChunkRecord, FileRecord, FileState, IndexStore, StoreCounts
 from gptchat.log.sqlite import Closing
 
 if TYPE_CHECKING:
-    import numpy as np
+    from collections.abc import Iterable
 
     from gptchat.index.vectors import VectorCache
+    from gptchat.ingest.chunker import Chunk
 
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
@@ -106,6 +109,70 @@ class DocumentIndex(Closing):
         ):
             self.store.clear_embeddings()
         self.store.set_manifest({key: str(value) for key, value in asdict(wanted).items()})
+
+    # -- files: SQLite and FAISS kept in step ---------------------------------------------
+
+    def replace_file(
+        self, state: FileState, chunks: list[Chunk], new_vectors: dict[str, np.ndarray]
+    ) -> None:
+        """Store a file's chunks (one transaction) and update the FAISS cache to match.
+
+        `new_vectors` are the embeddings not stored yet; the others come from the database.
+        """
+        cache = self.vectors()  # loaded before the commit, so it matches the database it read
+        removed, added = self.store.replace_file(state, chunks, new_vectors)
+        cache.remove(removed)
+        if added:
+            known = dict(new_vectors)
+            stored = sorted({text_hash for _, text_hash in added} - known.keys())
+            known.update(self.store.vectors_for_hashes(stored, cache.dimension))
+            ids = np.array([chunk_id for chunk_id, _ in added], dtype=np.int64)
+            cache.add(ids, np.stack([known[text_hash] for _, text_hash in added]))
+        self.vectors_updated()
+
+    def delete_file(self, path: str) -> None:
+        """Forget a file in SQLite and in the FAISS cache."""
+        cache = self.vectors()  # loaded before the delete commits, as above
+        cache.remove(self.store.delete_file(path))
+        self.vectors_updated()
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        self.store.touch_file(file_id, size, mtime_ns)
+
+    def files_under(self, root: str) -> dict[str, FileRecord]:
+        return self.store.files_under(root)
+
+    def file_chunks(self, path: str) -> list[ChunkRecord]:
+        return self.store.file_chunks(path)
+
+    def paths_ending(self, suffix: str) -> list[str]:
+        return self.store.paths_ending(suffix)
+
+    def missing_hashes(self, hashes: Iterable[str]) -> set[str]:
+        return self.store.missing_hashes(hashes)
+
+    def drop_unused_embeddings(self) -> int:
+        return self.store.drop_unused_embeddings()
+
+    # -- roots, manifest, counts -------------------------------------------------------------
+
+    def roots(self) -> list[str]:
+        return self.store.roots()
+
+    def add_root(self, path: str) -> None:
+        self.store.add_root(path)
+
+    def manifest(self) -> dict[str, str]:
+        return self.store.manifest()
+
+    def set_manifest(self, values: dict[str, str]) -> None:
+        self.store.set_manifest(values)
+
+    def counts(self) -> StoreCounts:
+        return self.store.counts()
+
+    def chunk_ids(self) -> list[int]:
+        return self.store.chunk_ids()
 
     # -- vectors ----------------------------------------------------------------------------
 

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from gptchat.errors import BadInput
 from gptchat.index.document_index import DocumentIndex, IndexSettings
 from gptchat.index.embedder import Embedder
@@ -106,9 +104,7 @@ class Indexer:
         self._report = IndexReport()
         self._pending = []
         # Check every path before touching the index: a typo must not cost a rebuilt index.
-        roots = [self._resolve_root(p) for p in paths] or [
-            Path(r) for r in self.index.store.roots()
-        ]
+        roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in self.index.roots()]
         if not roots:
             raise BadInput("no PATH given and this index has no folders yet")
         settings = self.settings()
@@ -118,7 +114,7 @@ class Indexer:
             self.index.check_settings(settings)
         if self.embedder.is_custom:
             # Asking needs the same embedder; its folder is where to find it.
-            self.index.store.set_manifest({"embedder_path": str(self.embedder.path)})
+            self.index.set_manifest({"embedder_path": str(self.embedder.path)})
         found: list[tuple[Path, list[Candidate]]] = []
         for root in roots:
             candidates, skipped = discover(root, self.max_file_bytes)
@@ -126,11 +122,11 @@ class Indexer:
             self._report.skipped.extend(skipped)
         self.progress.start(sum(len(c) for _, c in found))
         for root, candidates in found:
-            self.index.store.add_root(str(root))
+            self.index.add_root(str(root))
             self._sync_root(root, candidates)
         self._flush()
         if self._changed():
-            self.index.store.drop_unused_embeddings()
+            self.index.drop_unused_embeddings()
             self.index.save_vectors()
         self._report.seconds = time.perf_counter() - started
         return self._report
@@ -145,7 +141,7 @@ class Indexer:
         return resolved
 
     def _sync_root(self, root: Path, candidates: list[Candidate]) -> None:
-        known = self.index.store.files_under(str(root))
+        known = self.index.files_under(str(root))
         for candidate in candidates:
             self._sync_file(candidate, known.pop(str(candidate.path), None))
         for path in known:
@@ -170,7 +166,7 @@ class Indexer:
             return self._done_failed(candidate.path, f"cannot read ({exc.strerror})")
         content_hash = hashlib.sha256(data).hexdigest()
         if record is not None and record.content_hash == content_hash:
-            self.index.store.touch_file(record.id, len(data), candidate.mtime_ns)
+            self.index.touch_file(record.id, len(data), candidate.mtime_ns)
             return self._done_unchanged()
         try:
             chunks = self._chunks(candidate.path, data)
@@ -205,26 +201,16 @@ class Indexer:
         for pending in self._pending:
             for chunk in pending.chunks:
                 texts.setdefault(chunk.text_hash, chunk.embed_text)
-        missing = sorted(self.index.store.missing_hashes(texts))
+        missing = sorted(self.index.missing_hashes(texts))
         encoded = self.embedder.encode([texts[h] for h in missing])
         self._report.chunks_embedded += len(missing)
-        # Load the cache before the first commit, so it matches the database it came from.
-        cache = self.index.vectors()
         vectors_by_hash = dict(zip(missing, encoded, strict=True))
         unstored = set(missing)
         for pending in self._pending:
             hashes = {chunk.text_hash for chunk in pending.chunks}
             to_store = {h: vectors_by_hash[h] for h in hashes & unstored}
-            removed, added = self.index.store.replace_file(pending.state, pending.chunks, to_store)
+            self.index.replace_file(pending.state, pending.chunks, to_store)
             unstored -= to_store.keys()
-            # Texts embedded in an earlier run: their vectors come from the database.
-            reused = sorted(hashes - vectors_by_hash.keys())
-            vectors_by_hash.update(self.index.store.vectors_for_hashes(reused, cache.dimension))
-            cache.remove(removed)
-            if added:
-                ids = np.array([chunk_id for chunk_id, _ in added], dtype=np.int64)
-                cache.add(ids, np.stack([vectors_by_hash[h] for _, h in added]))
-            self.index.vectors_updated()
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
@@ -232,10 +218,7 @@ class Indexer:
         self._pending = []
 
     def _remove(self, path: str) -> None:
-        # Load the cache before the delete commits, so it matches the database it came from.
-        vectors = self.index.vectors()
-        vectors.remove(self.index.store.delete_file(path))
-        self.index.vectors_updated()
+        self.index.delete_file(path)
         self._report.removed.append(path)
 
     def _changed(self) -> bool:

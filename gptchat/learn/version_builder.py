@@ -78,7 +78,7 @@ def collect_examples(
 
     index = open_searchable_index(workspace, options.index_name)
     try:
-        ids = index.store.chunk_ids()
+        ids = index.chunk_ids()
         texts = [chunk.text for chunk in index.chunks(ids)]
     finally:
         index.close()

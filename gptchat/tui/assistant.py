@@ -17,8 +17,8 @@ from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 if TYPE_CHECKING:
     from gptchat.answer.open_session import OpenSession
     from gptchat.answer.session import Answer
+    from gptchat.index.document_index import DocumentIndex
     from gptchat.index.indexer import IndexProgress
-    from gptchat.index.store import IndexStore
 
 LAST_CONVERSATION = "last_conversation"
 
@@ -66,7 +66,7 @@ class Assistant:
         if self.index_name not in self.workspace.index_names():
             return None
         with DocumentIndex.open(self.workspace.index_dir(self.index_name)) as index:
-            counts = index.store.counts()
+            counts = index.counts()
         return IndexFacts(self.index_name, counts.files, counts.chunks)
 
     def needs_first_index(self) -> bool:
@@ -184,15 +184,15 @@ class Assistant:
         from gptchat.answer.summarize import Summarizer
 
         opened = self._opened_session()
-        path = self._indexed_path(opened.index.store, name)
-        texts = [chunk.text for chunk in opened.index.store.file_chunks(path)]
+        path = self._indexed_path(opened.index, name)
+        texts = [chunk.text for chunk in opened.index.file_chunks(path)]
         summarizer = Summarizer(opened.session.generator, opened.session.budget)
         return path, summarizer.stream(texts, cancel, on_part)
 
-    def _indexed_path(self, store: IndexStore, name: str) -> str:
+    def _indexed_path(self, index: DocumentIndex, name: str) -> str:
         """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
         candidate = Path(name).expanduser()
-        matches = store.paths_ending(str(candidate.resolve()) if candidate.exists() else name)
+        matches = index.paths_ending(str(candidate.resolve()) if candidate.exists() else name)
         if not matches:
             raise BadInput(f"{name}: not in index '{self.index_name}' (add it with /index PATH)")
         if len(matches) > 1:
