@@ -37,6 +37,26 @@ def test_ask_answers_from_the_documents(monkeypatch, capsys, docs: Path, default
     assert result["timings"]["new_tokens"] >= 1
 
 
+def test_the_starter_answers_short_cited_and_from_the_source(
+    monkeypatch, capsys, docs: Path, default_model, workspace
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "How long is green tea steeped?", "--json")
+    assert code == 0
+    result = json.loads(out)
+    tea = next(s["number"] for s in result["sources"] if s["path"].endswith("tea.txt"))
+    assert result["status"] == "complete" and "two minutes" in result["answer"].lower()
+    assert f"[{tea}]" in result["answer"] and result["cited"] == [tea]
+    assert result["timings"]["new_tokens"] < 30  # short, not a ramble
+    # Without the starter, the base model answers (and is named so in the log).
+    assert run_cli(monkeypatch, capsys, "models", "use", "base")[0] == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "How long is green tea steeped?", "--json")
+    assert code == 0
+    with AppStore(workspace.app_db_path) as store:
+        models = [store.messages(c.id)[-1].model for c in store.conversations()]
+    assert sorted(models) == ["SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct+starter"]
+
+
 def test_generate_continues_hello_my_name_is(monkeypatch, capsys, default_model) -> None:
     code, out, _ = run_cli(
         monkeypatch, capsys, "generate", "Hello, my name is", "--max-tokens", "12"
@@ -79,4 +99,7 @@ def test_a_short_real_lora_run_from_recorded_feedback(
     assert code == 0
     with AppStore(workspace.app_db_path) as store:
         latest = store.messages(store.conversations()[0].id)[-1]
-    assert latest.model == "SmolLM2-135M-Instruct@v1"  # the new version answered
+    # The new version answered, trained on top of the shipped starter.
+    assert latest.model == "SmolLM2-135M-Instruct+starter@v1"
+    with AppStore(workspace.app_db_path) as store:
+        assert store.model_version(1).base_model == "starter"

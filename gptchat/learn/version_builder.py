@@ -76,12 +76,8 @@ def collect_examples(
             return FinetuneOutcome(dataset.examples, len(dataset.pairs), dict(dataset.skipped))
     from gptchat.index.catalog import open_searchable_index
 
-    index = open_searchable_index(workspace, options.index_name)
-    try:
-        ids = index.chunk_ids()
-        texts = [chunk.text for chunk in index.chunks(ids)]
-    finally:
-        index.close()
+    with open_searchable_index(workspace, options.index_name) as index:
+        texts = [chunk.text for chunk in index.chunks(index.chunk_ids())]
     return FinetuneOutcome(dataset_from_texts(texts), 0, {})
 
 
@@ -104,15 +100,12 @@ def _qa_examples(
     if options.max_examples and options.max_examples < len(items):
         items = random.Random(options.config.seed).sample(items, options.max_examples)
     skipped = {f"unreadable row, {problem}": 1 for problem in qa_set.problems}
-    index = open_searchable_index(workspace, options.index_name)
-    try:
+    with open_searchable_index(workspace, options.index_name) as index:
         retriever = Retriever(index, index_embedder(index))
         # The model that will be trained: its chat template and tokenizer shape the prompts.
         model = load_generator(ModelOptions(options.base_model), hooks.report, workspace)
         advance = hooks.preparing("Building prompts", len(items))
         dataset = dataset_from_qa(items, retriever, model, options.qa_settings, advance)
-    finally:
-        index.close()
     skipped.update(dataset.skipped)
     return FinetuneOutcome(dataset.examples, 0, skipped, refusals=dataset.refusals)
 
