@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,8 @@ def export(work: Path, settings: dict, command: list[str], seconds: float) -> No
         "settings": settings,
         "training": trained,
         "seconds_end_to_end": round(seconds),
+        # The largest child process: the fine-tune (ru_maxrss is in KB on Linux).
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "weights": "LoRA, saved in bf16",
     }
     (STARTER_DIR / "version.json").write_text(json.dumps(provenance, indent=2) + "\n")
