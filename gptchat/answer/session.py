@@ -148,7 +148,11 @@ class ChatSession:
             answer.text = text
             return
         embed = self.retriever.embedder.encode
-        answer.attribution = attribute(text, [hit.text for hit in answer.sources], embed)
+        # A source is its heading trail and its text, as the prompt showed it.
+        shown = [
+            f"{hit.heading}\n{hit.text}" if hit.heading else hit.text for hit in answer.sources
+        ]
+        answer.attribution = attribute(text, shown, embed)
         answer.text = answer.attribution.text
         answer.timings["attribution_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
