@@ -21,10 +21,12 @@ class OpenSession:
     session: ChatSession
     index: DocumentIndex
     store: AppStore
+    owns_store: bool = True  # False: the caller's connection, which the caller closes
 
     def close(self) -> None:
         self.index.close()
-        self.store.close()
+        if self.owns_store:
+            self.store.close()
 
 
 def open_chat_session(
@@ -33,15 +35,21 @@ def open_chat_session(
     model: ModelOptions,
     k: int,
     report: Callable[[str], None],
+    store: AppStore | None = None,
 ) -> OpenSession:
-    """A ChatSession over the named index and the workspace's app database."""
+    """A ChatSession over the named index and the workspace's app database (`store`, if the
+    caller holds it open already)."""
     index = open_searchable_index(workspace, index_name)
+    owns_store = store is None
     try:
         embedder = index_embedder(index)
-        generator = load_generator(model, report, workspace)
-        store = AppStore(workspace.app_db_path)
+        if store is None:
+            store = AppStore(workspace.app_db_path)
+        generator = load_generator(model, report, workspace, store)
     except BaseException:
         index.close()
+        if owns_store and store is not None:
+            store.close()
         raise
     session = ChatSession(Retriever(index, embedder), generator, store, index_name, k=k)
-    return OpenSession(session, index, store)
+    return OpenSession(session, index, store, owns_store)

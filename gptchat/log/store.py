@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
 from gptchat.log.migrations import app_migrations
 from gptchat.log.sqlite import Closing, Transaction, now_iso
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class AppStore(Closing):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         app_migrations.apply(Database(self._conn))
+        # Rows are read by column name: a new column cannot shift what a field receives.
+        self._conn.row_factory = sqlite3.Row
 
     def close(self) -> None:
         self._conn.close()
@@ -141,11 +146,11 @@ class AppStore(Closing):
     def _conversations(self, where: str, args: tuple) -> list[Conversation]:
         rows = self._conn.execute(
             "SELECT c.id, c.title, c.index_name, c.created_at, c.updated_at,"
-            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
             f" FROM conversations c {where} ORDER BY c.updated_at DESC, c.id DESC",
             args,
         )
-        return [Conversation(*row) for row in rows]
+        return [_record(Conversation, row) for row in rows]
 
     def add_message(
         self,
@@ -232,7 +237,7 @@ class AppStore(Closing):
             args,
         )
         return [
-            Message(*row[:9], timings=json.loads(row[9]) if row[9] else None, raw_content=row[10])
+            _record(Message, row, timings=json.loads(row["timings"]) if row["timings"] else None)
             for row in rows
         ]
 
@@ -242,7 +247,7 @@ class AppStore(Closing):
             " path, evidence FROM retrievals WHERE message_id = ? ORDER BY rank",
             (message_id,),
         )
-        return [StoredSource(row[0], row[1], json.loads(row[2]), *row[3:]) for row in rows]
+        return [_record(StoredSource, row, chunk_ids=json.loads(row["chunk_ids"])) for row in rows]
 
     def add_eval_run(
         self, qa_file: str, index_name: str, model: str | None, questions: int, metrics: dict
@@ -261,7 +266,7 @@ class AppStore(Closing):
             "SELECT id, created_at, qa_file, index_name, model, questions, metrics"
             " FROM eval_runs ORDER BY id"
         )
-        return [EvalRun(*row[:6], metrics=json.loads(row[6])) for row in rows]
+        return [_record(EvalRun, row, metrics=json.loads(row["metrics"])) for row in rows]
 
     def set_feedback(
         self,
@@ -299,18 +304,23 @@ class AppStore(Closing):
             " WHERE message_id = ?",
             (message_id,),
         ).fetchone()
-        return Feedback(*row) if row else None
+        return _record(Feedback, row) if row else None
 
     def feedback_examples(self) -> list[FeedbackExample]:
         """Every answer with feedback, oldest first, with its question and exact prompt."""
         rows = self._conn.execute(
             "SELECT f.message_id, f.rating, f.correction, f.comment, f.updated_at,"
-            " q.content, a.content, a.prompt, a.model"
+            " q.content AS question, a.content AS answer, a.prompt, a.model"
             " FROM feedback f JOIN messages a ON a.id = f.message_id"
             " JOIN messages q ON q.id = a.reply_to ORDER BY f.message_id"
         ).fetchall()
         return [
-            FeedbackExample(Feedback(*row[:5]), *row[5:], sources=self.sources(row[0]))
+            _record(
+                FeedbackExample,
+                row,
+                feedback=_record(Feedback, row),
+                sources=self.sources(row["message_id"]),
+            )
             for row in rows
         ]
 
@@ -360,11 +370,12 @@ class AppStore(Closing):
             " active FROM model_versions ORDER BY id"
         )
         return [
-            ModelVersion(
-                *row[:7],
-                metrics=json.loads(row[7]),
-                config=json.loads(row[8]),
-                active=bool(row[9]),
+            _record(
+                ModelVersion,
+                row,
+                metrics=json.loads(row["metrics"]),
+                config=json.loads(row["config"]),
+                active=bool(row["active"]),
             )
             for row in rows
         ]
@@ -381,3 +392,10 @@ class AppStore(Closing):
             self._conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
             if version is not None:
                 self._conn.execute("UPDATE model_versions SET active = 1 WHERE id = ?", (version,))
+
+
+def _record(cls: type[T], row: sqlite3.Row, **decoded: object) -> T:
+    """A `cls` from the row's columns of the same names; `decoded` gives the ones parsed."""
+    columns = row.keys()
+    values = {f.name: row[f.name] for f in fields(cls) if f.name in columns}
+    return cls(**(values | decoded))

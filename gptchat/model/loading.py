@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from gptchat.workspace import Workspace
 
 if TYPE_CHECKING:
+    from gptchat.log.store import AppStore
     from gptchat.model.generator import Generator
 
 
@@ -22,16 +23,20 @@ class ModelOptions:
 
 
 def load_generator(
-    options: ModelOptions, report: Callable[[str], None], workspace: Workspace | None = None
+    options: ModelOptions,
+    report: Callable[[str], None],
+    workspace: Workspace | None = None,
+    store: AppStore | None = None,
 ) -> Generator:
-    """The generator for `options`: a given folder, else the workspace's active version."""
+    """The generator for `options`: a given folder, else the workspace's active version
+    (read through `store` when the caller holds gptchat.db open)."""
     from gptchat.model.generator import Generator
     from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
     from gptchat.model.versions import ModelChoice, active_choice
 
     if options.path is not None:
         return Generator(options.path, int8=options.int8)
-    choice = active_choice(workspace) if workspace is not None else ModelChoice(None)
+    choice = active_choice(workspace, store) if workspace is not None else ModelChoice(None)
     base = choice.base or ensure_default_model(report)
     base_name = DEFAULT_MODEL if choice.base is None else choice.base.name
     return Generator(base, name=choice.name(base_name), int8=options.int8, adapters=choice.adapters)

@@ -86,41 +86,47 @@ def choice_for(workspace: Workspace, store: AppStore, version: ModelVersion | No
     return ModelChoice(base, tuple(adapters), version.id, starter)
 
 
-def active_choice(workspace: Workspace) -> ModelChoice:
+def active_choice(workspace: Workspace, store: AppStore | None = None) -> ModelChoice:
     """The workspace's active version, or the root when none is active."""
+    if store is not None:
+        return choice_for(workspace, store, store.active_model_version())
     if not workspace.app_db_path.exists():
         return default_choice()
-    with AppStore(workspace.app_db_path) as store:
-        return choice_for(workspace, store, store.active_model_version())
+    with AppStore(workspace.app_db_path) as opened:
+        return choice_for(workspace, opened, opened.active_model_version())
 
 
-def use_model_version(workspace: Workspace, target: int | str) -> str:
+def use_model_version(
+    workspace: Workspace, target: int | str, store: AppStore | None = None
+) -> str:
     """Make a version, "starter" or "base" the one that answers; says what changed."""
+    if store is None:
+        with AppStore(workspace.app_db_path) as opened:
+            return use_model_version(workspace, target, opened)
     from gptchat.model.provision import check_adapter_dir, check_model_dir
 
-    with AppStore(workspace.app_db_path) as store:
-        if target == "base":
-            store.activate_model_version(None)
-            store.set_state(STARTER_STATE, "off")
-            return "The base model answers now (no starter adapter)."
-        if target == "starter":
-            if not starter_available():
-                raise BadInput("this install has no starter adapter (see scripts/build_starter.py)")
-            store.activate_model_version(None)
-            store.set_state(STARTER_STATE, "on")
-            return "The starter answers now."
-        assert isinstance(target, int)
-        chosen = store.model_version(target)
-        if chosen is None:
-            raise BadInput(f"no model version {target} (see `gptchat models`)")
-        choice = choice_for(workspace, store, chosen)
-        # Every folder of the chain is checked before switching: a broken version is refused.
-        if choice.base is not None:
-            check_model_dir(choice.base)
-        for adapter in choice.adapters:
-            check_adapter_dir(adapter)
-        store.activate_model_version(target)
-        return f"v{target} answers now."
+    if target == "base":
+        store.activate_model_version(None)
+        store.set_state(STARTER_STATE, "off")
+        return "The base model answers now (no starter adapter)."
+    if target == "starter":
+        if not starter_available():
+            raise BadInput("this install has no starter adapter (see scripts/build_starter.py)")
+        store.activate_model_version(None)
+        store.set_state(STARTER_STATE, "on")
+        return "The starter answers now."
+    assert isinstance(target, int)
+    chosen = store.model_version(target)
+    if chosen is None:
+        raise BadInput(f"no model version {target} (see `gptchat models`)")
+    choice = choice_for(workspace, store, chosen)
+    # Every folder of the chain is checked before switching: a broken version is refused.
+    if choice.base is not None:
+        check_model_dir(choice.base)
+    for adapter in choice.adapters:
+        check_adapter_dir(adapter)
+    store.activate_model_version(target)
+    return f"v{target} answers now."
 
 
 def rollback_model_version(workspace: Workspace) -> str:

@@ -108,7 +108,7 @@ class Assistant:
         with self._lock:
             if self._opened is None:
                 self._opened = open_chat_session(
-                    self.workspace, self.index_name, self.model, self.k, report
+                    self.workspace, self.index_name, self.model, self.k, report, self.store
                 )
 
     def model_versions(self) -> list[str]:
@@ -134,7 +134,7 @@ class Assistant:
 
         previous = self.store.active_model_version()
         previous_starter = self.store.state(STARTER_STATE)
-        use_model_version(self.workspace, version)
+        use_model_version(self.workspace, version, self.store)
         try:
             return self.use_model(None, report)
         except BaseException:
@@ -148,7 +148,9 @@ class Assistant:
         from gptchat.model.loading import load_generator
 
         options = ModelOptions(path, self.model.int8)
-        generator = load_generator(options, report, self.workspace)  # fails before any change
+        generator = load_generator(
+            options, report, self.workspace, self.store
+        )  # fails before any change
         with self._lock:
             self.model = options
             if self._opened is not None:
