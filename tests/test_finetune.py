@@ -15,7 +15,7 @@ from gptchat.learn.examples import (
     split_held_out,
     tokenize,
 )
-from gptchat.learn.train import TrainConfig, TrainingProgress, not_worse
+from gptchat.learn.train import TrainConfig, not_worse
 from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
 from gptchat.log.store import AppStore, Feedback, FeedbackExample
 from gptchat.tui.assistant import Assistant
@@ -183,9 +183,15 @@ def test_a_broken_version_is_refused_and_the_active_one_stays(
     assert code == 2 and "no model version 7" in err
 
 
-class _StopAtStep(TrainingProgress):
-    def step(self, loss: float) -> None:
-        raise KeyboardInterrupt  # the user's Ctrl-C, mid-training
+class _StopAtStep:
+    """Progress that presses Ctrl-C at the first training step."""
+
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.training = label.startswith("Training")
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        if self.training:
+            raise KeyboardInterrupt  # the user's Ctrl-C, mid-training
 
 
 def test_ctrl_c_and_a_full_disk_leave_the_active_model(
@@ -197,7 +203,7 @@ def test_ctrl_c_and_a_full_disk_leave_the_active_model(
     )
     build_version(workspace, options, FinetuneHooks())
     with pytest.raises(KeyboardInterrupt):
-        build_version(workspace, options, FinetuneHooks(training=_StopAtStep()))
+        build_version(workspace, options, FinetuneHooks(progress=_StopAtStep()))
 
     def full_disk(self, *args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -159,10 +159,10 @@ def test_a_file_deleted_during_the_run_is_reported(
     victim.write_text("This file disappears mid-run.\n")
 
     class DeleteOnFirstFile:
-        def start(self, total_files: int) -> None:
+        def start(self, total: int, label: str, unit: str = "") -> None:
             pass
 
-        def advance(self, files: int, chunks: int) -> None:
+        def advance(self, steps: int = 1, note: str = "") -> None:
             victim.unlink(missing_ok=True)
 
     report = Indexer(index, embedder, progress=DeleteOnFirstFile(), embed_batch_chunks=1).run(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from gptchat.answer.prompt import PromptBudget
 from gptchat.errors import BadInput
 from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.progress import NO_PROGRESS, Progress
 
 SUMMARIZE = (
     "Summarize the text the user gives you in two or three sentences. "
@@ -36,9 +37,9 @@ class Summarizer:
         self,
         texts: list[str],
         cancel: threading.Event | None = None,
-        on_part: Callable[[int, int], None] = lambda done, total: None,
+        progress: Progress = NO_PROGRESS,
     ) -> Iterator[str]:
-        """The final summary as it streams; `on_part(done, total)` reports the map steps."""
+        """The final summary as it streams; `progress` hears of each map step."""
         if not texts:
             raise BadInput("nothing to summarize: the file has no indexed text")
         cancel = cancel or threading.Event()
@@ -49,9 +50,10 @@ class Summarizer:
                 yield from self._summary(instruction, groups[0], self.budget.answer_tokens, cancel)
                 return
             texts = []
-            for done, group in enumerate(groups, start=1):
+            progress.start(len(groups), "Summarizing", "parts")
+            for group in groups:
                 texts.append("".join(self._summary(instruction, group, self.part_tokens, cancel)))
-                on_part(done, len(groups))
+                progress.advance()
                 if cancel.is_set():
                     return
             instruction = COMBINE

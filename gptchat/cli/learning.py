@@ -206,7 +206,7 @@ def finetune(
       gptchat finetune --from-qa golden.jsonl --index default
     """
     from gptchat.cli.model_text import dry_run_lines, outcome_lines
-    from gptchat.cli.progress import FinetuneProgressBar
+    from gptchat.cli.progress import CountProgressBar
     from gptchat.learn.qa_examples import QAExampleSettings
     from gptchat.learn.train import TrainConfig
     from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
@@ -238,10 +238,10 @@ def finetune(
         dry_run,
         model_path,
     )
-    progress = FinetuneProgressBar(f"Training ({method})")
+    progress = CountProgressBar()
     try:
         with progress:
-            hooks = FinetuneHooks(status, progress, progress.scoring, progress.preparing)
+            hooks = FinetuneHooks(status, progress)
             outcome = build_version(workspace, options, hooks)
     except KeyboardInterrupt:
         status("gptchat: training stopped; the active model is unchanged")

@@ -13,7 +13,8 @@ from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 if TYPE_CHECKING:
     from gptchat.index.embedder import Embedder
-    from gptchat.index.indexer import IndexProgress, IndexReport
+    from gptchat.index.indexer import IndexReport
+    from gptchat.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def run_index(
     workspace: Workspace,
     paths: list[Path],
     options: IndexOptions,
-    progress: IndexProgress | None = None,
+    progress: Progress | None = None,
 ) -> IndexReport:
     """Index `paths` into the named index; returns what it did."""
     from gptchat.index.embedder import Embedder

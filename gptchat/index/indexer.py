@@ -7,7 +7,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from gptchat.errors import BadInput
 from gptchat.index.document_index import DocumentIndex, IndexSettings
@@ -17,29 +16,12 @@ from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document
 from gptchat.ingest.walker import Candidate, Skipped, discover
+from gptchat.progress import NO_PROGRESS, Progress
 
 DEFAULT_MAX_FILE_BYTES = 50_000_000
 # Chunks gathered across files before one embedding call and its commits: larger batches pad
 # less, smaller ones commit sooner (about 8 s of embedding on a 2-core laptop).
 EMBED_BATCH_CHUNKS = 256
-
-
-class IndexProgress(Protocol):
-    """Receives progress; the CLI draws a bar from it, tests may watch it."""
-
-    def start(self, total_files: int) -> None: ...
-
-    def advance(self, files: int, chunks: int) -> None: ...
-
-
-class NoProgress:
-    """Progress that goes nowhere."""
-
-    def start(self, total_files: int) -> None:
-        pass
-
-    def advance(self, files: int, chunks: int) -> None:
-        pass
 
 
 @dataclass
@@ -75,7 +57,7 @@ class Indexer:
         embedder: Embedder,
         chunk_settings: ChunkSettings | None = None,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-        progress: IndexProgress | None = None,
+        progress: Progress | None = None,
         embed_batch_chunks: int = EMBED_BATCH_CHUNKS,
     ) -> None:
         self.index = index
@@ -84,7 +66,7 @@ class Indexer:
             max_tokens=embedder.max_tokens - 2  # room for [CLS] and [SEP]
         )
         self.max_file_bytes = max_file_bytes
-        self.progress = progress or NoProgress()
+        self.progress = progress or NO_PROGRESS
         self.embed_batch_chunks = embed_batch_chunks
         self._chunker: Chunker | None = None
         self._pending: list[_Pending] = []
@@ -120,7 +102,7 @@ class Indexer:
             candidates, skipped = discover(root, self.max_file_bytes)
             found.append((root, candidates))
             self._report.skipped.extend(skipped)
-        self.progress.start(sum(len(c) for _, c in found))
+        self.progress.start(sum(len(c) for _, c in found), "Indexing", "files")
         for root, candidates in found:
             self.index.add_root(str(root))
             self._sync_root(root, candidates)
@@ -160,7 +142,7 @@ class Indexer:
             if record is None:
                 return self._done_failed(candidate.path, "deleted during the run")
             self._remove(record.path)
-            self.progress.advance(1, 0)
+            self.progress.advance(1)
             return
         except OSError as exc:
             return self._done_failed(candidate.path, f"cannot read ({exc.strerror})")
@@ -182,11 +164,11 @@ class Indexer:
 
     def _done_unchanged(self) -> None:
         self._report.unchanged += 1
-        self.progress.advance(1, 0)
+        self.progress.advance(1)
 
     def _done_failed(self, path: Path, reason: str) -> None:
         self._report.failed.append((str(path), reason))
-        self.progress.advance(1, 0)
+        self.progress.advance(1)
 
     def _chunks(self, path: Path, data: bytes) -> list[Chunk]:
         if self._chunker is None:
@@ -214,7 +196,7 @@ class Indexer:
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
-            self.progress.advance(1, len(pending.chunks))
+            self.progress.advance(1, f"{self._report.chunks_written} chunks")
         self._pending = []
 
     def _remove(self, path: str) -> None:

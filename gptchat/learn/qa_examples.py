@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gptchat.answer.citations import strip_citations
@@ -14,6 +13,7 @@ from gptchat.errors import BadInput
 from gptchat.eval.metrics import contains_answer
 from gptchat.eval.qa_set import QAItem, from_gold_file, is_long, supports
 from gptchat.learn.examples import TrainingExample
+from gptchat.progress import NO_PROGRESS, Progress
 
 NEGATIVE_POOL = 30  # hits searched for sources from other documents than the gold ones
 
@@ -54,7 +54,7 @@ def dataset_from_qa(
     retriever: Retriever,
     model: PromptModel,
     settings: QAExampleSettings,
-    on_item: Callable[[], None] = lambda: None,
+    progress: Progress = NO_PROGRESS,
 ) -> QADataset:
     """One example per question as the app would prompt it, plus planted negatives.
 
@@ -64,7 +64,7 @@ def dataset_from_qa(
     dataset = QADataset([])
     chooser = random.Random(settings.seed)
     for item in items:
-        on_item()
+        progress.advance()
         if is_long(item) and not item.sources:
             dataset.skipped["long answer without source files"] += 1
             continue

@@ -7,13 +7,13 @@ import random
 import statistics
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
 from gptchat.model.generator import DecodeSettings
+from gptchat.progress import NO_PROGRESS, Progress
 
 DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (BENCHMARKS.md)
 
@@ -58,14 +58,6 @@ class TrainConfig:
         return {**asdict(self), "lr": self.learning_rate}
 
 
-class TrainingProgress:
-    """Receives progress; the CLI draws a bar from it."""
-
-    def start(self, total_steps: int) -> None: ...
-
-    def step(self, loss: float) -> None: ...
-
-
 @dataclass
 class TrainingRun:
     steps: int
@@ -85,7 +77,7 @@ def train(
     tokenizer,
     examples: list[TrainingExample],
     config: TrainConfig,
-    progress: TrainingProgress,
+    progress: Progress,
 ):  # -> (trained model, TrainingRun)
     """Train `model` on `examples` (LoRA adapters or all weights); Ctrl-C stops it."""
     import torch
@@ -137,7 +129,7 @@ def train(
     bf16 = config.precision == "bf16" or (
         config.precision == "auto" and fast_bf16(accelerator.device.type)
     )
-    progress.start(total)
+    progress.start(total, f"Training ({config.method})", "steps")
     steps, tokens, loss_value = 0, 0, math.nan
     started = time.perf_counter()
     while steps < total:
@@ -153,7 +145,7 @@ def train(
             steps += 1
             tokens += int(batch["attention_mask"].sum())
             loss_value = float(loss.detach())
-            progress.step(loss_value)
+            progress.advance(1, f"loss {loss_value:.3f}")
             if steps >= total:
                 break
     model = accelerator.unwrap_model(model)
@@ -224,12 +216,14 @@ def score(
     held_out: list[TrainingExample],
     config: TrainConfig,
     answers: bool,
-    on_example: Callable[[], None] = lambda: None,
+    progress: Progress = NO_PROGRESS,
+    label: str = "Scoring",
 ) -> dict[str, float]:
     """Held-out loss on the targets; with `answers`, greedy answers' token F1 and EM too."""
     import torch
 
     losses, f1s, ems = [], [], []
+    progress.start(len(held_out), label, "held-out examples")
     model.eval()
     device = next(model.parameters()).device
     for example in held_out:
@@ -253,7 +247,7 @@ def score(
                 text = tokenizer.decode(output[0, prompt.shape[1] :], skip_special_tokens=True)
                 f1s.append(token_f1(text, [example.target]))
                 ems.append(exact_match(text, [example.target]))
-        on_example()
+        progress.advance()
     metrics = {"loss": statistics.mean(losses), "examples": len(held_out)}
     if answers:
         metrics.update(token_f1=statistics.mean(f1s), exact_match=statistics.mean(ems))

@@ -17,8 +17,9 @@ from gptchat.learn.examples import (
     split_held_out,
 )
 from gptchat.learn.qa_examples import QAExampleSettings
-from gptchat.learn.train import TrainConfig, TrainingProgress, TrainingRun
+from gptchat.learn.train import TrainConfig, TrainingRun
 from gptchat.log.store import AppStore
+from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 MIN_EXAMPLES = 10
@@ -54,14 +55,10 @@ class FinetuneOutcome:
 
 @dataclass
 class FinetuneHooks:
-    """What the CLI shows while it works."""
+    """What the face shows while it works: status lines, and progress for each phase."""
 
     report: Callable[[str], None] = lambda message: None
-    training: TrainingProgress = field(default_factory=TrainingProgress)
-    # scoring(label, total) returns what to call after each held-out example; so does
-    # preparing(label, total), for each question turned into a training example
-    scoring: Callable[[str, int], Callable[[], None]] = lambda label, total: lambda: None
-    preparing: Callable[[str, int], Callable[[], None]] = lambda label, total: lambda: None
+    progress: Progress = NO_PROGRESS
 
 
 def collect_examples(
@@ -104,8 +101,8 @@ def _qa_examples(
         retriever = Retriever(index, index_embedder(index))
         # The model that will be trained: its chat template and tokenizer shape the prompts.
         model = load_generator(ModelOptions(options.base_model), hooks.report, workspace)
-        advance = hooks.preparing("Building prompts", len(items))
-        dataset = dataset_from_qa(items, retriever, model, options.qa_settings, advance)
+        hooks.progress.start(len(items), "Building prompts", "questions")
+        dataset = dataset_from_qa(items, retriever, model, options.qa_settings, hooks.progress)
     skipped.update(dataset.skipped)
     return FinetuneOutcome(dataset.examples, 0, skipped, refusals=dataset.refusals)
 
@@ -148,11 +145,11 @@ def build_version(
     model, tokenizer = load_causal_lm(base, choice.adapters)
     answers = options.source in ("feedback", "qa")
     outcome.before = score(
-        model, tokenizer, held_out, config, answers, hooks.scoring("Scoring current", len(held_out))
+        model, tokenizer, held_out, config, answers, hooks.progress, "Scoring current"
     )
-    model, outcome.run = train(model, tokenizer, train_set, config, hooks.training)
+    model, outcome.run = train(model, tokenizer, train_set, config, hooks.progress)
     outcome.after = score(
-        model, tokenizer, held_out, config, answers, hooks.scoring("Scoring new", len(held_out))
+        model, tokenizer, held_out, config, answers, hooks.progress, "Scoring new"
     )
     passed = not_worse(outcome.before, outcome.after)
     folder = _save(workspace, model, tokenizer, config, outcome)

@@ -45,16 +45,32 @@ def describe_error(error: BaseException) -> str:
 
 
 class _IndexProgressRelay:
-    """Indexing progress from a worker thread to the progress bar."""
+    """Indexing progress (a gptchat.progress.Progress) from a worker thread to the bar."""
 
     def __init__(self, app: GptchatApp) -> None:
         self.app = app
 
-    def start(self, total_files: int) -> None:
-        self.app.call_from_thread(self.app.progress_started, total_files)
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.app.call_from_thread(self.app.progress_started, total)
 
-    def advance(self, files: int, chunks: int) -> None:
-        self.app.call_from_thread(self.app.progress_advanced, files)
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        self.app.call_from_thread(self.app.progress_advanced, steps)
+
+
+class _StatusProgressRelay:
+    """Progress of a summary's map steps, from a worker thread to the status line."""
+
+    def __init__(self, app: GptchatApp) -> None:
+        self.app = app
+        self.done = self.total = 0
+
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.done, self.total = 0, total
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        self.done += steps
+        message = f"Summarizing part {self.done} of {self.total}…"
+        self.app.call_from_thread(self.app.set_status, message)
 
 
 class GptchatApp(ConversationActions, FeedbackActions):
@@ -301,10 +317,7 @@ class GptchatApp(ConversationActions, FeedbackActions):
     def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
         """The summary stream, reporting its map steps on the status line (worker thread)."""
 
-        def on_part(done: int, total: int) -> None:
-            self.call_from_thread(self.set_status, f"Summarizing part {done} of {total}…")
-
-        path, pieces = self.assistant.summarize(name, cancel, on_part)
+        path, pieces = self.assistant.summarize(name, cancel, _StatusProgressRelay(self))
         self.call_from_thread(self.set_status, f"Summarizing {path}…")
         return pieces
 

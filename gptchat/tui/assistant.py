@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from gptchat.answer.open_session import OpenSession
     from gptchat.answer.session import Answer
     from gptchat.index.document_index import DocumentIndex
-    from gptchat.index.indexer import IndexProgress
+    from gptchat.progress import Progress
 
 LAST_CONVERSATION = "last_conversation"
 
@@ -73,7 +73,7 @@ class Assistant:
         facts = self.index_facts()
         return facts is None or facts.files == 0
 
-    def index(self, paths: list[Path], progress: IndexProgress | None = None) -> list[str]:
+    def index(self, paths: list[Path], progress: Progress | None = None) -> list[str]:
         """Add `paths` to the index (the user guide when none); returns the summary lines."""
         from gptchat.cli.index_text import report_lines
         from gptchat.index.catalog import run_index
@@ -180,7 +180,7 @@ class Assistant:
         return iter(generator.stream(text, DecodeSettings(max_new_tokens=200), cancel, plain=True))
 
     def summarize(
-        self, name: str, cancel: threading.Event, on_part: Callable[[int, int], None]
+        self, name: str, cancel: threading.Event, progress: Progress
     ) -> tuple[str, Iterator[str]]:
         """The indexed file called `name` and its summary as it streams."""
         from gptchat.answer.summarize import Summarizer
@@ -189,7 +189,7 @@ class Assistant:
         path = self._indexed_path(opened.index, name)
         texts = [chunk.text for chunk in opened.index.file_chunks(path)]
         summarizer = Summarizer(opened.session.generator, opened.session.budget)
-        return path, summarizer.stream(texts, cancel, on_part)
+        return path, summarizer.stream(texts, cancel, progress)
 
     def _indexed_path(self, index: DocumentIndex, name: str) -> str:
         """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
