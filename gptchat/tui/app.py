@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import events, work
@@ -16,15 +15,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
 from gptchat.errors import GptchatError
-from gptchat.index.catalog import guide_path
 from gptchat.log.store import StoredSource
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
+from gptchat.tui.command_actions import CommandActions
 from gptchat.tui.conversation_actions import ConversationActions
 from gptchat.tui.conversation_list import ConversationItem, ConversationList
 from gptchat.tui.dialogs import PassageDialog
 from gptchat.tui.feedback_actions import FeedbackActions
-from gptchat.tui.slash_commands import COMMANDS, SlashCommand, help_lines, parse_slash_command
+from gptchat.tui.slash_commands import COMMANDS, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
 
@@ -44,36 +43,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class _IndexProgressRelay:
-    """Indexing progress (a gptchat.progress.Progress) from a worker thread to the bar."""
-
-    def __init__(self, app: GptchatApp) -> None:
-        self.app = app
-
-    def start(self, total: int, label: str, unit: str = "") -> None:
-        self.app.call_from_thread(self.app.progress_started, total)
-
-    def advance(self, steps: int = 1, note: str = "") -> None:
-        self.app.call_from_thread(self.app.progress_advanced, steps)
-
-
-class _StatusProgressRelay:
-    """Progress of a summary's map steps, from a worker thread to the status line."""
-
-    def __init__(self, app: GptchatApp) -> None:
-        self.app = app
-        self.done = self.total = 0
-
-    def start(self, total: int, label: str, unit: str = "") -> None:
-        self.done, self.total = 0, total
-
-    def advance(self, steps: int = 1, note: str = "") -> None:
-        self.done += steps
-        message = f"Summarizing part {self.done} of {self.total}…"
-        self.app.call_from_thread(self.app.set_status, message)
-
-
-class GptchatApp(ConversationActions, FeedbackActions):
+class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     """Ask the documents, read cited answers as they stream, rate and correct them."""
 
     TITLE = "gptchat"
@@ -284,113 +254,6 @@ class GptchatApp(ConversationActions, FeedbackActions):
             self.set_status("Stopping…")
         elif self.focused is not self.question_input:
             self.question_input.focus()
-
-    # -- slash commands --------------------------------------------------------------------
-
-    async def run_slash_command(self, command: SlashCommand) -> None:
-        if command.name == "help":
-            await self.log_view.show_note("\n".join(help_lines()))
-        elif command.name == "new":
-            await self.action_new_conversation()
-        elif command.name == "index":
-            self.set_status(f"Indexing {command.argument}…")
-            self.index_paths([Path(command.argument).expanduser()], first_run=False)
-        elif command.name == "model":
-            if command.argument:
-                self.switch_model(command.argument)
-            else:
-                versions = "\n".join(self.assistant.model_versions())
-                await self.log_view.show_note(f"Model: {self.assistant.model_name}\n{versions}")
-        elif command.name == "generate":
-            view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
-            self._cancel = threading.Event()
-            self.stream_worker(
-                view, lambda cancel: self.assistant.generate(command.argument, cancel), self._cancel
-            )
-        elif command.name == "summarize":
-            view = await self.log_view.add_answer(AnswerView(f"summary of {command.argument}"))
-            self._cancel = threading.Event()
-            self.stream_worker(
-                view, lambda cancel: self._summary(command.argument, cancel), self._cancel
-            )
-
-    def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
-        """The summary stream, reporting its map steps on the status line (worker thread)."""
-
-        path, pieces = self.assistant.summarize(name, cancel, _StatusProgressRelay(self))
-        self.call_from_thread(self.set_status, f"Summarizing {path}…")
-        return pieces
-
-    @work(thread=True, group="generation")
-    def stream_worker(
-        self,
-        view: AnswerView,
-        start: Callable[[threading.Event], Iterable[str]],
-        cancel: threading.Event,
-    ) -> None:
-        """Stream text that is not an answer (a continuation, a summary) into `view`."""
-        status = "complete"
-        try:
-            for piece in start(cancel):
-                self.call_from_thread(view.append, piece)
-            if cancel.is_set():
-                status = "interrupted"
-        except Exception as error:
-            status = "error"
-            self.call_from_thread(self.notify_error, error)
-        self.call_from_thread(self.stream_done, view, status, [])
-
-    @work(thread=True, group="index", exclusive=True)
-    def index_paths(self, paths: list[Path], first_run: bool) -> None:
-        try:
-            lines = self.assistant.index(paths, _IndexProgressRelay(self))
-        except Exception as error:
-            self.call_from_thread(self.index_failed, error, first_run)
-            return
-        self.call_from_thread(self.index_done, lines, first_run)
-
-    def progress_started(self, total_files: int) -> None:
-        bar = self.query_one(ProgressBar)
-        bar.update(total=total_files, progress=0)
-        bar.remove_class("-hidden")
-
-    def progress_advanced(self, files: int) -> None:
-        self.query_one(ProgressBar).advance(files)
-
-    async def index_done(self, lines: list[str], first_run: bool) -> None:
-        self.query_one(ProgressBar).add_class("-hidden")
-        self.set_status("")
-        self.show_header()
-        await self.log_view.show_note("\n".join(lines))
-        if first_run:
-            await self.log_view.show_note(
-                f"Indexed the user guide ({guide_path()}). Try: how do I rate an answer?"
-            )
-        if first_run or self.model_state == "no index":
-            self.load_model()
-
-    def index_failed(self, error: BaseException, first_run: bool) -> None:
-        self.query_one(ProgressBar).add_class("-hidden")
-        self.set_status("")
-        step = "try /index PATH with another folder" if first_run else "nothing indexed was lost"
-        self.notify_error(error, step)
-
-    @work(thread=True, group="model")
-    def switch_model(self, choice: str) -> None:
-        """`/model N`, `/model base` or `/model PATH`, loaded behind the status line."""
-        self.call_from_thread(self.set_status, f"Loading {choice}…")
-
-        def report(message: str) -> None:
-            self.call_from_thread(self.set_status, message)
-
-        try:
-            name = self.assistant.switch_model(choice, report)
-        except Exception as error:
-            self.call_from_thread(self.notify_error, error, "the model in use is unchanged")
-            self.call_from_thread(self.set_status, "")
-            return
-        self.call_from_thread(self.notify, f"Now answering with {name}.")
-        self.call_from_thread(self.model_ready)
 
     # -- feedback --------------------------------------------------------------------------
 

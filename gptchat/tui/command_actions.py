@@ -1,0 +1,185 @@
+"""The app's slash commands: /index with its progress bar, /model, /generate, /summarize."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App
+from textual.widgets import ProgressBar
+
+from gptchat.index.catalog import guide_path
+from gptchat.log.store import StoredSource
+from gptchat.tui.chat_log import AnswerView
+from gptchat.tui.slash_commands import SlashCommand, help_lines
+
+if TYPE_CHECKING:
+    from gptchat.tui.assistant import Assistant
+    from gptchat.tui.chat_log import ChatLog
+
+
+class _IndexProgressRelay:
+    """Indexing progress (a gptchat.progress.Progress) from a worker thread to the bar."""
+
+    def __init__(self, app: CommandActions) -> None:
+        self.app = app
+
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.app.call_from_thread(self.app.progress_started, total)
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        self.app.call_from_thread(self.app.progress_advanced, steps)
+
+
+class _StatusProgressRelay:
+    """Progress of a summary's map steps, from a worker thread to the status line."""
+
+    def __init__(self, app: CommandActions) -> None:
+        self.app = app
+        self.done = self.total = 0
+
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.done, self.total = 0, total
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        self.done += steps
+        message = f"Summarizing part {self.done} of {self.total}…"
+        self.app.call_from_thread(self.app.set_status, message)
+
+
+class CommandActions(App[None]):
+    """Slash-command handlers of GptchatApp, which provides the attributes declared here
+    (and /new's action_new_conversation, from ConversationActions)."""
+
+    assistant: Assistant
+    log_view: ChatLog
+    _cancel: threading.Event | None
+    model_state: str
+
+    def load_model(self) -> None:
+        raise NotImplementedError
+
+    def model_ready(self) -> None:
+        raise NotImplementedError
+
+    def show_header(self) -> None:
+        raise NotImplementedError
+
+    def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
+        raise NotImplementedError
+
+    def set_status(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def stream_done(
+        self, view: AnswerView, status: str, sources: list[StoredSource], text: str | None = None
+    ) -> None:
+        raise NotImplementedError
+
+    async def run_slash_command(self, command: SlashCommand) -> None:
+        if command.name == "help":
+            await self.log_view.show_note("\n".join(help_lines()))
+        elif command.name == "new":
+            await self.action_new_conversation()
+        elif command.name == "index":
+            self.set_status(f"Indexing {command.argument}…")
+            self.index_paths([Path(command.argument).expanduser()], first_run=False)
+        elif command.name == "model":
+            if command.argument:
+                self.switch_model(command.argument)
+            else:
+                versions = "\n".join(self.assistant.model_versions())
+                await self.log_view.show_note(f"Model: {self.assistant.model_name}\n{versions}")
+        elif command.name == "generate":
+            view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
+            self._cancel = threading.Event()
+            self.stream_worker(
+                view, lambda cancel: self.assistant.generate(command.argument, cancel), self._cancel
+            )
+        elif command.name == "summarize":
+            view = await self.log_view.add_answer(AnswerView(f"summary of {command.argument}"))
+            self._cancel = threading.Event()
+            self.stream_worker(
+                view, lambda cancel: self._summary(command.argument, cancel), self._cancel
+            )
+
+    def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
+        """The summary stream, reporting its map steps on the status line (worker thread)."""
+
+        path, pieces = self.assistant.summarize(name, cancel, _StatusProgressRelay(self))
+        self.call_from_thread(self.set_status, f"Summarizing {path}…")
+        return pieces
+
+    @work(thread=True, group="generation")
+    def stream_worker(
+        self,
+        view: AnswerView,
+        start: Callable[[threading.Event], Iterable[str]],
+        cancel: threading.Event,
+    ) -> None:
+        """Stream text that is not an answer (a continuation, a summary) into `view`."""
+        status = "complete"
+        try:
+            for piece in start(cancel):
+                self.call_from_thread(view.append, piece)
+            if cancel.is_set():
+                status = "interrupted"
+        except Exception as error:
+            status = "error"
+            self.call_from_thread(self.notify_error, error)
+        self.call_from_thread(self.stream_done, view, status, [])
+
+    @work(thread=True, group="index", exclusive=True)
+    def index_paths(self, paths: list[Path], first_run: bool) -> None:
+        try:
+            lines = self.assistant.index(paths, _IndexProgressRelay(self))
+        except Exception as error:
+            self.call_from_thread(self.index_failed, error, first_run)
+            return
+        self.call_from_thread(self.index_done, lines, first_run)
+
+    def progress_started(self, total_files: int) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=total_files, progress=0)
+        bar.remove_class("-hidden")
+
+    def progress_advanced(self, files: int) -> None:
+        self.query_one(ProgressBar).advance(files)
+
+    async def index_done(self, lines: list[str], first_run: bool) -> None:
+        self.query_one(ProgressBar).add_class("-hidden")
+        self.set_status("")
+        self.show_header()
+        await self.log_view.show_note("\n".join(lines))
+        if first_run:
+            await self.log_view.show_note(
+                f"Indexed the user guide ({guide_path()}). Try: how do I rate an answer?"
+            )
+        if first_run or self.model_state == "no index":
+            self.load_model()
+
+    def index_failed(self, error: BaseException, first_run: bool) -> None:
+        self.query_one(ProgressBar).add_class("-hidden")
+        self.set_status("")
+        step = "try /index PATH with another folder" if first_run else "nothing indexed was lost"
+        self.notify_error(error, step)
+
+    @work(thread=True, group="model")
+    def switch_model(self, choice: str) -> None:
+        """`/model N`, `/model base` or `/model PATH`, loaded behind the status line."""
+        self.call_from_thread(self.set_status, f"Loading {choice}…")
+
+        def report(message: str) -> None:
+            self.call_from_thread(self.set_status, message)
+
+        try:
+            name = self.assistant.switch_model(choice, report)
+        except Exception as error:
+            self.call_from_thread(self.notify_error, error, "the model in use is unchanged")
+            self.call_from_thread(self.set_status, "")
+            return
+        self.call_from_thread(self.notify, f"Now answering with {name}.")
+        self.call_from_thread(self.model_ready)
