@@ -40,7 +40,7 @@ from gptchat.index.catalog import (  # noqa: E402
 )
 from gptchat.log.store import AppStore  # noqa: E402
 from gptchat.model.generator import Generator  # noqa: E402
-from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model  # noqa: E402
+from gptchat.model.provision import ensure_default_model  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, starter_available  # noqa: E402
 from gptchat.model.versions import default_choice  # noqa: E402
 from gptchat.workspace import Workspace  # noqa: E402
@@ -187,7 +187,7 @@ def main() -> None:
     for label, choice in models.items():
         if label not in wanted:
             continue
-        generator = Generator(base_model, choice.name(DEFAULT_MODEL), adapters=choice.adapters)
+        generator = Generator(base_model, choice.name, adapters=choice.adapters)
         results[label] = measure(label, generator, retrievers, store, sets, injected)
     if "starter-int8" in wanted:
         generator = Generator(

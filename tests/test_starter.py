@@ -57,7 +57,7 @@ def test_a_version_trained_on_the_starter_chains_on_it_and_rolls_back_to_it(
         store.activate_model_version(version)
         choice = choice_for(workspace, store, store.active_model_version())
     assert choice.adapters == (STARTER_DIR, adapter) and choice.root == STARTER_BASE
-    assert choice.name("SmolLM2-135M-Instruct") == "SmolLM2-135M-Instruct+starter@v1"
+    assert choice.name == "SmolLM2-135M-Instruct+starter@v1"
     assert "| * v1 | " in run_cli(monkeypatch, capsys, "models")[1]
     code, out, _ = run_cli(monkeypatch, capsys, "models", "rollback")
     assert code == 0 and out.strip() == "The starter answers now."

@@ -64,12 +64,11 @@ def content_words(text: str) -> list[str]:
     return content or words
 
 
-def overlap(sentence: str, source: str) -> float:
-    """Share of the sentence's content words that occur in the source."""
+def overlap(sentence: str, vocabulary: set[str]) -> float:
+    """Share of the sentence's content words found in a source's (normalised) words."""
     words = content_words(sentence)
     if not words:
         return 0.0
-    vocabulary = set(normalize_answer(source).split())
     return sum(w in vocabulary for w in words) / len(words)
 
 
@@ -79,7 +78,8 @@ def attribute(answer: str, sources: list[str], embed: Embed | None = None) -> At
     if not sentences or not sources:
         return Attribution(answer.strip(), [], 0, 0)
     plain = [strip_citations(s).strip() for s in sentences]
-    overlaps = np.array([[overlap(s, source) for source in sources] for s in plain])
+    vocabularies = [set(normalize_answer(source).split()) for source in sources]
+    overlaps = np.array([[overlap(s, words) for words in vocabularies] for s in plain])
     cosines = np.zeros_like(overlaps)
     if embed is not None:
         vectors = embed(plain + sources)

@@ -24,21 +24,20 @@ def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
     from gptchat.model.starter import starter_provenance
     from gptchat.model.versions import STARTER_BASE
 
-    active = next((v.id for v in versions if v.active), None)
-    root = "starter" if starter_on else "base"
+    # With no version active, the root answers: the starter, or the base model without it.
+    answering = None if any(v.active for v in versions) else "starter" if starter_on else "base"
     lines = [
         "| version | created | from | method | examples | F1 before → after | loss before → after"
         " |",
         "|---|---|---|---|---|---|---|",
-        f"| {'* ' if active is None and root == 'base' else ''}base | - | {DEFAULT_MODEL} | - | -"
-        " | - | - |",
+        f"| {'* ' if answering == 'base' else ''}base | - | {DEFAULT_MODEL} | - | - | - | - |",
     ]
     starter = starter_provenance()
     if starter is not None:
         training = starter.get("training", {})
         examples = training.get("data", {}).get("examples", "-")
         lines.append(
-            f"| {'* ' if active is None and root == 'starter' else ''}starter | shipped | base,"
+            f"| {'* ' if answering == 'starter' else ''}starter | shipped | base,"
             f" squad-dev QA | lora | {examples} | {_scores(training.get('metrics', {}))} |"
         )
     for v in versions:

@@ -1,4 +1,4 @@
-"""Progress bars on stderr: indexing, runs over a list of items, fine-tuning."""
+"""Progress bars on stderr, for every long command."""
 
 from __future__ import annotations
 
@@ -9,29 +9,27 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    ProgressColumn,
     TextColumn,
     TimeRemainingColumn,
 )
 
 
-def _stderr_progress(*columns: ProgressColumn | str) -> Progress:
-    """A bar on stderr: description, bar, done/total, `columns`, then the time left."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        *columns,
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )
+class CountProgressBar:
+    """gptchat.progress.Progress as bars on stderr, done/total with the time left, one line
+    per run (indexing, building prompts, scoring, training, evaluating); a context manager."""
 
-
-class _StderrBar:
-    """A context manager that shows `self._progress` while it is open."""
-
-    _progress: Progress
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = None
+        self._unit = ""
 
     def __enter__(self) -> Self:
         self._progress.start()
@@ -39,15 +37,6 @@ class _StderrBar:
 
     def __exit__(self, *exc_info: object) -> None:
         self._progress.stop()
-
-
-class CountProgressBar(_StderrBar):
-    """A done/total bar with ETA on stderr for gptchat.progress.Progress: a line per run
-    (indexing, building prompts, scoring, training, evaluating)."""
-
-    def __init__(self) -> None:
-        self._progress = _stderr_progress(TextColumn("{task.fields[note]}"))
-        self._task = None
 
     def start(self, total: int, label: str, unit: str = "") -> None:
         self._unit = unit

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+# Scoring, retrieval relevance and citation checks judge answers by the same words.
 from gptchat.answer.citations import normalize_answer
-
-__all__ = ["normalize_answer"]  # scoring and retrieval judge answers by the same words
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:

@@ -45,7 +45,7 @@ def run_eval(
     qa_file: Path,
     options: EvalOptions,
     report: Callable[[str], None],
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> EvalOutcome:
     """Evaluate the index (and the model, unless retrieval-only) on a question set."""
     import random
@@ -63,38 +63,33 @@ def run_eval(
     items = qa_set.items
     if options.limit and options.limit < len(items):
         items = random.Random(0).sample(items, options.limit)  # seeded: runs compare
-    index = open_searchable_index(workspace, options.index_name)
     model_name = None
-    try:
+    # Answers go to a scratch database, so an eval does not flood the user's history, unless
+    # they are recorded as feedback, which lives beside the user's own.
+    with (
+        open_searchable_index(workspace, options.index_name) as index,
+        tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir,
+        AppStore(
+            workspace.app_db_path if options.record_feedback else Path(scratch_dir) / "eval.db"
+        ) as answers,
+    ):
         retriever = Retriever(index, index_embedder(index))
-        # Answers go to a scratch database, so an eval does not flood the user's history,
-        # unless they are recorded as feedback, which lives beside the user's own.
-        with tempfile.TemporaryDirectory(prefix="gptchat-eval-") as scratch_dir:
-            db_path = Path(scratch_dir) / "eval.db"
-            with AppStore(workspace.app_db_path if options.record_feedback else db_path) as answers:
-                session = None
-                if not options.retrieval_only:
-                    generator = load_generator(options.model, report, workspace)
-                    model_name = generator.name
-                    session = ChatSession(
-                        retriever, generator, answers, options.index_name, options.k
-                    )
-                    if options.max_tokens:
-                        session.decode = replace(session.decode, max_new_tokens=options.max_tokens)
-                progress = progress or NO_PROGRESS
-                progress.start(len(items), "Evaluating", "questions")
+        session = None
+        if not options.retrieval_only:
+            generator = load_generator(options.model, report, workspace)
+            model_name = generator.name
+            session = ChatSession(retriever, generator, answers, options.index_name, options.k)
+            if options.max_tokens:
+                session.decode = replace(session.decode, max_new_tokens=options.max_tokens)
+        progress.start(len(items), "Evaluating", "questions")
 
-                def on_result(result: QuestionResult) -> None:
-                    if options.record_feedback and result.message_id is not None:
-                        rating, correction = judged_feedback(result)
-                        answers.set_feedback(
-                            result.message_id, rating=rating, correction=correction
-                        )
-                    progress.advance()
+        def on_result(result: QuestionResult) -> None:
+            if options.record_feedback and result.message_id is not None:
+                rating, correction = judged_feedback(result)
+                answers.set_feedback(result.message_id, rating=rating, correction=correction)
+            progress.advance()
 
-                metrics, results = evaluate(items, retriever, session, on_result)
-    finally:
-        index.close()
+        metrics, results = evaluate(items, retriever, session, on_result)
     with AppStore(workspace.app_db_path) as store:
         run_id = store.add_eval_run(
             str(qa_file.resolve()), options.index_name, model_name, len(items), metrics

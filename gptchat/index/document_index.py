@@ -113,17 +113,22 @@ class DocumentIndex(Closing):
     # -- files: SQLite and FAISS kept in step ---------------------------------------------
 
     def replace_file(
-        self, state: FileState, chunks: list[Chunk], new_vectors: dict[str, np.ndarray]
+        self,
+        state: FileState,
+        chunks: list[Chunk],
+        new_vectors: dict[str, np.ndarray],
+        known: dict[str, np.ndarray],
     ) -> None:
         """Store a file's chunks (one transaction) and update the FAISS cache to match.
 
-        `new_vectors` are the embeddings not stored yet; the others come from the database.
+        `new_vectors` are the embeddings not stored yet. `known` holds the vectors the caller
+        has at hand, by text hash; the ones read from the database are added to it, so a text
+        shared by the files of one batch is read once.
         """
         cache = self.vectors()  # loaded before the commit, so it matches the database it read
         removed, added = self.store.replace_file(state, chunks, new_vectors)
         cache.remove(removed)
         if added:
-            known = dict(new_vectors)
             stored = sorted({text_hash for _, text_hash in added} - known.keys())
             known.update(self.store.vectors_for_hashes(stored, cache.dimension))
             ids = np.array([chunk_id for chunk_id, _ in added], dtype=np.int64)

@@ -191,7 +191,7 @@ class Indexer:
         for pending in self._pending:
             hashes = {chunk.text_hash for chunk in pending.chunks}
             to_store = {h: vectors_by_hash[h] for h in hashes & unstored}
-            self.index.replace_file(pending.state, pending.chunks, to_store)
+            self.index.replace_file(pending.state, pending.chunks, to_store, vectors_by_hash)
             unstored -= to_store.keys()
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)

@@ -14,6 +14,7 @@ from gptchat.eval.metrics import contains_answer
 from gptchat.eval.qa_set import QAItem, from_gold_file, is_long, supports
 from gptchat.learn.examples import TrainingExample
 from gptchat.progress import NO_PROGRESS, Progress
+from gptchat.workspace import DEFAULT_K
 
 NEGATIVE_POOL = 30  # hits searched for sources from other documents than the gold ones
 
@@ -22,7 +23,7 @@ NEGATIVE_POOL = 30  # hits searched for sources from other documents than the go
 class QAExampleSettings:
     """How many sources a prompt shows, and how many negatives to add on purpose."""
 
-    k: int = 3
+    k: int = DEFAULT_K
     budget: PromptBudget = field(default_factory=PromptBudget)
     negatives: float = 0.15  # share of questions also shown only other documents' sources
     seed: int = 0

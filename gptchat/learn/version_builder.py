@@ -141,7 +141,7 @@ def build_version(
     else:
         choice = active_choice(workspace)
     base = choice.base or ensure_default_model(hooks.report)
-    hooks.report(f"Loading {choice.name(base.name)} for training")
+    hooks.report(f"Loading {choice.name} for training")
     model, tokenizer = load_causal_lm(base, choice.adapters)
     answers = options.source in ("feedback", "qa")
     outcome.before = score(

@@ -31,12 +31,11 @@ def load_generator(
     """The generator for `options`: a given folder, else the workspace's active version
     (read through `store` when the caller holds gptchat.db open)."""
     from gptchat.model.generator import Generator
-    from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+    from gptchat.model.provision import ensure_default_model
     from gptchat.model.versions import ModelChoice, active_choice
 
     if options.path is not None:
         return Generator(options.path, int8=options.int8)
     choice = active_choice(workspace, store) if workspace is not None else ModelChoice(None)
     base = choice.base or ensure_default_model(report)
-    base_name = DEFAULT_MODEL if choice.base is None else choice.base.name
-    return Generator(base, name=choice.name(base_name), int8=options.int8, adapters=choice.adapters)
+    return Generator(base, name=choice.name, int8=options.int8, adapters=choice.adapters)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, ModelVersion
+from gptchat.model.provision import DEFAULT_MODEL
 from gptchat.model.starter import STARTER_DIR, starter_available
 from gptchat.workspace import Workspace
 
@@ -24,8 +25,11 @@ class ModelChoice:
     version: int | None = None
     starter: bool = False  # the shipped starter adapter is the first of `adapters`
 
-    def name(self, base_name: str) -> str:
-        name = f"{base_name}+starter" if self.starter else base_name
+    @property
+    def name(self) -> str:
+        """How logs and the app name it: `SmolLM2-135M-Instruct+starter@v2`."""
+        name = DEFAULT_MODEL if self.base is None else self.base.name
+        name = f"{name}+starter" if self.starter else name
         return name if self.version is None else f"{name}@v{self.version}"
 
     @property
@@ -74,7 +78,7 @@ def choice_for(workspace: Workspace, store: AppStore, version: ModelVersion | No
     root = chain[0].base_model
     starter = root == STARTER_BASE
     if starter and not starter_available():
-        raise BadInput(f"v{version} was trained on the starter adapter, which is not installed")
+        raise BadInput(f"v{version.id} was trained on the starter adapter, which is not installed")
     base = None if root in (DEFAULT_BASE, STARTER_BASE) else Path(root)
     adapters: list[Path] = [STARTER_DIR] if starter else []
     for step in chain:

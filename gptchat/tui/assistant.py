@@ -87,15 +87,13 @@ class Assistant:
     @property
     def model_name(self) -> str:
         """The model that answers (or will, once loaded), with its version."""
-        from gptchat.model.provision import DEFAULT_MODEL
         from gptchat.model.versions import choice_for
 
         if self._opened is not None:
             return self._opened.session.generator.name
         if self.model.path is not None:
             return self.model.path.name
-        choice = choice_for(self.workspace, self.store, self.store.active_model_version())
-        return choice.name(choice.base.name if choice.base else DEFAULT_MODEL)
+        return choice_for(self.workspace, self.store, self.store.active_model_version()).name
 
     @property
     def loaded(self) -> bool:
@@ -148,9 +146,8 @@ class Assistant:
         from gptchat.model.loading import load_generator
 
         options = ModelOptions(path, self.model.int8)
-        generator = load_generator(
-            options, report, self.workspace, self.store
-        )  # fails before any change
+        # This fails before anything changes.
+        generator = load_generator(options, report, self.workspace, self.store)
         with self._lock:
             self.model = options
             if self._opened is not None:
