@@ -6,6 +6,10 @@ The squad-dev articles are split by article: the TRAIN ones are indexed and thei
 become `finetune --from-qa` examples (the app's own prompts, gold answer + [n], refusals);
 the HELD_OUT ones are never trained on and are what benchmarks/answer_benchmark.py measures.
 claude-docs is never training data. The adapter is saved in bf16 with its provenance.
+
+Questions that ask how or why are answered with the article's whole sentence that holds the
+gold span (SQuAD's spans are a few words; an explanation is not), so the model learns a
+sentence where a sentence is asked for.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -24,7 +29,51 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gptchat.eval.metrics import contains_answer, normalize_answer  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
+
+# "How did ..." and "Why ..." ask for an explanation; "how many/much/long ..." for a quantity.
+EXPLANATORY = re.compile(
+    r"^(why\b|how (?!many|much|long|old|far|large|often|big|tall|few|high|fast|deep|wide"
+    r"|early|soon|common)\w+)",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+MAX_SENTENCE_WORDS = 45
+
+
+def answer_sentence(question: str, answers: list[str], article: str) -> str | None:
+    """The article's sentence holding a gold span that shares most words with the question."""
+    asked = set(normalize_answer(question).split())
+    best, best_overlap = None, -1
+    for paragraph in article.split("\n\n"):
+        for sentence in SENTENCE_END.split(paragraph.strip()):
+            words = sentence.split()
+            if len(words) > MAX_SENTENCE_WORDS or not contains_answer(sentence, answers):
+                continue
+            overlap = len(asked & set(normalize_answer(sentence).split()))
+            if overlap > best_overlap:
+                best, best_overlap = sentence.strip(), overlap
+    return best
+
+
+def choose_questions(rows: list[dict], docs: Path, sample: int, seed: int) -> list[dict]:
+    """A seeded sample of the questions, plus every explanatory one with a sentence answer."""
+    chosen = random.Random(seed).sample(rows, min(sample, len(rows)))
+    ids = {row["id"] for row in chosen}
+    articles: dict[str, str] = {}
+    for row in rows:
+        if not EXPLANATORY.match(row["question"]):
+            continue
+        name = row["sources"][0]
+        article = articles.setdefault(name, (docs / name).read_text(encoding="utf-8"))
+        sentence = answer_sentence(row["question"], row["answers"], article)
+        if sentence is None:
+            continue
+        if row["id"] in ids:
+            chosen = [r for r in chosen if r["id"] != row["id"]]
+        chosen.append({**row, "answers": [sentence]})
+    return chosen
 
 
 def split(squad: Path, work: Path) -> dict[str, Path]:
@@ -94,8 +143,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=REPO.parent / "shared/eval/squad-dev")
     parser.add_argument("--work", type=Path, default=Path("/tmp/gptchat-starter"))
-    parser.add_argument("--examples", type=int, default=900, help="questions sampled")
-    parser.add_argument("--negatives", type=float, default=0.15)
+    parser.add_argument("--examples", type=int, default=800, help="questions sampled")
+    parser.add_argument("--negatives", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--held-out", type=float, default=0.05, help="share for the gate")
     parser.add_argument("--dry-run", action="store_true")
@@ -109,13 +158,23 @@ def main() -> None:
         shutil.rmtree(args.work / "models", ignore_errors=True)
         for database in args.work.glob("gptchat.db*"):
             database.unlink()
+    rows = [json.loads(line) for line in paths["train-qa"].read_text().splitlines()]
+    chosen = choose_questions(rows, paths["train-docs"], args.examples, args.seed)
+    by_id = {row["id"]: row for row in rows}
+    questions = args.work / "train-questions.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in chosen))
+    sentences = sum(1 for r in chosen if r["answers"] != by_id[r["id"]]["answers"])
+    print(f"{len(chosen)} questions, {sentences} of them answered with a sentence", flush=True)
     gptchat(args.work, "index", str(paths["train-docs"]))
     # Trained from the plain base model, never from an earlier starter.
     gptchat(args.work, "models", "use", "base")
     settings = {
         "k": 3,
-        "questions": args.examples,
+        "questions": len(chosen),
+        "sampled": args.examples,
+        "sentence_answers": sentences,
         "negatives": args.negatives,
+        "misses": "skip",
         "seed": args.seed,
         "held_out": args.held_out,
         "method": "lora",
@@ -124,13 +183,13 @@ def main() -> None:
     finetune = [
         "finetune",
         "--from-qa",
-        str(paths["train-qa"]),
+        str(questions),
         "--k",
         "3",
-        "--max-examples",
-        str(args.examples),
         "--negatives",
         str(args.negatives),
+        "--misses",
+        "skip",
         "--seed",
         str(args.seed),
         "--held-out",

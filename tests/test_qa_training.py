@@ -33,6 +33,9 @@ def test_the_target_cites_the_first_source_that_holds_the_answer() -> None:
     long = QAItem("2", "Explain tea.", [reference], ["tea.txt"])
     # A long answer is supported by its gold file, whatever the passage's words.
     assert cited_target(long, sources) == f"{reference} [2]."
+    # ...but a passage of that file quoting it word for word is the one cited.
+    quoted = [*sources, hit("/d/tea.txt", f"Intro. {reference}.")]
+    assert cited_target(long, quoted) == f"{reference} [3]."
 
 
 @pytest.fixture
@@ -69,6 +72,11 @@ def test_examples_are_the_apps_prompts_with_refusals_and_negatives(
     assert negative.target == REFUSAL and "tea.txt" not in negative.prompt
     assert dataset.answered == 2 and dataset.refusals == targets.count(REFUSAL) >= 3
     assert is_refusal(REFUSAL) and not is_refusal(first.target)
+    # Misses left out: only the planted negatives teach the refusal.
+    skipping = QAExampleSettings(k=2, negatives=0.0, refuse_misses=False)
+    kept = dataset_from_qa(items, tea_retriever, model, skipping)
+    assert kept.refusals == 0 and kept.answered == 2
+    assert kept.skipped["no retrieved source holds the gold answer"] == 1
 
 
 def test_finetune_from_qa_and_a_golden_file_round_trip(

@@ -38,6 +38,7 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
         f"  skipped {s.path}: {s.reason}" for s in report.skipped if s.reason != UNSUPPORTED
     )
     lines.extend(f"  failed {path}: {reason}" for path, reason in report.failed)
+    lines.extend(f"  indexed in part {path}: {problem}" for path, problem in report.warnings)
     return lines
 
 

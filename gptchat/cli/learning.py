@@ -142,6 +142,14 @@ def eval_command(
     show_default=True,
     help="With --from-qa: share of questions also shown only other documents, to teach refusal.",
 )
+@click.option(
+    "--misses",
+    type=click.Choice(["refuse", "skip"]),
+    default="refuse",
+    show_default=True,
+    help="With --from-qa: a question whose sources hold no gold answer teaches the refusal, "
+    "or is left out.",
+)
 @index_option
 @k_option
 @click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
@@ -181,6 +189,7 @@ def finetune(
     qa_file: Path | None,
     max_examples: int | None,
     negatives: float,
+    misses: str,
     index_name: str,
     k: int,
     method: str,
@@ -231,7 +240,7 @@ def finetune(
         source,
         index_name,
         qa_file,
-        QAExampleSettings(k=k, negatives=negatives, seed=seed),
+        QAExampleSettings(k=k, negatives=negatives, refuse_misses=misses == "refuse", seed=seed),
         max_examples,
         config,
         force,

@@ -15,7 +15,7 @@ from gptchat.index.store import FileRecord, FileState
 from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document
-from gptchat.ingest.walker import Candidate, Skipped, discover
+from gptchat.ingest.walker import Candidate, Skipped, discover, special_kind
 from gptchat.progress import NO_PROGRESS, Progress
 
 DEFAULT_MAX_FILE_BYTES = 50_000_000
@@ -34,6 +34,7 @@ class IndexReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, parts left out
     chunks_written: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -117,8 +118,10 @@ class Indexer:
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder")
         resolved = path.resolve()
-        readable = resolved.is_file() or resolved.is_dir()
-        if not readable or not _can_read(resolved):
+        if not (resolved.is_file() or resolved.is_dir()):
+            kind = special_kind(resolved.stat().st_mode)
+            raise BadInput(f"{path}: not a regular file or folder ({kind})")
+        if not _can_read(resolved):
             raise BadInput(f"{path}: not readable")
         return resolved
 
@@ -173,7 +176,9 @@ class Indexer:
     def _chunks(self, path: Path, data: bytes) -> list[Chunk]:
         if self._chunker is None:
             self._chunker = Chunker(self.embedder.token_counter(), self.chunk_settings)
-        return self._chunker.chunk(load_document(path, data))
+        document = load_document(path, data)
+        self._report.warnings.extend((str(path), problem) for problem in document.problems)
+        return self._chunker.chunk(document)
 
     def _flush(self) -> None:
         """Embed the pending files' new texts in one call, then commit file by file."""

@@ -13,6 +13,10 @@ from gptchat.ingest.documents import Block, Document
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 HEADING_SEPARATOR = " > "
+# A chunk's characters are bounded as well as its tokens: the tokenizer reads any word over
+# 100 characters as one [UNK], so a 2 MB run without spaces would count as a single token.
+# Real text averages 4-5 characters a token; 8 leaves room for code and URLs.
+MAX_CHARS_PER_TOKEN = 8
 
 
 class TokenCounter(Protocol):
@@ -74,6 +78,10 @@ class Chunker:
         self.counter = counter
         self.settings = settings
 
+    @property
+    def max_chars(self) -> int:
+        return self.settings.max_tokens * MAX_CHARS_PER_TOKEN
+
     def chunk(self, document: Document) -> list[Chunk]:
         """All chunks of `document`, in reading order."""
         chunks: list[Chunk] = []
@@ -88,24 +96,29 @@ class Chunker:
         chunks: list[Chunk] = []
         current: list[_Piece] = []
         for piece in pieces:
-            if current and sum(p.tokens for p in current) + piece.tokens > budget:
+            too_many_tokens = sum(p.tokens for p in current) + piece.tokens > budget
+            too_long = sum(len(p.text) + 2 for p in current) + len(piece.text) > self.max_chars
+            if current and (too_many_tokens or too_long):
                 chunks.append(_join(current, heading, page, self._heading_tokens(heading)))
-                current = self._overlap(current, budget - piece.tokens)
+                room_chars = self.max_chars - len(piece.text) - 2
+                current = self._overlap(current, budget - piece.tokens, room_chars)
             current.append(piece)
         if current:
             chunks.append(_join(current, heading, page, self._heading_tokens(heading)))
         return chunks
 
-    def _overlap(self, previous: list[_Piece], room: int) -> list[_Piece]:
+    def _overlap(self, previous: list[_Piece], room: int, room_chars: int) -> list[_Piece]:
         """Trailing pieces of the previous chunk to repeat, within the overlap and the room left."""
         limit = min(self.settings.overlap_tokens, room)
+        char_limit = min(self.settings.overlap_tokens * MAX_CHARS_PER_TOKEN, room_chars)
         carried: list[_Piece] = []
-        total = 0
+        total = chars = 0
         for piece in reversed(previous):
-            if total + piece.tokens > limit:
+            if total + piece.tokens > limit or chars + len(piece.text) > char_limit:
                 break
             carried.insert(0, piece)
             total += piece.tokens
+            chars += len(piece.text)
         return carried
 
     def _pieces(self, blocks: list[Block], budget: int) -> list[_Piece]:
@@ -113,7 +126,7 @@ class Chunker:
         counts = self.counter.count([b.text for b in blocks])
         pieces: list[_Piece] = []
         for block, tokens in zip(blocks, counts, strict=True):
-            if tokens <= budget:
+            if tokens <= budget and len(block.text) <= self.max_chars:
                 pieces.append(_Piece(block.text, tokens, block.line_start, block.line_end))
             else:
                 pieces.extend(self._split(block, budget))
@@ -124,9 +137,11 @@ class Chunker:
         texts: list[str] = []
         for sentence, tokens in zip(sentences, self.counter.count(sentences), strict=True):
             if tokens <= budget:
-                texts.append(sentence)
+                windows = [sentence]
             else:
-                texts.extend(self.counter.windows(sentence, budget, self.settings.overlap_tokens))
+                windows = self.counter.windows(sentence, budget, self.settings.overlap_tokens)
+            for window in windows:
+                texts.extend(_character_slices(window, self.max_chars))
         pieces: list[_Piece] = []
         cursor = 0
         for text, tokens in zip(texts, self.counter.count(texts), strict=True):
@@ -178,6 +193,19 @@ def _sections(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
             current.append(block)
     close()
     return sections
+
+
+def _character_slices(text: str, max_chars: int) -> list[str]:
+    """`text` cut into pieces of at most `max_chars`, at a space where one is near the end."""
+    slices: list[str] = []
+    while len(text) > max_chars:
+        cut = text.rfind(" ", max_chars * 3 // 4, max_chars)
+        cut = cut if cut > 0 else max_chars
+        slices.append(text[:cut])
+        text = text[cut:].lstrip(" ")
+    if text:
+        slices.append(text)
+    return slices
 
 
 def _line_at(block: Block, offset: int) -> int | None:

@@ -24,6 +24,7 @@ class Document:
     path: Path
     kind: str
     blocks: list[Block] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # parts left out: "page 3: reason"
 
 
 class UnreadableDocument(Exception):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat as stat_mode
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +61,24 @@ def discover(root: Path, max_bytes: int) -> tuple[list[Candidate], list[Skipped]
             if entry.name.startswith("."):
                 continue
             path = Path(entry.path)
+            if not _is_utf8_name(entry.name):
+                # The index stores paths as text: such a name cannot be stored or shown.
+                skipped.append(Skipped(_shown(path), "file name is not valid UTF-8 (rename it)"))
+                continue
             relative = path.relative_to(root).as_posix()
             is_dir = entry.is_dir(follow_symlinks=False)
             if ignore and ignore.match_file(relative + ("/" if is_dir else "")):
                 continue
             if entry.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except RuntimeError:  # Python < 3.13 raises this for a loop
+                    skipped.append(Skipped(str(path), "symlink loop"))
+                    continue
+                except OSError as exc:
+                    reason = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+                    skipped.append(Skipped(str(path), reason))
+                    continue
                 if not target.is_relative_to(root):
                     skipped.append(Skipped(str(path), "symlink leads outside the indexed folder"))
                     continue
@@ -94,11 +108,39 @@ def _consider(
     kind = document_kind(path)
     if kind is None:
         skipped.append(Skipped(str(path), UNSUPPORTED))
+    elif not stat_mode.S_ISREG(stat.st_mode):
+        # Reading a FIFO blocks forever and a device never ends: regular files only.
+        skipped.append(Skipped(str(path), f"not a regular file ({special_kind(stat.st_mode)})"))
     elif stat.st_size > max_bytes:
         limit_mb = max_bytes / 1_000_000
         skipped.append(Skipped(str(path), f"larger than the {limit_mb:g} MB limit"))
     else:
         candidates.append(Candidate(path, kind, stat.st_size, stat.st_mtime_ns))
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = [
+        (stat_mode.S_ISFIFO, "a named pipe"),
+        (stat_mode.S_ISCHR, "a character device"),
+        (stat_mode.S_ISBLK, "a block device"),
+        (stat_mode.S_ISSOCK, "a socket"),
+        (stat_mode.S_ISDIR, "a folder"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _is_utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as surrogate escapes
+        return False
+    return True
+
+
+def _shown(path: Path) -> str:
+    """A path with undecodable bytes written as \\xNN, so it can be printed and stored."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _ignore_spec(root: Path) -> pathspec.PathSpec | None:

@@ -26,6 +26,9 @@ class QAExampleSettings:
     k: int = DEFAULT_K
     budget: PromptBudget = field(default_factory=PromptBudget)
     negatives: float = 0.15  # share of questions also shown only other documents' sources
+    # A question whose retrieved sources hold no gold answer: teach the refusal, or leave it
+    # out (the answer is in the documents, so refusing there also teaches refusing when unsure).
+    refuse_misses: bool = True
     seed: int = 0
 
 
@@ -38,10 +41,14 @@ class QADataset:
 
 
 def cited_target(item: QAItem, sources: list[Hit]) -> str | None:
-    """The gold answer with the [n] of the first source that supports it, else None."""
-    for number, hit in enumerate(sources, start=1):
-        if not supports(hit, item):
-            continue
+    """The gold answer with the [n] of the first source that supports it, else None.
+
+    A source holding the answer word for word comes first, so a long answer quoted from a
+    passage cites that passage rather than any other passage of its file.
+    """
+    numbered = list(enumerate(sources, start=1))
+    verbatim = [(n, hit) for n, hit in numbered if contains_answer(hit.text, item.answers)]
+    for number, hit in verbatim or [(n, hit) for n, hit in numbered if supports(hit, item)]:
         # The first gold variant the source holds word for word; long answers are not spans.
         held = [a for a in item.answers if contains_answer(hit.text, [a])]
         # A golden file's answers cite the numbers of their own prompt: renumber for this one.
@@ -59,8 +66,9 @@ def dataset_from_qa(
 ) -> QADataset:
     """One example per question as the app would prompt it, plus planted negatives.
 
-    A question whose retrieved sources hold no gold answer teaches the refusal; so does a
-    seeded share of questions shown only sources from other documents.
+    A question whose retrieved sources hold no gold answer teaches the refusal (unless
+    settings.refuse_misses is off); so does a seeded share of questions shown only sources
+    from other documents.
     """
     dataset = QADataset([])
     chooser = random.Random(settings.seed)
@@ -80,7 +88,10 @@ def dataset_from_qa(
             dataset.skipped[f"prompt does not fit ({exc})"] += 1
             continue
         target = cited_target(item, prompt.sources)
-        _add(dataset, prompt.text, target)
+        if target is None and not settings.refuse_misses:
+            dataset.skipped["no retrieved source holds the gold answer"] += 1
+        else:
+            _add(dataset, prompt.text, target)
         if chooser.random() < settings.negatives:
             others = _other_documents(retriever, item, settings.k)
             if others:

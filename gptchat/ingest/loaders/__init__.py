@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from gptchat.control_chars import strip_controls
 from gptchat.ingest.documents import Block, Document
 from gptchat.ingest.loaders.docx import load_docx
 from gptchat.ingest.loaders.html import load_html
-from gptchat.ingest.loaders.pdf import load_pdf
+from gptchat.ingest.loaders.pdf import load_pdf, read_pdf
 from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst
 
 Loader = Callable[[bytes], list[Block]]
@@ -127,7 +129,22 @@ def document_kind(path: Path) -> str | None:
 
 
 def load_document(path: Path, data: bytes) -> Document:
-    """Parse `data` (the bytes of `path`); raises UnreadableDocument with the reason."""
+    """Parse `data` (the bytes of `path`); raises UnreadableDocument with the reason.
+
+    Escape sequences and control characters are dropped from every format (HTML entities and
+    DOCX runs can carry them too): documents are data, never commands to a terminal.
+    """
     suffix = path.suffix.lower()
     kind, loader = _BY_SUFFIX.get(suffix, ("code", load_plain))
-    return Document(path=path, kind=kind, blocks=loader(data))
+    problems: list[str] = []
+    if kind == "pdf":  # the one format read in parts: a bad page is reported, not fatal
+        pdf = read_pdf(data)
+        loaded, problems = pdf.blocks, pdf.problems
+    else:
+        loaded = loader(data)
+    blocks = []
+    for block in loaded:
+        text = strip_controls(block.text)
+        if text.strip():
+            blocks.append(dataclasses.replace(block, text=text) if text != block.text else block)
+    return Document(path=path, kind=kind, blocks=blocks, problems=problems)

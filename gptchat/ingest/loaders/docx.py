@@ -15,12 +15,22 @@ def load_docx(data: bytes) -> list[Block]:
     """Blocks of a Word document in reading order; raises on a file that is not DOCX."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
+
+    # Parts are parsed as they are read, so junk XML can surface while walking the body too.
+    corrupt = (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, LxmlError)
+    try:
+        return _blocks(docx.Document(io.BytesIO(data)))
+    except corrupt as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise UnreadableDocument(f"corrupt DOCX ({type(exc).__name__}: {reason})") from exc
+    except RecursionError as exc:
+        raise UnreadableDocument("corrupt DOCX (elements nested too deeply)") from exc
+
+
+def _blocks(document) -> list[Block]:  # document: docx.document.Document
     from docx.table import Table
 
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
-        raise UnreadableDocument(f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
     blocks: list[Block] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):

@@ -57,13 +57,22 @@ class _VisibleText:
         self._parts: list[str] = []
         self._line: int | None = None
 
-    def walk(self, node) -> None:  # node: bs4 Tag
+    def walk(self, root) -> None:  # root: bs4 Tag
+        """Visit the tree in document order with a stack of its own: pages nest thousands deep."""
         from bs4 import Comment, NavigableString, Tag
 
-        for child in node.children:
-            if isinstance(child, Comment):
+        # (element, its remaining children, whether it is a block to close when done)
+        stack = [(root, iter(root.children), False)]
+        while stack:
+            node, children, is_block = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if is_block:
+                    self.flush()
+            elif isinstance(child, Comment):
                 continue
-            if isinstance(child, NavigableString):
+            elif isinstance(child, NavigableString):
                 if self._line is None:
                     self._line = getattr(node, "sourceline", None)
                 self._parts.append(str(child))
@@ -82,10 +91,9 @@ class _VisibleText:
                 elif name in _BLOCKS:
                     self.flush()
                     self._line = child.sourceline
-                    self.walk(child)
-                    self.flush()
+                    stack.append((child, iter(child.children), True))
                 else:
-                    self.walk(child)
+                    stack.append((child, iter(child.children), False))
 
     def flush(self) -> None:
         lines = [_SPACES.sub(" ", line).strip() for line in "".join(self._parts).split("\n")]

@@ -1,32 +1,75 @@
-"""PDF loader: the text of each page, with its page number."""
+"""PDF loader: the text of each page, with its page number; unreadable pages reported."""
 
 from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass, field
 
 from gptchat.ingest.documents import Block, UnreadableDocument
 
 
-def load_pdf(data: bytes) -> list[Block]:
+@dataclass
+class PdfText:
+    """The blocks of the pages that could be read, and what went wrong on the others."""
+
+    blocks: list[Block] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "page 3: Error -3 while decompressing"
+
+
+class _PageWarnings(logging.Handler):
+    """Collects what pypdf logs while one page is read: it recovers quietly from bad streams."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().strip().splitlines()[0])
+
+
+def read_pdf(data: bytes) -> PdfText:
     """Text blocks of every page, numbered from 1; raises on a corrupt or locked PDF."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    # pypdf logs every recoverable oddity; a one-line reason per failed file is enough for us.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    errors = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError)
+    logger = logging.getLogger("pypdf")
+    warnings = _PageWarnings()
+    # Collected per page instead of printed: the report names the page and the reason.
+    logger.addHandler(warnings)
+    propagate, logger.propagate = logger.propagate, False
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocument("encrypted PDF (needs a password)")
-        blocks: list[Block] = []
+        pdf = PdfText()
         for page_number, page in enumerate(reader.pages, start=1):
-            blocks.extend(_page_blocks(page.extract_text() or "", page_number))
+            warnings.messages.clear()
+            try:
+                # Decoding the content stream is where a garbage stream shows (as a warning);
+                # text extraction alone can skip it without a word.
+                page.get_contents()
+                text = page.extract_text() or ""
+            except errors as exc:
+                pdf.problems.append(f"page {page_number}: {type(exc).__name__}: {exc}")
+                continue
+            if warnings.messages:
+                pdf.problems.append(f"page {page_number}: {warnings.messages[0]}")
+            pdf.blocks.extend(_page_blocks(text, page_number))
     except UnreadableDocument:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except errors as exc:
         raise UnreadableDocument(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
-    return blocks
+    finally:
+        logger.removeHandler(warnings)
+        logger.propagate = propagate
+    return pdf
+
+
+def load_pdf(data: bytes) -> list[Block]:
+    """The blocks of the readable pages (read_pdf also says which pages were not)."""
+    return read_pdf(data).blocks
 
 
 def _page_blocks(text: str, page_number: int) -> list[Block]:

@@ -12,15 +12,44 @@ _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 _RST_ADORNMENT = re.compile(r"""^([=\-`:'"~^_*+#<>.!$%&(),/;?@\[\]\\{|}])\1{2,}\s*$""")
 
 
+# Byte order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+]
+
+
 def decode_text(data: bytes) -> str:
-    """Decode UTF-8 text, refusing binary content and invalid encodings."""
-    if b"\x00" in data[:8192]:
+    """Decode text (UTF-8, or UTF-16/32 by their BOM), refusing binary content."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is None:
+        encoding = _bomless_utf16(data[:8192])
+    if encoding is None and b"\x00" in data[:8192]:
         raise UnreadableDocument("binary content (NUL bytes) in a text file")
+    encoding = encoding or "utf-8"
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise UnreadableDocument(f"invalid UTF-8 at byte {exc.start}") from exc
+        raise UnreadableDocument(f"invalid {encoding.upper()} at byte {exc.start}") from exc
+    text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM, recognised by a NUL in every other byte (mostly-ASCII text)."""
+    if len(head) < 16 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 16:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
 
 
 class _BlockCollector:
