@@ -153,7 +153,7 @@ def run_cli(
     return int(exited.value.code or 0), out, err
 
 
-def stored_source(number: int | None, path: str) -> StoredSource:
+def stored_source(number: int | None, path: str, text: str = "passage") -> StoredSource:
     """A logged source, as ChatSession stores it."""
     return StoredSource(
         rank=number or 9,
@@ -163,7 +163,7 @@ def stored_source(number: int | None, path: str) -> StoredSource:
         heading="",
         score=0.5,
         similarity=0.6,
-        text="passage",
+        text=text,
         path=path,
     )
 

@@ -105,3 +105,16 @@ def test_an_empty_index_is_exit_2(monkeypatch, capsys, tmp_path, tiny_model_dir)
 def test_history_on_a_new_workspace(monkeypatch, capsys, workspace: Workspace) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, "history")
     assert code == 0 and "No conversations yet" in out
+
+
+def test_escape_sequences_never_reach_the_terminal(
+    monkeypatch, capsys, indexed, tiny_model_dir
+) -> None:
+    question = "What is lava?\x1b]0;PWNED\x07\x1b[2J"
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", question, "--model", str(tiny_model_dir))
+    assert code == 0
+    code, listing, _ = run_cli(monkeypatch, capsys, "history")
+    code, shown, _ = run_cli(monkeypatch, capsys, "history", "1")
+    for output in (out, listing, shown):
+        assert "\x1b" not in output and "\x07" not in output
+    assert "What is lava?\u241b]0;PWNED\u2407\u241b[2J" in shown  # visible, not obeyed

@@ -25,6 +25,7 @@ from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
 from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.sources_panel import SourcesPanel
 from gptchat.workspace import Workspace
+from tests.conftest import stored_source
 
 Scenario = Callable[[GptchatApp, Pilot], Awaitable[None]]
 
@@ -319,3 +320,20 @@ def test_slash_command_parsing() -> None:
         parse_slash_command("/summarize")
     with pytest.raises(BadInput, match="no such command"):
         parse_slash_command("/frobnicate now")
+
+
+def test_paths_and_document_text_are_shown_as_text(workspace, indexed, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await type_and_send(pilot, "/index no-such-[/]dir")
+        await pilot.pause(0.5)  # the toast renders: "[/]" must not be read as markup
+        await type_and_send(pilot, "/nope")
+        assert app.is_running and app.query_one("#question", Input).value == "/nope"
+        # A passage from an index built before escapes were dropped at ingest.
+        panel = app.query_one(SourcesPanel)
+        await panel.show([stored_source(1, "/d/esc.md", "clear\x1b[2J title\x1b]0;PWNED\x07")])
+        await pilot.pause()
+        shown = str(panel.query_one(".snippet").render())
+        assert "\x1b" not in shown and "\u241b[2J" in shown
+
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    assert any("no-such-[/]dir" in message for message in shown)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gptchat.cli.options import index_option, k_option, model_options, status
+from gptchat.cli.output import echo
 from gptchat.errors import BadInput
 from gptchat.workspace import Workspace
 
@@ -84,15 +85,13 @@ def eval_command(
         with AppStore(workspace.app_db_path) as store:
             lines = history_table(store.eval_runs())
         for line in lines:
-            click.echo(line)
+            echo(line)
         return
     if export_golden is not None:
         from gptchat.eval.golden import export_feedback_golden
 
         written = export_feedback_golden(workspace, export_golden)
-        click.echo(
-            f"Wrote {written} questions with approved or corrected answers to {export_golden}"
-        )
+        echo(f"Wrote {written} questions with approved or corrected answers to {export_golden}")
         return
     if qa_file is None:
         raise BadInput("give a question file (QA_FILE), --history or --export-golden FILE")
@@ -114,11 +113,11 @@ def eval_command(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False))
     if as_json:
-        click.echo(json.dumps(document, ensure_ascii=False))
+        echo(json.dumps(document, ensure_ascii=False))
         return
     for line in metrics_table(outcome):
-        click.echo(line)
-    click.echo(f"\nRun {outcome.run_id} saved; report: {target}")
+        echo(line)
+    echo(f"\nRun {outcome.run_id} saved; report: {target}")
 
 
 @click.command()
@@ -256,7 +255,7 @@ def finetune(
         status("gptchat: training stopped; the active model is unchanged")
         sys.exit(130)
     for line in dry_run_lines(outcome) if dry_run else outcome_lines(outcome):
-        click.echo(line)
+        echo(line)
 
 
 @click.group(invoke_without_command=True)
@@ -279,7 +278,7 @@ def models(ctx: click.Context) -> None:
     with AppStore(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
     for line in lines:
-        click.echo(line)
+        echo(line)
 
 
 @models.command()
@@ -290,7 +289,7 @@ def use(workspace: Workspace, version: str) -> None:
     from gptchat.model.versions import use_model_version
 
     target = version if version in ("base", "starter") else _version(version)
-    click.echo(use_model_version(workspace, target))
+    echo(use_model_version(workspace, target))
 
 
 @models.command()
@@ -299,7 +298,7 @@ def rollback(workspace: Workspace) -> None:
     """Go back to the version the active one was trained from."""
     from gptchat.model.versions import rollback_model_version
 
-    click.echo(rollback_model_version(workspace))
+    echo(rollback_model_version(workspace))
 
 
 def _version(text: str) -> int:
@@ -314,4 +313,4 @@ def pull() -> None:
     """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
     from gptchat.model.provision import ensure_default_model
 
-    click.echo(ensure_default_model(report=status))
+    echo(ensure_default_model(report=status))

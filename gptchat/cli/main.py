@@ -11,6 +11,7 @@ import click
 from gptchat import __version__
 from gptchat.cli.learning import eval_command, finetune, models
 from gptchat.cli.options import index_option, k_option, model_options, status
+from gptchat.cli.output import echo
 from gptchat.errors import BadInput, GptchatError
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
@@ -88,7 +89,7 @@ def index(
 
     if list_only:
         for line in list_indexes(workspace):
-            click.echo(line)
+            echo(line)
         return
     options = IndexOptions(
         name=name,
@@ -99,7 +100,7 @@ def index(
         overlap_tokens=overlap_tokens,
     )
     for line in run_index_with_bar(workspace, list(paths), options):
-        click.echo(line)
+        echo(line)
 
 
 @cli.command()
@@ -109,7 +110,7 @@ def indexes(workspace: Workspace) -> None:
     from gptchat.cli.indexing import list_indexes
 
     for line in list_indexes(workspace):
-        click.echo(line)
+        echo(line)
 
 
 @cli.command()
@@ -135,7 +136,7 @@ def chat(
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         for line in open_default_index(workspace):
-            click.echo(line)
+            echo(line)
         return
     from gptchat.tui.app import GptchatApp
     from gptchat.tui.assistant import Assistant
@@ -187,20 +188,20 @@ def ask(
         try:
             for piece in answer:
                 if not as_json:
-                    click.echo(piece, nl=False)
+                    echo(piece, nl=False)
                     sys.stdout.flush()
         except KeyboardInterrupt:
             status("\ngptchat: interrupted; the partial answer is saved as interrupted")
             sys.exit(130)
         if as_json:
-            click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
+            echo(json.dumps(answer_json(answer), ensure_ascii=False))
         else:
-            click.echo("\n")
+            echo("\n")
             if answer.text != answer.raw_text:
                 # The streamed text was the model's; this one ends whole, citations checked.
-                click.echo(f"Checked: {answer.text}\n")
+                echo(f"Checked: {answer.text}\n")
             for line in sources_lines(answer):
-                click.echo(line)
+                echo(line)
     finally:
         opened.close()
 
@@ -238,11 +239,11 @@ def generate(
         raise BadInput("the prompt is empty")
     generator = load_generator(ModelOptions(model_path, int8), status, workspace)
     settings = DecodeSettings(max_new_tokens=max_tokens, temperature=temperature)
-    click.echo(prompt, nl=False)
+    echo(prompt, nl=False)
     for piece in generator.stream(prompt, settings, plain=True):
-        click.echo(piece, nl=False)
+        echo(piece, nl=False)
         sys.stdout.flush()
-    click.echo()
+    echo()
 
 
 @cli.command()
@@ -267,7 +268,7 @@ def history(workspace: Workspace, conversation_id: int | None) -> None:
                 raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
             lines = conversation_lines(store, conversation_id)
     for line in lines:
-        click.echo(line)
+        echo(line)
 
 
 for command in (eval_command, finetune, models):
@@ -282,15 +283,15 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("gptchat: interrupted; everything committed so far is kept", err=True)
+        echo("gptchat: interrupted; everything committed so far is kept", err=True)
         sys.exit(130)
     except GptchatError as exc:
-        click.echo(f"gptchat: error: {exc}", err=True)
+        echo(f"gptchat: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except sqlite3.Error as exc:
-        click.echo(f"gptchat: database error: {exc}", err=True)
+        echo(f"gptchat: database error: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:
-        click.echo(f"gptchat: error: {exc}", err=True)
+        echo(f"gptchat: error: {exc}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

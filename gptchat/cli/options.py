@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gptchat.cli.output import echo
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K
 
 
@@ -37,4 +38,4 @@ k_option = click.option(
 
 def status(message: str) -> None:
     """A progress or status line, on stderr so stdout stays the answer."""
-    click.echo(message, err=True)
+    echo(message, err=True)

@@ -11,9 +11,11 @@ from textual import events, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 
+from gptchat.control_chars import visible
 from gptchat.errors import GptchatError
 from gptchat.log.store import StoredSource
 from gptchat.tui.assistant import Assistant
@@ -142,7 +144,21 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     def set_status(self, text: str) -> None:
         # Workers report here; one that ends while the app shuts down finds no status line.
         for status in self.query("#status").results(Static):
-            status.update(text)
+            status.update(visible(text))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry paths, file names and document text: shown as text, never markup."""
+        super().notify(
+            visible(message), title=title, severity=severity, timeout=timeout, markup=markup
+        )
 
     def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
         message = error if isinstance(error, str) else describe_error(error)

@@ -13,6 +13,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from gptchat.cli.answer_text import source_line
+from gptchat.control_chars import visible
 from gptchat.log.store import Feedback, StoredSource
 
 STATUS_NOTES = {
@@ -64,14 +65,14 @@ class QuestionView(Static):
     """One question, as typed."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, markup=False, classes="question")
+        super().__init__(visible(text), markup=False, classes="question")
 
 
 class NoteView(Static):
     """A line from the app itself: a welcome, a command's result."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, markup=False, classes="note")
+        super().__init__(visible(text), markup=False, classes="note")
 
 
 class AnswerView(Vertical, can_focus=True):
@@ -113,7 +114,7 @@ class AnswerView(Vertical, can_focus=True):
         self.sources: list[StoredSource] = []
         self.status = ""
         self.feedback: Feedback | None = None
-        self._markdown = AnswerMarkdown(text)
+        self._markdown = AnswerMarkdown(visible(text))
         self._details = Static("", markup=False, classes="details")
         self._stream: MarkdownStream | None = None
 
@@ -126,7 +127,7 @@ class AnswerView(Vertical, can_focus=True):
         if self._stream is None:
             self._stream = Markdown.get_stream(self._markdown)
         self.text += piece
-        await self._stream.write(piece)
+        await self._stream.write(visible(piece))
 
     async def finish(
         self, status: str, sources: list[StoredSource], text: str | None = None
@@ -137,7 +138,7 @@ class AnswerView(Vertical, can_focus=True):
             self._stream = None
         if text is not None and text != self.text:
             self.text = text
-            await self._markdown.update(text)
+            await self._markdown.update(visible(text))
         self.status, self.sources = status, sources
         self._show_details()
 
@@ -153,7 +154,7 @@ class AnswerView(Vertical, can_focus=True):
         notes = [STATUS_NOTES.get(self.status, ""), feedback_note(self.feedback)]
         # On the top border: a long answer scrolled to its start still shows its state.
         self.border_title = " · ".join([self.heading, *(note for note in notes if note)])
-        self._details.update("\n".join(lines))
+        self._details.update(visible("\n".join(lines)))
         self._details.display = bool(lines)
 
     def on_focus(self) -> None:

@@ -8,12 +8,13 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
+from gptchat.control_chars import visible
 from gptchat.log.store import Conversation
 
 
 class ConversationItem(ListItem):
     def __init__(self, conversation: Conversation) -> None:
-        super().__init__(Label(conversation.title, markup=False))
+        super().__init__(Label(visible(conversation.title), markup=False))
         self.conversation = conversation
 
 

@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
+from gptchat.control_chars import visible
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Yes or no; Escape is no."""
@@ -25,7 +27,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, markup=False)
+            yield Label(visible(self.question), markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (Esc)", id="no")
@@ -49,7 +51,7 @@ class TextDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"{self.title_text}  (Ctrl+S saves, Esc cancels)", markup=False)
+            yield Label(visible(f"{self.title_text}  (Ctrl+S saves, Esc cancels)"), markup=False)
             yield TextArea(self.text, id="editor", soft_wrap=True)
 
     def on_mount(self) -> None:
@@ -73,6 +75,6 @@ class PassageDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, markup=False)
+            yield Label(visible(self.title_text), markup=False)
             with VerticalScroll():
-                yield Static(self.text, markup=False)
+                yield Static(visible(self.text), markup=False)

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Label, ListItem, ListView, Static
 
+from gptchat.control_chars import visible
 from gptchat.log.store import StoredSource
 from gptchat.tui.chat_log import source_label
 
@@ -21,13 +22,14 @@ class SourceItem(ListItem):
     def __init__(self, source: StoredSource) -> None:
         # A cited passage shows the sentence that supports the answer, marked; others their start.
         if source.evidence:
-            snippet = Text("✓ ", style="bold green") + Text(_shorten(source.evidence), style="bold")
+            evidence = Text(_shorten(visible(source.evidence)), style="bold")
+            snippet = Text("✓ ", style="bold green") + evidence
         else:
-            snippet = Text(_shorten(source.text))
+            snippet = Text(_shorten(visible(source.text)))
         similarity = "" if source.similarity is None else f", similarity {source.similarity:.2f}"
         super().__init__(
             Vertical(
-                Label(source_label(source), markup=False, classes="source-label"),
+                Label(visible(source_label(source)), markup=False, classes="source-label"),
                 Static(snippet, markup=False, classes="snippet"),
                 Label(f"score {source.score:.4f}{similarity}", classes="score"),
             )
