@@ -11,7 +11,7 @@ import click
 from gptchat import __version__
 from gptchat.cli.learning import eval_command, finetune, models
 from gptchat.cli.options import index_option, k_option, model_options, status
-from gptchat.cli.output import echo
+from gptchat.cli.output import echo, show_warnings
 from gptchat.errors import BadInput, GptchatError
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
@@ -277,6 +277,7 @@ for command in (eval_command, finetune, models):
 
 def main() -> None:
     """Entry point: run the CLI and turn known failures into one line and an exit code."""
+    show_warnings()
     try:
         code = cli.main(prog_name="gptchat", standalone_mode=False)
     except click.ClickException as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from gptchat.control_chars import visible
@@ -14,3 +16,21 @@ def echo(text: str = "", nl: bool = True, err: bool = False) -> None:
     could otherwise set the terminal's title or clear it.
     """
     click.echo(visible(text), nl=nl, err=err)
+
+
+class WarningLines(logging.Handler):
+    """gptchat's warnings (a cache rebuilt, a damaged version passed over) as stderr lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        echo(f"gptchat: warning: {record.getMessage()}", err=True)
+
+
+def show_warnings() -> None:
+    """Send the package's warnings to stderr, once per process."""
+    logger = logging.getLogger("gptchat")
+    if not any(isinstance(handler, WarningLines) for handler in logger.handlers):
+        logger.addHandler(WarningLines())
+        logger.setLevel(logging.INFO)

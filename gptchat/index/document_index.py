@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,32 @@ class DocumentIndex(Closing):
             from gptchat.index.vectors import VectorCache
 
             path = self.directory / VECTORS_FILE
-            saved = self.store.manifest().get("vectors_version") == str(version)
-            if saved and path.is_file():
-                self._vectors = VectorCache.load(path)
-                self._vectors_version = version
+            if self.vectors_saved():
+                try:
+                    self._vectors = self._load_vectors(VectorCache, path)
+                    self._vectors_version = version
+                except (RuntimeError, OSError, ValueError) as exc:
+                    # A cache: whatever is wrong with the file, SQLite holds every vector.
+                    reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "empty"
+                    log.warning("%s is damaged (%s); rebuilt from %s", path, reason, DB_FILE)
+                    self.rebuild_vectors()
             else:
                 self.rebuild_vectors()
         return self._vectors
+
+    def vectors_saved(self) -> bool:
+        """Whether vectors.faiss was saved at the database's current version."""
+        saved = self.store.manifest().get("vectors_version") == str(self.store.data_version())
+        return saved and (self.directory / VECTORS_FILE).is_file()
+
+    def _load_vectors(self, cache_type: type[VectorCache], path: Path) -> VectorCache:
+        cache = cache_type.load(path)
+        settings, chunks = self.settings(), self.counts().chunks
+        if settings is not None and cache.dimension != settings.dimension:
+            raise ValueError(f"{cache.dimension} dimensions, not {settings.dimension}")
+        if len(cache) != chunks:
+            raise ValueError(f"{len(cache)} vectors for {chunks} chunks")
+        return cache
 
     def vectors_updated(self) -> None:
         """Say that the caller changed the cache in step with its last database commit."""
@@ -214,7 +236,11 @@ class DocumentIndex(Closing):
         version = self.store.data_version()
         cache = VectorCache.from_batches(settings.dimension, self.store.vectors(settings.dimension))
         self._vectors, self._vectors_version = cache, version
-        self.save_vectors()
+        try:
+            self.save_vectors()
+        except (OSError, sqlite3.OperationalError) as exc:
+            # A read-only folder can still be searched: the cache lives in memory this time.
+            log.warning("cannot save %s (%s); using it from memory", VECTORS_FILE, exc)
         return cache
 
     def save_vectors(self) -> None:

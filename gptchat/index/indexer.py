@@ -17,6 +17,7 @@ from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document
 from gptchat.ingest.walker import Candidate, Skipped, discover, special_kind
 from gptchat.progress import NO_PROGRESS, Progress
+from gptchat.scratch import remove_leftovers
 
 DEFAULT_MAX_FILE_BYTES = 50_000_000
 # Chunks gathered across files before one embedding call and its commits: larger batches pad
@@ -90,6 +91,8 @@ class Indexer:
         roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in self.index.roots()]
         if not roots:
             raise BadInput("no PATH given and this index has no folders yet")
+        # A run killed while saving the FAISS cache leaves its temporary file behind.
+        remove_leftovers(self.index.directory, "vectors")
         settings = self.settings()
         if rebuild or self.index.settings() is None:
             self.index.adopt_settings(settings)
@@ -111,6 +114,9 @@ class Indexer:
         if self._changed():
             self.index.drop_unused_embeddings()
             self.index.save_vectors()
+        else:
+            # Loads and checks the cache: one left stale by a crash or damaged is rebuilt now.
+            self.index.vectors()
         self._report.seconds = time.perf_counter() - started
         return self._report
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlite_utils import Database
 
 from gptchat.index.migrations import index_migrations
 from gptchat.ingest.chunker import Chunk
-from gptchat.log.sqlite import Closing, Transaction, now_iso
+from gptchat.log.sqlite import Closing, Transaction, now_iso, open_database
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common
@@ -102,13 +100,8 @@ class IndexStore(Closing):
         self.path = db_path
         # check_same_thread off: the app opens an index in one worker thread and searches it
         # from the next; it runs one search at a time.
-        self._conn = sqlite3.connect(
-            db_path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = open_database(str(db_path), index_migrations, timeout_s=30)
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        index_migrations.apply(Database(self._conn))
         # A scratch table in this connection's temp schema: SQLite's own tokenizer turns a
         # question into the stemmed terms the index holds.
         self._conn.execute(

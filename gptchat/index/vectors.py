@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gptchat.scratch import scratch_prefix
+
 
 class VectorCache:
     """An `IndexIDMap2(IndexFlatIP)`; a cache that SQLite can always rebuild."""
@@ -62,7 +64,9 @@ class VectorCache:
         """Write atomically: a temp file in the same folder, fsynced, then renamed over."""
         import faiss
 
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".vectors-", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(
+            dir=path.parent, prefix=scratch_prefix("vectors"), suffix=".tmp"
+        )
         os.close(fd)
         try:
             faiss.write_index(self._index, temp)

@@ -20,6 +20,7 @@ from gptchat.learn.qa_examples import QAExampleSettings
 from gptchat.learn.train import TrainConfig, TrainingRun
 from gptchat.log.store import AppStore
 from gptchat.progress import NO_PROGRESS, Progress
+from gptchat.scratch import remove_leftovers, scratch_prefix
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 MIN_EXAMPLES = 10
@@ -118,6 +119,7 @@ def build_version(
 
     config = options.config
     config.check()
+    remove_leftovers(workspace.models_dir, "new-version")  # a killed run's half-saved version
     outcome = collect_examples(workspace, options, hooks)
     if len(outcome.examples) < options.min_examples:
         what, hint = {
@@ -173,7 +175,7 @@ def build_version(
 def _save(workspace: Workspace, model, tokenizer, config: TrainConfig, outcome) -> Path:
     """Write the version into a fresh folder beside the others; nothing half-written remains."""
     workspace.models_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".new-version-", dir=workspace.models_dir))
+    folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("new-version"), dir=workspace.models_dir))
     try:
         if config.method == "lora":
             model.save_pretrained(folder / "adapter")

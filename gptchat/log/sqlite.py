@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 
 def now_iso() -> str:
@@ -46,3 +50,36 @@ class Closing:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def open_database(path: str, migrations: Migrations, timeout_s: float) -> sqlite3.Connection:
+    """A WAL-mode connection with every migration applied, safe against a second opener.
+
+    Two commands started at once on a new database would both create its tables; the
+    migrations run under one write lock (the second waits, then finds nothing to do), and
+    the switch to WAL, which takes no busy handler, is retried.
+    """
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+    try:
+        _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), timeout_s)
+        conn.execute("PRAGMA foreign_keys=ON")
+        db = Database(conn)
+        if migrations.pending(db):  # read-only when nothing is pending: readers take no lock
+            with Transaction(conn):
+                migrations.apply(db)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _retry_while_locked(statement, timeout_s: float) -> None:  # statement: () -> object
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

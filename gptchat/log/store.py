@@ -8,10 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
-from sqlite_utils import Database
-
 from gptchat.log.migrations import app_migrations
-from gptchat.log.sqlite import Closing, Transaction, now_iso
+from gptchat.log.sqlite import Closing, Transaction, now_iso, open_database
 
 T = TypeVar("T")
 
@@ -114,12 +112,7 @@ class AppStore(Closing):
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         # check_same_thread off: the app logs answers from the worker thread that streams them.
-        self._conn = sqlite3.connect(
-            db_path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        app_migrations.apply(Database(self._conn))
+        self._conn = open_database(str(db_path), app_migrations, busy_timeout_s)
         # Rows are read by column name: a new column cannot shift what a field receives.
         self._conn.row_factory = sqlite3.Row
 

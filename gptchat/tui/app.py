@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -28,6 +29,22 @@ from gptchat.tui.feedback_actions import FeedbackActions
 from gptchat.tui.slash_commands import COMMANDS, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
+
+
+class WarningToasts(logging.Handler):
+    """gptchat's warnings (a cache rebuilt, a damaged version passed over) as toasts."""
+
+    def __init__(self, app: GptchatApp) -> None:
+        super().__init__(logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.app._thread_id == threading.get_ident():
+            self.app.notify(message, severity="warning")
+        else:
+            self.app.call_from_thread(self.app.notify, message, severity="warning")
+
 
 WELCOME = (
     "Ask a question about your documents; answers cite their sources as [n].\n"
@@ -85,6 +102,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         self.conversation_id: int | None = None
         self.model_state = "loading"
         self._cancel: threading.Event | None = None  # set while an answer streams
+        self._warnings = WarningToasts(self)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -112,7 +130,11 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     def question_input(self) -> Input:
         return self.query_one("#question", Input)
 
+    def on_unmount(self) -> None:
+        logging.getLogger("gptchat").removeHandler(self._warnings)
+
     async def on_mount(self) -> None:
+        logging.getLogger("gptchat").addHandler(self._warnings)
         self.question_input.focus()
         self.show_header()
         last = self.assistant.last_conversation()
