@@ -183,6 +183,30 @@ def test_a_broken_version_is_refused_and_the_active_one_stays(
     assert code == 2 and "no model version 7" in err
 
 
+def test_a_damaged_active_version_gives_way_to_its_parent(
+    monkeypatch, capsys, workspace, tiny_model_dir, docs
+) -> None:
+    record_feedback(workspace, 12)
+    model = ("--model", str(tiny_model_dir))
+    for where in (model, ()):  # v2 trains on top of v1
+        code, _, _ = run_cli(
+            monkeypatch, capsys, "finetune", "--from-feedback", "--force", *FAST, *where
+        )
+        assert code == 0
+    weights = workspace.root / "models" / "v2" / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])  # a copy cut short
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    code, _, err = run_cli(monkeypatch, capsys, "ask", "How long is green tea steeped?")
+    assert code == 0 and "v2 cannot be loaded" in err and "answering with v1" in err
+    with AppStore(workspace.app_db_path) as store:
+        answered = store.messages(store.conversations()[0].id)[-1]
+    assert answered.model == f"{tiny_model_dir.name}@v1"
+    assert run_cli(monkeypatch, capsys, "models", "use", "1")[0] == 0
+    code, _, err = run_cli(monkeypatch, capsys, "models", "use", "2")
+    assert code == 2 and "adapter_model.safetensors is damaged" in err
+    assert [v.active for v in versions(workspace)] == [True, False]
+
+
 class _StopAtStep:
     """Progress that presses Ctrl-C at the first training step."""
 

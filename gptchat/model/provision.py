@@ -65,7 +65,22 @@ def check_adapter_dir(path: Path) -> Path:
         raise BadInput(f"{path} is not an adapter folder (no adapter_config.json)")
     if not any((path / name).is_file() for name in _ADAPTER_WEIGHTS):
         raise BadInput(f"{path} is not an adapter folder (no adapter weights)")
+    weights = path / "adapter_model.safetensors"
+    if weights.is_file():
+        _check_safetensors(weights)
     return path
+
+
+def _check_safetensors(path: Path) -> None:
+    """Read the file's header: a truncated or junk file is refused before it is loaded."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as weights:
+            if not list(weights.keys()):
+                raise BadInput(f"{path} is damaged (no tensors)")
+    except (SafetensorError, OSError) as exc:
+        raise BadInput(f"{path} is damaged ({str(exc).splitlines()[0]})") from exc
 
 
 def ensure_default_model(report: Callable[[str], None] = lambda message: None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from gptchat.workspace import Workspace
 DEFAULT_BASE = "default"  # base_model of versions trained on the provisioned default model
 STARTER_BASE = "starter"  # base_model of versions trained on the default model + the starter
 STARTER_STATE = "starter"  # app_state key: "off" once `models use base` turned it off
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,37 @@ def choice_for(workspace: Workspace, store: AppStore, version: ModelVersion | No
 
 
 def active_choice(workspace: Workspace, store: AppStore | None = None) -> ModelChoice:
-    """The workspace's active version, or the root when none is active."""
-    if store is not None:
-        return choice_for(workspace, store, store.active_model_version())
-    if not workspace.app_db_path.exists():
-        return default_choice()
-    with AppStore(workspace.app_db_path) as opened:
-        return choice_for(workspace, opened, opened.active_model_version())
+    """The workspace's active version, or the root when none is active.
+
+    A version whose files are damaged is passed over for its parent, with a warning: the
+    user still gets answers, and `models use` or `models rollback` can settle it.
+    """
+    if store is None:
+        if not workspace.app_db_path.exists():
+            return default_choice()
+        with AppStore(workspace.app_db_path) as opened:
+            return active_choice(workspace, opened)
+    version = store.active_model_version()
+    while version is not None:
+        try:
+            return checked(choice_for(workspace, store, version))
+        except BadInput as exc:
+            parent = store.model_version(version.parent) if version.parent else None
+            instead = f"v{parent.id}" if parent else "the model it was trained from"
+            log.warning("v%d cannot be loaded (%s); answering with %s", version.id, exc, instead)
+            version = parent
+    return root_choice(store)
+
+
+def checked(choice: ModelChoice) -> ModelChoice:
+    """`choice` if every folder it loads is whole, else a one-line BadInput."""
+    from gptchat.model.provision import check_adapter_dir, check_model_dir
+
+    if choice.base is not None:
+        check_model_dir(choice.base)
+    for adapter in choice.adapters:
+        check_adapter_dir(adapter)
+    return choice
 
 
 def use_model_version(
@@ -107,8 +133,6 @@ def use_model_version(
     if store is None:
         with AppStore(workspace.app_db_path) as opened:
             return use_model_version(workspace, target, opened)
-    from gptchat.model.provision import check_adapter_dir, check_model_dir
-
     if target == "base":
         store.activate_model_version(None)
         store.set_state(STARTER_STATE, "off")
@@ -123,12 +147,8 @@ def use_model_version(
     chosen = store.model_version(target)
     if chosen is None:
         raise BadInput(f"no model version {target} (see `gptchat models`)")
-    choice = choice_for(workspace, store, chosen)
     # Every folder of the chain is checked before switching: a broken version is refused.
-    if choice.base is not None:
-        check_model_dir(choice.base)
-    for adapter in choice.adapters:
-        check_adapter_dir(adapter)
+    checked(choice_for(workspace, store, chosen))
     store.activate_model_version(target)
     return f"v{target} answers now."
 
