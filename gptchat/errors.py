@@ -13,6 +13,10 @@ class BadInput(GptchatError):
     exit_code = 2
 
 
+class DamagedIndex(GptchatError):
+    """An index.db SQLite cannot read; the documents can rebuild it."""
+
+
 class IndexMismatch(GptchatError):
     """An index was built with another embedder or other chunk settings."""
 

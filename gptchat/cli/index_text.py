@@ -56,10 +56,13 @@ def index_table(summaries: list[IndexSummary]) -> list[str]:
             filesize.decimal(s.size_bytes),
             s.updated or "never",
         )
+        if not s.problem
+        else (s.name, "-", "-", "DAMAGED (see below)", "-", "-")
         for s in summaries
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return [
+    table = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
+    return table + [f"{s.name}: cannot be read: {s.problem}" for s in summaries if s.problem]

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gptchat.errors import BadInput
+from gptchat.errors import BadInput, DamagedIndex
 from gptchat.index.document_index import DocumentIndex, IndexSummary
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
@@ -56,7 +56,8 @@ def run_index(
     )
     directory = workspace.index_dir(options.name)
     # Refreshing (no paths) needs an existing index; adding paths may create one.
-    with DocumentIndex.open(directory, create=bool(paths)) as index:
+    opened = DocumentIndex.open(directory, create=bool(paths), start_over=options.rebuild)
+    with opened as index:
         indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, progress)
         return indexer.run(paths, rebuild=options.rebuild)
 
@@ -65,8 +66,11 @@ def index_summaries(workspace: Workspace) -> list[IndexSummary]:
     """Every index of the workspace, summarized."""
     summaries = []
     for name in workspace.index_names():
-        with DocumentIndex.open(workspace.index_dir(name)) as index:
-            summaries.append(index.summary())
+        try:
+            with DocumentIndex.open(workspace.index_dir(name)) as index:
+                summaries.append(index.summary())
+        except DamagedIndex as exc:  # one damaged index must not hide the healthy ones
+            summaries.append(IndexSummary(name, 0, 0, "-", 0, None, problem=str(exc)))
     return summaries
 
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gptchat.errors import BadInput, IndexMismatch
+from gptchat.errors import BadInput, DamagedIndex, IndexMismatch
 from gptchat.index.store import ChunkRecord, FileRecord, FileState, IndexStore, StoreCounts
-from gptchat.log.sqlite import Closing
+from gptchat.log.sqlite import Closing, now_iso
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,6 +51,7 @@ class IndexSummary:
     embedder: str
     size_bytes: int
     updated: str | None
+    problem: str = ""  # why the index cannot be read, when it cannot
 
 
 class DocumentIndex(Closing):
@@ -63,13 +64,31 @@ class DocumentIndex(Closing):
         self._vectors_version = -1  # the database version the in-memory cache matches
 
     @classmethod
-    def open(cls, directory: Path, create: bool = False) -> DocumentIndex:
-        """Open an index folder; with `create`, make it if missing."""
+    def open(cls, directory: Path, create: bool = False, start_over: bool = False) -> DocumentIndex:
+        """Open an index folder; with `create`, make it if missing.
+
+        With `start_over` (`index --rebuild`), a damaged index.db is set aside and a new one
+        begun; otherwise it is a DamagedIndex error that says so.
+        """
         db_path = directory / DB_FILE
         if not db_path.is_file():
             if not create:
                 raise BadInput(f"no index at {directory} (build one with `gptchat index PATH`)")
             directory.mkdir(parents=True, exist_ok=True)
+        elif db_path.stat().st_size == 0:
+            log.warning("%s is empty (0 bytes): it starts again as a new, empty index", db_path)
+        try:
+            return cls(directory, IndexStore(db_path))
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                raise
+            if not start_over:
+                raise DamagedIndex(
+                    f"{db_path} is damaged ({exc}); your documents can rebuild it: "
+                    f"gptchat index PATH --rebuild --name {directory.name}"
+                ) from exc
+        aside = _set_aside(db_path)
+        log.warning("%s was damaged; kept as %s, the index starts over", db_path, aside.name)
         return cls(directory, IndexStore(db_path))
 
     def close(self) -> None:
@@ -276,3 +295,15 @@ class DocumentIndex(Closing):
             size_bytes=size,
             updated=self.store.last_update(),
         )
+
+
+def _set_aside(db_path: Path) -> Path:
+    """Rename a damaged database (and its WAL files) out of the way; nothing is deleted."""
+    stamp = now_iso().replace(":", "")
+    aside = db_path.with_name(f"{db_path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = db_path.with_name(db_path.name + suffix)
+        if part.exists():
+            part.rename(aside.with_name(aside.name + suffix))
+    (db_path.parent / VECTORS_FILE).unlink(missing_ok=True)  # a cache of the old database
+    return aside

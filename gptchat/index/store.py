@@ -100,7 +100,7 @@ class IndexStore(Closing):
         self.path = db_path
         # check_same_thread off: the app opens an index in one worker thread and searches it
         # from the next; it runs one search at a time.
-        self._conn = open_database(str(db_path), index_migrations, timeout_s=30)
+        self._conn = open_database(db_path, index_migrations, timeout_s=30)
         self._conn.execute("PRAGMA synchronous=NORMAL")
         # A scratch table in this connection's temp schema: SQLite's own tokenizer turns a
         # question into the stemmed terms the index holds.

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from gptchat.errors import GptchatError
+
+log = logging.getLogger(__name__)
 
 
 def now_iso() -> str:
@@ -52,13 +59,19 @@ class Closing:
         self.close()
 
 
-def open_database(path: str, migrations: Migrations, timeout_s: float) -> sqlite3.Connection:
+def open_database(
+    path: Path, migrations: Migrations, timeout_s: float, copy_if_read_only: bool = False
+) -> sqlite3.Connection:
     """A WAL-mode connection with every migration applied, safe against a second opener.
 
     Two commands started at once on a new database would both create its tables; the
     migrations run under one write lock (the second waits, then finds nothing to do), and
-    the switch to WAL, which takes no busy handler, is retried.
+    the switch to WAL, which takes no busy handler, is retried. Where the folder or file is
+    read-only, the database is opened for reading; with `copy_if_read_only` it is copied
+    into memory instead, so a session can still write (and keep nothing).
     """
+    if not _writable(path):
+        return _open_read_only(path, migrations, timeout_s, copy_if_read_only)
     conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
     try:
         _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), timeout_s)
@@ -70,6 +83,44 @@ def open_database(path: str, migrations: Migrations, timeout_s: float) -> sqlite
     except BaseException:
         conn.close()
         raise
+    return conn
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write `path` and its WAL files beside it (root may write anything)."""
+    if os.geteuid() == 0:
+        return True
+    folder_ok = os.access(path.parent, os.W_OK | os.X_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _open_read_only(
+    path: Path, migrations: Migrations, timeout_s: float, copy: bool
+) -> sqlite3.Connection:
+    if not path.exists():
+        if not copy:
+            raise GptchatError(f"{path} does not exist and its folder is read-only")
+        log.warning("%s is read-only: nothing from this session is saved", path.parent)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        migrations.apply(Database(conn))
+        return conn
+    # immutable: no -shm or -wal file can be made in a read-only folder, and no writer can
+    # be at work in one; a closed WAL database has everything in its main file.
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    source = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
+    if migrations.pending(Database(source)):
+        source.close()
+        raise GptchatError(
+            f"{path} needs an upgrade and is read-only: open it once with write access"
+        )
+    if not copy:
+        source.isolation_level = None
+        return source
+    log.warning("%s is read-only: nothing from this session is saved", path)
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    source.backup(conn)
+    source.close()
+    conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 

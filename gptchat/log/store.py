@@ -112,7 +112,7 @@ class AppStore(Closing):
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         # check_same_thread off: the app logs answers from the worker thread that streams them.
-        self._conn = open_database(str(db_path), app_migrations, busy_timeout_s)
+        self._conn = open_database(db_path, app_migrations, busy_timeout_s, copy_if_read_only=True)
         # Rows are read by column name: a new column cannot shift what a field receives.
         self._conn.row_factory = sqlite3.Row
 
