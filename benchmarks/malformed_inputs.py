@@ -183,11 +183,11 @@ def _html(folder: Path, n: int) -> list[Case]:
     marker = f"deephtml{n}"
     deep = "<html><body>" + "<span>" * 3000 + f"{marker} text" + "</span>" * 3000 + "</body>"
     _write(folder, f"html/deep-{n}.html", deep)
-    escapes = f"<p>esc&#27;[2J cleared {n}</p><p>title&#27;]0;PWNED&#7; set</p>"
+    escapes = f"<p>esc&#27;[2J escmarker{n} cleared</p><p>title&#27;]0;PWNED&#7; set</p>"
     _write(folder, f"html/escapes-{n}.html", escapes)
     return [
         Case(f"html/deep-{n}.html", INDEXED, marker),
-        Case(f"html/escapes-{n}.html", INDEXED, "cleared"),
+        Case(f"html/escapes-{n}.html", INDEXED, f"escmarker{n}"),
     ]
 
 

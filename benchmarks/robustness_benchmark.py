@@ -6,7 +6,9 @@ Runs the real `gptchat index` in a fresh workspace (a subprocess, so a hang is a
 and a crash is a traceback), after a first run that stored good files, and prints:
 crashes, hangs, reported (files named in the summary with a reason), wrongly indexed
 (malformed files that must not be in the index but are), lost (good text not searchable,
-or stored before and gone). Every count but "reported" must be 0.
+or stored before and gone). Then the database and cache cases: two runs started together
+on a new workspace, a junk vectors.faiss, a damaged index.db. Every count but "reported"
+must be 0.
 """
 
 from __future__ import annotations
@@ -83,6 +85,38 @@ def _named(output: str, root: Path, case: Case, label: str) -> bool:
     return f"  {label} {root / case.name}: " in output
 
 
+def _database_cases(scratch: Path, timeout: float) -> int:
+    """Races, a damaged cache and a damaged database: each must end as the user expects."""
+    failures = 0
+    folder = scratch / "small"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe racemarker text.\n")
+    home = scratch / "race-home"
+    command = [sys.executable, "-m", "gptchat", "--home", str(home), "index", str(folder)]
+    # Two runs at the same moment on a workspace that does not exist yet.
+    racing = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
+    ]
+    for run in racing:
+        _, err = run.communicate(timeout=timeout)
+        if run.returncode != 0:
+            failures += 1
+            print(f"  problem: a run started beside another failed: {err.decode()[-300:]}")
+    cache = home / "indexes" / "default" / "vectors.faiss"
+    cache.write_bytes(b"junk")
+    _, err, code, _ = run_index(home, folder, timeout)
+    if code != 0 or "rebuilt from index.db" not in err:
+        failures += 1
+        print(f"  problem: a junk vectors.faiss was not rebuilt: {err[-300:]}")
+    database = home / "indexes" / "default" / "index.db"
+    database.write_bytes(b"junk" * 1024)
+    _, err, code, _ = run_index(home, folder, timeout)
+    if code != 1 or "is damaged" not in err or "Traceback" in err:
+        failures += 1
+        print(f"  problem: a damaged index.db was not reported: {err[-300:]}")
+    return failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=6, help="copies of each malformed class")
@@ -106,6 +140,7 @@ def main() -> None:
             **check(home, folder, cases, out),
             "seconds": round(seconds, 1),
         }
+        counts["database and cache failures"] = _database_cases(Path(scratch), args.timeout)
     if crashed:
         print(err[-2000:])
     for name, value in counts.items():
@@ -113,7 +148,14 @@ def main() -> None:
     results = REPO / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     (results / "robustness_benchmark.json").write_text(json.dumps(counts, indent=2) + "\n")
-    failing = ("crashes", "hangs", "wrongly indexed", "lost", "unreported")
+    failing = (
+        "crashes",
+        "hangs",
+        "wrongly indexed",
+        "lost",
+        "unreported",
+        "database and cache failures",
+    )
     sys.exit(1 if any(counts[name] for name in failing) else 0)
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from gptchat.log.store import AppStore
+from gptchat.model.generator import Generator
 from gptchat.model.provision import check_model_dir, ensure_default_model
 from tests.conftest import run_cli
+from tests.test_prompt import assert_no_forged_turns
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +37,10 @@ def test_ask_answers_from_the_documents(monkeypatch, capsys, docs: Path, default
     assert Path(result["sources"][0]["path"]).name == "tea.txt"
     assert re.search(r"[A-Za-z]{3,}", result["answer"])
     assert result["timings"]["new_tokens"] >= 1
+
+
+def test_documents_cannot_forge_turns_with_the_real_tokenizer(default_model: Path) -> None:
+    assert_no_forged_turns(Generator(default_model))
 
 
 def test_the_starter_answers_short_cited_and_from_the_source(

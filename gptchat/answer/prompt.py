@@ -86,11 +86,14 @@ def build_prompt(
 
     def render(sources: list[Hit], turns: list[Turn]) -> tuple[str, int]:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+        # Earlier turns and the question are text too: an answer that quoted a forged
+        # marker, or a pasted question, must not open turns either.
         for turn in turns:
-            messages.append({"role": "user", "content": turn.question})
-            messages.append({"role": "assistant", "content": turn.answer})
+            messages.append({"role": "user", "content": defuse(turn.question)})
+            messages.append({"role": "assistant", "content": defuse(turn.answer)})
         blocks = "\n\n".join(format_source(n, hit) for n, hit in enumerate(sources, start=1))
-        content = f"Sources:\n{blocks}\n\nQuestion: {question}" if sources else question
+        asked = defuse(question)
+        content = f"Sources:\n{blocks}\n\nQuestion: {asked}" if sources else asked
         messages.append({"role": "user", "content": content})
         text = model.render(messages)
         return text, model.count_tokens(text)
