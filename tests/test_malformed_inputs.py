@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+import pytest
 
 from benchmarks.malformed_inputs import FAILED, INDEXED, PARTLY, SKIPPED, build, can_make_devices
 from gptchat.control_chars import strip_controls, visible
@@ -73,3 +77,17 @@ def test_documents_lose_their_escape_sequences_and_chunks_their_endless_words() 
     assert max(len(c.text) for c in chunks) <= chunker.max_chars
     assert sum(c.text.count("x") for c in chunks) == 200_000  # cut, not dropped or repeated
     assert chunks[0].text.startswith("Intro.") and chunks[-1].text.endswith("Tail.")
+
+
+def test_a_character_device_is_skipped_not_read(tmp_path: Path, indexer: Indexer) -> None:
+    if not can_make_devices():
+        pytest.skip("creating a character device needs root (os.mknod)")
+    folder = tmp_path / "devices"
+    folder.mkdir()
+    os.mknod(folder / "zero.txt", 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero
+    (folder / "fine.txt").write_text("Fine text.\n")
+    report = indexer.run([folder])
+    assert [Path(p).name for p in report.added] == ["fine.txt"]
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("zero.txt", "not a regular file (a character device)")
+    ]
