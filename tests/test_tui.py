@@ -30,7 +30,13 @@ from tests.conftest import stored_source
 Scenario = Callable[[GptchatApp, Pilot], Awaitable[None]]
 
 
-def run_app(workspace: Workspace, model_dir: Path, scenario: Scenario, **options) -> list[str]:
+def run_app(
+    workspace: Workspace,
+    model_dir: Path,
+    scenario: Scenario,
+    size: tuple[int, int] = (140, 45),
+    **options,
+) -> list[str]:
     """Run the app headless through `scenario`; returns the notifications it showed."""
     assistant = Assistant(workspace, model=ModelOptions(model_dir), **options)
     app = GptchatApp(assistant)
@@ -44,7 +50,7 @@ def run_app(workspace: Workspace, model_dir: Path, scenario: Scenario, **options
     app.notify = notify  # type: ignore[method-assign]
 
     async def drive() -> None:
-        async with app.run_test(size=(140, 45)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await scenario(app, pilot)
 
     try:
@@ -337,3 +343,39 @@ def test_paths_and_document_text_are_shown_as_text(workspace, indexed, tiny_mode
 
     shown = run_app(workspace, tiny_model_dir, scenario)
     assert any("no-such-[/]dir" in message for message in shown)
+
+
+def test_the_chat_follows_a_streaming_answer_unless_scrolled_up(
+    workspace, indexed, tiny_model_dir, monkeypatch
+) -> None:
+    append = AnswerView.append
+
+    async def paced_append(view: AnswerView, piece: str) -> None:
+        await append(view, piece)
+        await asyncio.sleep(0.01)  # the tiny model is faster than any real one: pace it
+
+    monkeypatch.setattr(AnswerView, "append", paced_append)
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        log = app.log_view
+        for question in ("How long is green tea steeped?", "What do batteries store?"):
+            await type_and_send(pilot, question)
+            await wait_for(pilot, lambda: app.query(AnswerView).last().text)
+            samples: list[bool] = []
+            while not finished(app):
+                await pilot.pause(0.05)
+                view = app.query(AnswerView).last()
+                if log.max_scroll_y > 0 and view.text:
+                    # The newest line is on screen: the view's bottom within the visible rows.
+                    bottom = view.virtual_region.bottom
+                    samples.append(log.scroll_y + log.size.height >= bottom - 1)
+            assert samples and all(samples), samples
+        # Scrolled up by the user, it stays where the user put it while the next answer streams.
+        await type_and_send(pilot, "Which file types are indexed?")
+        await wait_for(pilot, lambda: app.query(AnswerView).last().text)
+        log.scroll_home(animate=False)
+        await wait_for(pilot, lambda: finished(app))
+        assert log.scroll_y == 0
+
+    run_app(workspace, tiny_model_dir, scenario, size=(80, 18))

@@ -284,7 +284,6 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
             view.show_feedback(self.assistant.feedback(view.message_id))
         await self.query_one(SourcesPanel).show(sources)
         self.set_status("")
-        self.log_view.scroll_end(animate=False)
 
     def action_stop(self) -> None:
         if self._cancel is not None:

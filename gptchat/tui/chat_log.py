@@ -186,13 +186,18 @@ class ChatLog(VerticalScroll):
 
     async def show_note(self, text: str) -> None:
         await self.mount(NoteView(text))
-        self.scroll_end(animate=False)
+        self.follow()
 
     async def add_question(self, text: str) -> None:
         await self.mount(QuestionView(text))
-        self.scroll_end(animate=False)
+        self.follow()
 
     async def add_answer(self, view: AnswerView) -> AnswerView:
         await self.mount(view)
-        self.scroll_end(animate=False)
+        self.follow()
         return view
+
+    def follow(self) -> None:
+        """Stay at the bottom as the newest answer grows, until the user scrolls away."""
+        self.anchor()
+        self.scroll_end(animate=False)
