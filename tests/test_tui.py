@@ -374,8 +374,44 @@ def test_the_chat_follows_a_streaming_answer_unless_scrolled_up(
         # Scrolled up by the user, it stays where the user put it while the next answer streams.
         await type_and_send(pilot, "Which file types are indexed?")
         await wait_for(pilot, lambda: app.query(AnswerView).last().text)
-        log.scroll_home(animate=False)
+        log.scroll_home(animate=False, immediate=True)  # as a wheel or PageUp would
         await wait_for(pilot, lambda: finished(app))
         assert log.scroll_y == 0
 
     run_app(workspace, tiny_model_dir, scenario, size=(80, 18))
+
+
+def test_work_shows_between_enter_and_the_first_token(
+    workspace, indexed, tiny_model_dir, monkeypatch
+) -> None:
+    shown: list[str] = []  # the status line and the answer's first piece, in order
+    set_status, append = GptchatApp.set_status, AnswerView.append
+
+    def recording_status(app: GptchatApp, text: str) -> None:
+        shown.append(f"status:{text}")
+        set_status(app, text)
+
+    async def recording_append(view: AnswerView, piece: str) -> None:
+        shown.append("piece")
+        await append(view, piece)
+
+    monkeypatch.setattr(GptchatApp, "set_status", recording_status)
+    monkeypatch.setattr(AnswerView, "append", recording_append)
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        # "ready" means loaded: the embedder too, not on the first question.
+        opened = app.assistant._opened
+        assert opened is not None and opened.session.retriever.embedder._model is not None
+        shown.clear()
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+
+    run_app(workspace, tiny_model_dir, scenario)
+    # Set by the Enter handler itself, before the worker starts; then what the worker does.
+    first_piece = shown.index("piece")
+    assert shown[:first_piece] == [
+        "status:Searching your documents…",
+        "status:Reading 3 sources…",
+        "status:",
+    ]

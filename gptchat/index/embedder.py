@@ -114,6 +114,10 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def load(self) -> None:
+        """Load the model now rather than on the first encode (the app does, while it starts)."""
+        self._load()
+
     def _load(self):  # -> SentenceTransformer
         if self._model is None:
             # The model is on disk; never let a library reach for the hub.

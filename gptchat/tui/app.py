@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult, SystemCommand
@@ -29,6 +29,9 @@ from gptchat.tui.feedback_actions import FeedbackActions
 from gptchat.tui.slash_commands import COMMANDS, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
+
+if TYPE_CHECKING:
+    from gptchat.answer.session import Answer
 
 
 class WarningToasts(logging.Handler):
@@ -236,6 +239,8 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         view = await self.log_view.add_answer(AnswerView())
         if not self.assistant.loaded:
             self.set_status("Waiting for the model to load; your question is kept.")
+        else:
+            self.set_status("Searching your documents…")  # the first sign of work, at once
         self._cancel = threading.Event()
         self.answer_worker(question, view, self._cancel)
 
@@ -246,13 +251,15 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         except Exception as error:
             self.call_from_thread(self.ask_failed, question, view, error)
             return
-        self.call_from_thread(self.answer_started, view, answer.message_id, answer.conversation_id)
+        self.call_from_thread(self.answer_started, view, answer)
         # The model, the libraries and the conversation so far outlive this answer: frozen, they
         # are left out of the full garbage collections that decoding triggers, each of which
         # otherwise held the interpreter (and the screen) for about 350 ms.
         gc.freeze()
         try:
-            for piece in answer:
+            for number, piece in enumerate(answer):
+                if number == 0:
+                    self.call_from_thread(self.set_status, "")
                 self.call_from_thread(view.append, piece)
         except Exception as error:
             self.call_from_thread(self.notify_error, error, "the partial answer is kept")
@@ -260,11 +267,14 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         sources = self.assistant.sources(answer.message_id)
         self.call_from_thread(self.stream_done, view, answer.status, sources, answer.text)
 
-    async def answer_started(self, view: AnswerView, message_id: int, conversation_id: int) -> None:
-        view.message_id = message_id
-        self.set_status("")
-        if conversation_id != self.conversation_id:
-            self.conversation_id = conversation_id
+    async def answer_started(self, view: AnswerView, answer: Answer) -> None:
+        view.message_id = answer.message_id
+        if answer.relevant:
+            # The prompt is built and read before the first token: seconds on a laptop.
+            count = len(answer.hits)
+            self.set_status(f"Reading {count} source{'s' if count != 1 else ''}…")
+        if answer.conversation_id != self.conversation_id:
+            self.conversation_id = answer.conversation_id
             await self.refresh_conversations()
 
     async def ask_failed(self, question: str, view: AnswerView, error: BaseException) -> None:

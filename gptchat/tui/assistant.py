@@ -105,9 +105,19 @@ class Assistant:
 
         with self._lock:
             if self._opened is None:
-                self._opened = open_chat_session(
+                opened = open_chat_session(
                     self.workspace, self.index_name, self.model, self.k, report, self.store
                 )
+                try:
+                    # Both now, so that "ready" means the first question waits for neither.
+                    report(f"Loading {opened.session.generator.name}…")
+                    opened.session.generator.load()
+                    report("Loading the embedder…")
+                    opened.session.retriever.embedder.load()
+                except BaseException:
+                    opened.close()
+                    raise
+                self._opened = opened
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
