@@ -15,6 +15,7 @@ from gptchat.index.indexer import Indexer
 from gptchat.index.vectors import VectorCache
 from gptchat.ingest.chunker import ChunkSettings
 from gptchat.workspace import Workspace
+from tests.conftest import write_paragraphs
 
 
 def top_path(index: DocumentIndex, embedder: Embedder, question: str) -> str:
@@ -255,3 +256,33 @@ def test_a_reader_sees_what_another_process_indexed(
         (docs / "otters.md").write_text("Sea otters hold hands while they sleep.\n")
         Indexer(index, embedder).run([docs])
         assert top_path(reader, embedder, "do sea otters hold hands?") == "otters.md"
+
+
+class _RecordingProgress:
+    def __init__(self) -> None:
+        self.total = -1
+        self.unit = ""
+        self.steps: list[tuple[int, str]] = []
+
+    def start(self, total: int, label: str, unit: str = "") -> None:
+        self.total, self.unit = total, unit
+
+    def advance(self, steps: int = 1, note: str = "") -> None:
+        self.steps.append((steps, note))
+
+
+def test_progress_counts_bytes_as_batches_embed_and_ends_at_the_total(
+    index: DocumentIndex, embedder: Embedder, docs: Path, tmp_path: Path
+) -> None:
+    write_paragraphs(docs / "long.md", 2500, "rivers")  # several embedding slices of its own
+    progress = _RecordingProgress()
+    Indexer(index, embedder, progress=progress).run([docs])
+    sizes = sum(p.stat().st_size for p in docs.rglob("*") if p.is_file())
+    assert progress.unit == "bytes" and progress.total == sizes
+    assert sum(steps for steps, _ in progress.steps) == progress.total  # 100 % at the end
+    # The bar moves while the batch embeds, not only once its files are committed.
+    assert len([steps for steps, _ in progress.steps if steps > 0]) >= 4
+    assert progress.steps[-1][1].endswith("/s") and " chunks, " in progress.steps[-1][1]
+    again = _RecordingProgress()
+    Indexer(index, embedder, progress=again).run([docs])
+    assert again.total == 0 and sum(steps for steps, _ in again.steps) == 0  # nothing to read

@@ -7,11 +7,27 @@ from typing import Self
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
+
+
+class _DoneOfTotal(ProgressColumn):
+    """3/10, or 1.2/4.5 MB when the run counts bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count, self._bytes = MofNCompleteColumn(), DownloadColumn()
+
+    def render(self, task: Task) -> Text:
+        column = self._bytes if task.fields.get("unit") == "bytes" else self._count
+        return column.render(task)
 
 
 class CountProgressBar:
@@ -22,7 +38,7 @@ class CountProgressBar:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _DoneOfTotal(),
             TextColumn("{task.fields[note]}"),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -39,9 +55,9 @@ class CountProgressBar:
         self._progress.stop()
 
     def start(self, total: int, label: str, unit: str = "") -> None:
-        self._unit = unit
-        self._task = self._progress.add_task(label, total=total, note=unit)
+        self._unit = "" if unit == "bytes" else unit  # bytes are written as kB/MB already
+        self._task = self._progress.add_task(label, total=total, note=self._unit, unit=unit)
 
     def advance(self, steps: int = 1, note: str = "") -> None:
-        shown = f"{self._unit}, {note}" if note else self._unit
+        shown = ", ".join(part for part in (self._unit, note) if part)
         self._progress.update(self._task, advance=steps, note=shown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+# Texts per encode call when progress is reported: a few calls per indexing batch, each still
+# long enough for the library's length sorting to pad little.
+PROGRESS_SLICE = 64
 
 
 def default_embedder_path() -> Path:
@@ -99,20 +103,29 @@ class Embedder:
             self._counter = WordPieceCounter(Tokenizer.from_file(str(self.path / "tokenizer.json")))
         return self._counter
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 embeddings, one row per text."""
+    def encode(self, texts: list[str], embedded: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit-length float32 embeddings, one row per text; `embedded(n)` hears how many
+        are done after each slice of PROGRESS_SLICE texts."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        model = self._load()
+        parts = []
+        for start in range(0, len(texts), PROGRESS_SLICE):
+            part = texts[start : start + PROGRESS_SLICE]
+            parts.append(
+                model.encode(
+                    part,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if embedded is not None:
+                embedded(start + len(part))
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
     def load(self) -> None:
         """Load the model now rather than on the first encode (the app does, while it starts)."""

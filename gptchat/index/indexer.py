@@ -48,6 +48,7 @@ class _Pending:
     state: FileState
     chunks: list[Chunk]
     is_update: bool
+    size: int  # bytes on disk, as counted by the progress total
 
 
 class Indexer:
@@ -106,7 +107,10 @@ class Indexer:
             candidates, skipped = discover(root, self.max_file_bytes)
             found.append((root, candidates))
             self._report.skipped.extend(skipped)
-        self.progress.start(sum(len(c) for _, c in found), "Indexing", "files")
+        # Progress counts the bytes of the files to read (embedding time follows their text),
+        # advanced as each embedding batch finishes, so the time left is a real estimate.
+        self._started = time.perf_counter()
+        self.progress.start(self._bytes_to_read(found), "Indexing", "bytes")
         for root, candidates in found:
             self.index.add_root(str(root))
             self._sync_root(root, candidates)
@@ -131,6 +135,26 @@ class Indexer:
             raise BadInput(f"{path}: not readable")
         return resolved
 
+    def _bytes_to_read(self, found: list[tuple[Path, list[Candidate]]]) -> int:
+        """Bytes of the files whose size or time changed: the ones a run reads and embeds."""
+        total = 0
+        for root, candidates in found:
+            known = self.index.files_under(str(root))
+            for candidate in candidates:
+                record = known.get(str(candidate.path))
+                same = record is not None and (record.size, record.mtime_ns) == (
+                    candidate.size,
+                    candidate.mtime_ns,
+                )
+                total += 0 if same else candidate.size
+        return total
+
+    def _advance(self, size: int) -> None:
+        """Report `size` more bytes done, with the chunks written so far and their rate."""
+        chunks = self._report.chunks_written
+        seconds = max(time.perf_counter() - self._started, 1e-6)
+        self.progress.advance(size, f"{chunks} chunks, {chunks / seconds:.0f}/s")
+
     def _sync_root(self, root: Path, candidates: list[Candidate]) -> None:
         known = self.index.files_under(str(root))
         for candidate in candidates:
@@ -144,40 +168,39 @@ class Indexer:
             and record.size == candidate.size
             and record.mtime_ns == candidate.mtime_ns
         ):
-            return self._done_unchanged()
+            self._report.unchanged += 1
+            return
         try:
             data = candidate.path.read_bytes()
         except FileNotFoundError:
             if record is None:
-                return self._done_failed(candidate.path, "deleted during the run")
+                return self._done_failed(candidate, "deleted during the run")
             self._remove(record.path)
-            self.progress.advance(1)
+            self._advance(candidate.size)
             return
         except OSError as exc:
-            return self._done_failed(candidate.path, f"cannot read ({exc.strerror})")
+            return self._done_failed(candidate, f"cannot read ({exc.strerror})")
         content_hash = hashlib.sha256(data).hexdigest()
         if record is not None and record.content_hash == content_hash:
             self.index.touch_file(record.id, len(data), candidate.mtime_ns)
-            return self._done_unchanged()
+            self._report.unchanged += 1
+            self._advance(candidate.size)
+            return
         try:
             chunks = self._chunks(candidate.path, data)
         except UnreadableDocument as exc:
             # A file that turns unreadable keeps its last good version in the index.
-            return self._done_failed(candidate.path, str(exc))
+            return self._done_failed(candidate, str(exc))
         state = FileState(
             str(candidate.path), len(data), candidate.mtime_ns, content_hash, candidate.kind
         )
-        self._pending.append(_Pending(state, chunks, is_update=record is not None))
+        self._pending.append(_Pending(state, chunks, record is not None, candidate.size))
         if sum(len(p.chunks) for p in self._pending) >= self.embed_batch_chunks:
             self._flush()
 
-    def _done_unchanged(self) -> None:
-        self._report.unchanged += 1
-        self.progress.advance(1)
-
-    def _done_failed(self, path: Path, reason: str) -> None:
-        self._report.failed.append((str(path), reason))
-        self.progress.advance(1)
+    def _done_failed(self, candidate: Candidate, reason: str) -> None:
+        self._report.failed.append((str(candidate.path), reason))
+        self._advance(candidate.size)
 
     def _chunks(self, path: Path, data: bytes) -> list[Chunk]:
         if self._chunker is None:
@@ -195,7 +218,17 @@ class Indexer:
             for chunk in pending.chunks:
                 texts.setdefault(chunk.text_hash, chunk.embed_text)
         missing = sorted(self.index.missing_hashes(texts))
-        encoded = self.embedder.encode([texts[h] for h in missing])
+        batch_bytes = sum(p.size for p in self._pending)
+        shown = 0  # bytes of this batch already reported
+
+        def embedded(done: int) -> None:
+            nonlocal shown
+            # Until the commits, the batch's bytes follow the share of its texts embedded.
+            share = batch_bytes * done // max(len(missing), 1)
+            self._advance(share - shown)
+            shown = share
+
+        encoded = self.embedder.encode([texts[h] for h in missing], embedded)
         self._report.chunks_embedded += len(missing)
         vectors_by_hash = dict(zip(missing, encoded, strict=True))
         unstored = set(missing)
@@ -207,7 +240,7 @@ class Indexer:
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
-            self.progress.advance(1, f"{self._report.chunks_written} chunks")
+        self._advance(batch_bytes - shown)
         self._pending = []
 
     def _remove(self, path: str) -> None:
