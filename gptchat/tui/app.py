@@ -237,7 +237,9 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     async def ask(self, question: str) -> None:
         await self.log_view.add_question(question)
         view = await self.log_view.add_answer(AnswerView())
-        if not self.assistant.loaded:
+        if not self.assistant.loaded and self.assistant.indexing:
+            self.set_status("Indexing first; your question is kept and answered after.")
+        elif not self.assistant.loaded:
             self.set_status("Waiting for the model to load; your question is kept.")
         else:
             self.set_status("Searching your documents…")  # the first sign of work, at once

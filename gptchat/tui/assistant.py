@@ -49,6 +49,8 @@ class Assistant:
         self.store = AppStore(workspace.app_db_path)
         self._opened: OpenSession | None = None
         self._lock = threading.Lock()  # one loader at a time; asks wait for it
+        self._not_indexing = threading.Event()  # clear while an index run is under way
+        self._not_indexing.set()
 
     def close(self) -> None:
         with self._lock:
@@ -79,8 +81,20 @@ class Assistant:
         from gptchat.index.catalog import run_index
 
         options = IndexOptions(self.index_name)
-        report = run_index(self.workspace, paths or [guide_path()], options, progress)
+        self.indexing_begins()
+        try:
+            report = run_index(self.workspace, paths or [guide_path()], options, progress)
+        finally:
+            self._not_indexing.set()
         return report_lines(report, self.index_name)
+
+    def indexing_begins(self) -> None:
+        """Say an index run is starting: loading waits for it (see load)."""
+        self._not_indexing.clear()
+
+    @property
+    def indexing(self) -> bool:
+        return not self._not_indexing.is_set()
 
     # -- the model (loads in a worker) -----------------------------------------------------
 
@@ -103,6 +117,8 @@ class Assistant:
         """Open the index, the embedder and the model (seconds; a worker's job)."""
         from gptchat.answer.open_session import open_chat_session
 
+        # A question typed during the first run's indexing waits for the index it needs.
+        self._not_indexing.wait()
         with self._lock:
             if self._opened is None:
                 opened = open_chat_session(

@@ -132,8 +132,13 @@ class CommandActions(App[None]):
             self.call_from_thread(self.notify_error, error)
         self.call_from_thread(self.stream_done, view, status, [])
 
-    @work(thread=True, group="index", exclusive=True)
     def index_paths(self, paths: list[Path], first_run: bool) -> None:
+        # Marked before the worker starts: a question typed from now on waits for the index.
+        self.assistant.indexing_begins()
+        self._index_worker(paths, first_run)
+
+    @work(thread=True, group="index", exclusive=True)
+    def _index_worker(self, paths: list[Path], first_run: bool) -> None:
         try:
             lines = self.assistant.index(paths, _IndexProgressRelay(self))
         except Exception as error:
