@@ -77,6 +77,37 @@ def test_squad_v1_json_is_read_directly(tmp_path: Path) -> None:
     assert load_qa_set(tmp_path / "dev.json").items == [QAItem("1", "Q?", ["A"])]
 
 
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"data": "nope"}, "'data' is not a list of articles"),
+        ([], "not SQuAD v1.1 JSON"),
+        ({"data": [{"paragraphs": [{"qas": [{"question": "q?", "answers": "a"}]}]}]}, "answers"),
+    ],
+)
+def test_malformed_squad_json_is_one_line(tmp_path: Path, document: object, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(BadInput, match=message):
+        load_qa_set(path)
+
+
+def test_bad_squad_entries_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
+    good = {"id": "x", "question": "Where?", "answers": [{"text": "here"}]}
+    paragraphs = [{"qas": [5, {"question": "q?", "answers": [{"text": 7}]}, good]}, "junk"]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"data": [1, {"paragraphs": 3}, {"paragraphs": paragraphs}]}))
+    qa_set = load_qa_set(path)
+    assert [item.question for item in qa_set.items] == ["Where?"]
+    assert qa_set.problems == [
+        "article 1: no 'paragraphs' list",
+        "article 2: no 'paragraphs' list",
+        "article 3: a question that is not a JSON object",
+        "question ?: missing 'answers' (a list of strings)",
+        "article 3: a paragraph without a 'qas' list",
+    ]
+
+
 def test_rouge_l_recall_by_hand() -> None:
     # reference: "cat sat on mat" (4 tokens); LCS with "cat was on red mat" = cat on mat = 3
     assert rouge_l_recall("the cat was on the red mat", "the cat sat on the mat") == 0.75

@@ -102,23 +102,40 @@ def _row_problem(row: object) -> str | None:
 
 
 def _squad_json(text: str, path: Path) -> QASet:
-    """SQuAD v1.1: data -> paragraphs -> qas; the article title stands in for the source."""
+    """SQuAD v1.1: data -> paragraphs -> qas; each level checked, bad entries reported."""
     try:
         data = json.loads(text)["data"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise BadInput(f"{path}: not SQuAD v1.1 JSON ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(data, list):
+        raise BadInput(f"{path}: not SQuAD v1.1 JSON ('data' is not a list of articles)")
     items: list[QAItem] = []
     problems: list[str] = []
-    for article in data:
-        for paragraph in article.get("paragraphs", []):
-            for qa in paragraph.get("qas", []):
-                answers = [a.get("text", "") for a in qa.get("answers", [])]
+    for number, article in enumerate(data, start=1):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            problems.append(f"article {number}: no 'paragraphs' list")
+            continue
+        for paragraph in paragraphs:
+            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
+            if not isinstance(qas, list):
+                problems.append(f"article {number}: a paragraph without a 'qas' list")
+                continue
+            for qa in qas:
+                if not isinstance(qa, dict):
+                    problems.append(f"article {number}: a question that is not a JSON object")
+                    continue
+                found = qa.get("answers")
+                answers = (
+                    [a.get("text") for a in found if isinstance(a, dict)]
+                    if isinstance(found, list)
+                    else found
+                )
                 row = {"question": qa.get("question"), "answers": answers}
                 problem = _row_problem(row)
                 if problem:
                     problems.append(f"question {qa.get('id', '?')}: {problem}")
                     continue
-                items.append(
-                    QAItem(str(qa.get("id")), qa["question"].strip(), [a for a in answers if a])
-                )
+                answers = [a for a in answers if a.strip()]
+                items.append(QAItem(str(qa.get("id")), qa["question"].strip(), answers))
     return QASet(items, problems)
