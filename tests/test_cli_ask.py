@@ -118,3 +118,13 @@ def test_escape_sequences_never_reach_the_terminal(
     for output in (out, listing, shown):
         assert "\x1b" not in output and "\x07" not in output
     assert "What is lava?\u241b]0;PWNED\u2407\u241b[2J" in shown  # visible, not obeyed
+
+
+def test_a_question_too_long_for_the_prompt_is_refused_before_anything(
+    monkeypatch, capsys, indexed, tiny_model_dir, workspace: Workspace
+) -> None:
+    question = "why " * 32_000  # 128,000 characters
+    code, _, err = run_cli(monkeypatch, capsys, "ask", question, "--model", str(tiny_model_dir))
+    assert code == 2 and "the question is too long" in err
+    code, out, _ = run_cli(monkeypatch, capsys, "history")
+    assert "No conversations yet" in out  # nothing stored, nothing retrieved

@@ -418,3 +418,21 @@ def test_work_shows_between_enter_and_the_first_token(
         "status:Reading 3 sources…",
         "status:",
     ]
+
+
+def test_a_question_too_long_stays_in_the_input_with_the_reason(
+    workspace, indexed, tiny_model_dir
+) -> None:
+    question = "why " * 5_000
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        app.question_input.value = question
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.question_input.value)
+        assert app.question_input.value == question.strip()  # as typed, ready to shorten
+        assert stored_messages(workspace) == []
+
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    [error] = [m for m in shown if "too long" in m]
+    assert "your question is back in the input" in error and "partial answer" not in error

@@ -72,8 +72,9 @@ class ChatSession:
     ) -> Answer:
         """Start answering `question`; the answer is logged however its streaming ends."""
         question = question.strip()
-        if not question:
-            raise BadInput("the question is empty")
+        # Checked before anything is stored or retrieved: a question that cannot fit the
+        # prompt is refused at once, not after seconds of searching.
+        build_prompt(self.generator, question, [], [], self.budget)
         if conversation_id is None:
             conversation_id = self.store.new_conversation(_title(question), self.index_name)
         elif self.store.conversation(conversation_id) is None:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from gptchat.answer.session import Answer
 
 
+# Far more than fits a prompt (the check says so on Enter); without a bound, a huge text
+# typed key by key (no bracketed paste) slows the input to a crawl.
+QUESTION_MAX_CHARS = 20_000
+
+
 class WarningToasts(logging.Handler):
     """gptchat's warnings (a cache rebuilt, a damaged version passed over) as toasts."""
 
@@ -119,7 +124,11 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
                 yield ChatLog(id="log")
                 yield Static("", id="status", markup=False)
                 yield ProgressBar(id="progress", classes="-hidden", show_eta=True)
-                yield Input(placeholder="Ask about your documents, or /help", id="question")
+                yield Input(
+                    placeholder="Ask about your documents, or /help",
+                    id="question",
+                    max_length=QUESTION_MAX_CHARS,
+                )
             sources = SourcesPanel(id="sources")
             sources.border_title = "Sources"
             yield sources
