@@ -114,3 +114,13 @@ def test_first_run_indexes_the_user_guide(monkeypatch, capsys, workspace: Worksp
 def test_impossible_chunk_settings_are_exit_2(monkeypatch, capsys, docs, options, message):
     code, _, err = run_cli(monkeypatch, capsys, "index", str(docs), *options)
     assert code == 2 and message in err
+
+
+def test_indexing_a_folder_with_nothing_to_index_warns(monkeypatch, capsys, tmp_path) -> None:
+    empty, binaries = tmp_path / "empty", tmp_path / "binaries"
+    empty.mkdir()
+    binaries.mkdir()
+    (binaries / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    for folder in (empty, binaries):
+        code, out, _ = run_cli(monkeypatch, capsys, "index", str(folder))
+        assert code == 0 and f"warning: nothing to index in {folder}" in out

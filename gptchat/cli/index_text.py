@@ -39,6 +39,10 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
     )
     lines.extend(f"  failed {path}: {reason}" for path, reason in report.failed)
     lines.extend(f"  indexed in part {path}: {problem}" for path, problem in report.warnings)
+    lines.extend(
+        f"  warning: nothing to index in {root} (no file of a type gptchat reads)"
+        for root in report.empty_roots
+    )
     return lines
 
 

@@ -36,6 +36,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, parts left out
+    empty_roots: list[str] = field(default_factory=list)  # given paths with nothing to index
     chunks_written: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -107,6 +108,8 @@ class Indexer:
             candidates, skipped = discover(root, self.max_file_bytes)
             found.append((root, candidates))
             self._report.skipped.extend(skipped)
+            if not candidates:
+                self._report.empty_roots.append(str(root))
         # Progress counts the bytes of the files to read (embedding time follows their text),
         # advanced as each embedding batch finishes, so the time left is a real estimate.
         self._started = time.perf_counter()
