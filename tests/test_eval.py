@@ -13,6 +13,7 @@ from gptchat.eval.evaluate import (
     LONG_ANSWER_MATCH,
     QuestionResult,
     judged_feedback,
+    retrieval_scorable,
     summarize,
 )
 from gptchat.eval.metrics import rouge_l_recall
@@ -106,6 +107,21 @@ def test_bad_squad_entries_are_reported_and_the_rest_kept(tmp_path: Path) -> Non
         "question ?: missing 'answers' (a list of strings)",
         "article 3: a paragraph without a 'qas' list",
     ]
+
+
+def test_questions_retrieval_cannot_score_are_left_out_of_hit_at_k() -> None:
+    short = QAItem("1", "Q?", ["A"])
+    long_without_files = QAItem("2", "Explain?", [" ".join(["word"] * 20)])
+    long_with_files = QAItem("3", "Explain?", [" ".join(["word"] * 20)], ["a.md"])
+    assert not retrieval_scorable(long_without_files)
+    assert retrieval_scorable(short) and retrieval_scorable(long_with_files)
+    results = [
+        QuestionResult(short, rank=1, retrieval_ms=1.0),
+        QuestionResult(long_without_files, rank=None, retrieval_ms=1.0, retrieval_scored=False),
+    ]
+    metrics = summarize(results)
+    assert metrics["hit@1"] == 1.0 and metrics["retrieval_unscored"] == 1  # not a miss
+    assert metrics["questions"] == 2
 
 
 def test_rouge_l_recall_by_hand() -> None:

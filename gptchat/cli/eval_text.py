@@ -9,6 +9,7 @@ from gptchat.log.store import EvalRun
 
 _LABELS = {
     "questions": "questions",
+    "retrieval_unscored": "questions retrieval cannot score (long answer, no sources), left out",
     "hit@1": "retrieval hit@1",
     "hit@5": "retrieval hit@5",
     "hit@10": "retrieval hit@10",
@@ -47,7 +48,8 @@ def metrics_table(outcome: EvalOutcome) -> list[str]:
     for key, label in _LABELS.items():
         if key in outcome.metrics:
             value = outcome.metrics[key]
-            shown = f"{value:.0f}" if key == "questions" else f"{value:.3f}"
+            counts = ("questions", "retrieval_unscored")
+            shown = f"{value:.0f}" if key in counts else f"{value:.3f}"
             lines.append(f"| {label} | {shown} |")
     return lines
 

@@ -44,6 +44,13 @@ class QuestionResult:
     answer_ms: float | None = None
     decode_tokens_per_s: float | None = None
     baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
+    # A long answer without source files gives retrieval nothing to match: not a miss.
+    retrieval_scored: bool = True
+
+
+def retrieval_scorable(item: QAItem) -> bool:
+    """Whether a hit can be judged: a short answer string, or gold source files to match."""
+    return not is_long(item) or bool(item.sources)
 
 
 def evaluate_question(
@@ -58,6 +65,7 @@ def evaluate_question(
     }
     result = QuestionResult(item, ranks[main_mode], retrievals[main_mode].milliseconds)
     result.baseline_ranks = {mode: ranks[mode] for mode in BASELINES}
+    result.retrieval_scored = retrieval_scorable(item)
     if session is None:
         return result
     answer = session.ask(item.question)
@@ -104,10 +112,14 @@ def judged_feedback(result: QuestionResult) -> tuple[int, str | None]:
 def summarize(results: list[QuestionResult]) -> dict[str, float]:
     """Aggregate metrics, named as in ../shared/eval's README; absent when not measurable."""
     metrics: dict[str, float] = {"questions": len(results)}
-    metrics.update(_rank_metrics("", [r.rank for r in results]))
-    for mode in BASELINES:
-        ranks = [r.baseline_ranks.get(mode) for r in results]
-        metrics.update(_rank_metrics(f"{mode} ", ranks))
+    scored = [r for r in results if r.retrieval_scored]
+    if len(scored) < len(results):
+        metrics["retrieval_unscored"] = len(results) - len(scored)
+    if scored:
+        metrics.update(_rank_metrics("", [r.rank for r in scored]))
+        for mode in BASELINES:
+            ranks = [r.baseline_ranks.get(mode) for r in scored]
+            metrics.update(_rank_metrics(f"{mode} ", ranks))
     metrics.update(_spread("retrieval_ms", [r.retrieval_ms for r in results]))
     answered = [r for r in results if r.answer is not None]
     if not answered:
