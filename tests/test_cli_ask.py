@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
+from gptchat.log.store import AppStore
 from gptchat.workspace import Workspace
 from tests.conftest import run_cli
 
@@ -128,3 +130,45 @@ def test_a_question_too_long_for_the_prompt_is_refused_before_anything(
     assert code == 2 and "the question is too long" in err
     code, out, _ = run_cli(monkeypatch, capsys, "history")
     assert "No conversations yet" in out  # nothing stored, nothing retrieved
+
+
+def test_scripting_stdin_continue_history_filters_and_json(
+    monkeypatch, capsys, indexed, tiny_model_dir, workspace: Workspace
+) -> None:
+    model = ["--model", str(tiny_model_dir)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is lava?\n"))
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "--json", *model)
+    assert code == 0 and json.loads(out)["conversation_id"] == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("How long is green tea steeped?"))
+    assert run_cli(monkeypatch, capsys, "ask", "-", *model)[0] == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "-c", "And black tea?", "--json", *model)
+    assert code == 0 and json.loads(out)["conversation_id"] == 2  # the latest one, continued
+    with AppStore(workspace.app_db_path) as store:
+        answer = store.messages(2)[-1]
+        store.set_feedback(answer.id, rating=-1, correction="Boiling water [1].", comment="vague")
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "-n", "1")
+    assert code == 0 and len(out.splitlines()) == 1 and "green tea" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "-q", "lava")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["1"]
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "-q", "volcanic basalt")
+    assert code == 0 and "No conversation mentions" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "2")
+    assert "  rated -1" in out and "  corrected: Boiling water [1]." in out
+    assert "  comment: vague" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "--json")
+    assert code == 0 and [c["id"] for c in json.loads(out)] == [2, 1]
+    code, out, _ = run_cli(monkeypatch, capsys, "history", "2", "--json")
+    messages = json.loads(out)["messages"]
+    assert messages[-1]["feedback"]["correction"] == "Boiling water [1]."
+    assert messages[-1]["sources"] and messages[0]["role"] == "user"
+    code, out, _ = run_cli(monkeypatch, capsys, "eval", "--history", "--json")
+    assert code == 0 and json.loads(out) == []
+    # Under --json a failure is a JSON object on stdout too, with the same exit code.
+    code, out, err = run_cli(monkeypatch, capsys, "history", "42", "--json")
+    assert code == 2 and "no conversation 42" in err
+    assert json.loads(out) == {
+        "error": err.strip().removeprefix("gptchat: error: "),
+        "exit_code": 2,
+    }
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "-c", "--conversation", "1", "q", "--json")
+    assert code == 2 and "choose one of" in json.loads(out)["error"]

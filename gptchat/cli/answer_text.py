@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
-from gptchat.log.store import AppStore, Conversation
+from gptchat.log.store import AppStore, Conversation, Feedback
 
 
 def source_line(number: int | None, location: str, heading: str) -> str:
@@ -58,8 +60,10 @@ def answer_json(answer: Answer) -> dict:
     }
 
 
-def conversations_table(conversations: list[Conversation]) -> list[str]:
+def conversations_table(conversations: list[Conversation], query: str = "") -> list[str]:
     """`gptchat history`: one line per conversation, newest first."""
+    if not conversations and query.strip():
+        return [f"No conversation mentions {query!r}."]
     if not conversations:
         return ['No conversations yet. Ask something: gptchat ask "QUESTION"']
     return [
@@ -82,5 +86,48 @@ def conversation_lines(store: AppStore, conversation_id: int) -> list[str]:
                 lines.append(
                     "  " + source_line(source.source_number, source.location, source.heading)
                 )
+        feedback = store.feedback(message.id)
+        if feedback is not None:
+            lines.extend("  " + line for line in feedback_lines(feedback))
         lines.append("")
     return lines
+
+
+def feedback_lines(feedback: Feedback) -> list[str]:
+    """What the user said of an answer, one line each."""
+    lines = []
+    if feedback.rating is not None:
+        lines.append(f"rated {feedback.rating:+d}")
+    if feedback.correction:
+        lines.append(f"corrected: {feedback.correction}")
+    if feedback.comment:
+        lines.append(f"comment: {feedback.comment}")
+    return lines
+
+
+def conversations_json(conversations: list[Conversation]) -> list[dict]:
+    """`gptchat history --json`."""
+    return [asdict(conversation) for conversation in conversations]
+
+
+def conversation_json(store: AppStore, conversation_id: int) -> dict:
+    """`gptchat history ID --json`: the conversation, each message with sources and feedback."""
+    conversation = store.conversation(conversation_id)
+    assert conversation is not None  # the caller checked
+    messages = []
+    for message in store.messages(conversation_id):
+        row = {
+            key: value
+            for key, value in asdict(message).items()
+            if key not in ("prompt", "conversation_id")  # the prompt is long; eval has it
+        }
+        if message.role == "assistant":
+            row["sources"] = [
+                {"number": s.source_number, "location": s.location, "heading": s.heading}
+                for s in store.sources(message.id)
+                if s.source_number is not None
+            ]
+            feedback = store.feedback(message.id)
+            row["feedback"] = asdict(feedback) if feedback else None
+        messages.append(row)
+    return {**asdict(conversation), "messages": messages}

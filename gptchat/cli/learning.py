@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from gptchat.cli.options import index_option, k_option, model_options, status
-from gptchat.cli.output import echo
+from gptchat.cli.output import echo, echo_json
 from gptchat.errors import BadInput
 from gptchat.workspace import Workspace
 
@@ -68,7 +69,7 @@ def eval_command(
     Examples:
       gptchat eval ../shared/eval/claude-docs/qa.jsonl --retrieval-only
       gptchat eval my-questions.jsonl --limit 50
-      gptchat eval --history
+      gptchat eval --history --json
       gptchat eval squad.jsonl --limit 500 --record-feedback
       gptchat eval --export-golden my-questions.jsonl
     """
@@ -83,8 +84,10 @@ def eval_command(
         from gptchat.log.store import AppStore
 
         with AppStore(workspace.app_db_path) as store:
-            lines = history_table(store.eval_runs())
-        for line in lines:
+            runs = store.eval_runs()
+        if as_json:
+            return echo_json([asdict(run) for run in runs])
+        for line in history_table(runs):
             echo(line)
         return
     if export_golden is not None:
@@ -113,7 +116,7 @@ def eval_command(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False))
     if as_json:
-        echo(json.dumps(document, ensure_ascii=False))
+        echo_json(document)
         return
     for line in metrics_table(outcome):
         echo(line)

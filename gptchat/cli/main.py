@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from gptchat import __version__
 from gptchat.cli.learning import eval_command, finetune, models
 from gptchat.cli.options import index_option, k_option, model_options, status
-from gptchat.cli.output import echo, show_warnings
+from gptchat.cli.output import echo, echo_json, show_warnings
 from gptchat.errors import BadInput, GptchatError
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
@@ -149,37 +151,56 @@ def chat(
 
 
 @cli.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @index_option
 @k_option
 @click.option("--conversation", "conversation_id", type=int, help="Continue this conversation.")
+@click.option(
+    "-c", "--continue", "continue_last", is_flag=True, help="Continue the latest conversation."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @model_options
 @click.pass_obj
 def ask(
     workspace: Workspace,
-    question: str,
+    question: str | None,
     index_name: str,
     k: int,
     conversation_id: int | None,
+    continue_last: bool,
     as_json: bool,
     model_path: Path | None,
     int8: bool,
 ) -> None:
     """Answer QUESTION from an index's documents, with numbered sources.
 
+    Without QUESTION, or with "-", the question is read from stdin.
+
     \b
     Examples:
       gptchat ask "How do I rotate the API key?"
+      gptchat ask -c "And for staging?"
       gptchat ask "And for staging?" --conversation 3
-      gptchat ask "What is the refund policy?" --index policies --json
+      echo "What is the refund policy?" | gptchat ask --index policies --json
     """
-    import json
 
     from gptchat.answer.open_session import open_chat_session
     from gptchat.cli.answer_text import answer_json, sources_lines
+    from gptchat.log.store import AppStore
     from gptchat.model.loading import ModelOptions
 
+    if question is None or question == "-":
+        if sys.stdin.isatty():
+            raise BadInput('give a QUESTION, or pipe one in: echo "QUESTION" | gptchat ask')
+        question = sys.stdin.read()
+    if continue_last:
+        if conversation_id is not None:
+            raise BadInput("choose one of --continue and --conversation")
+        with AppStore(workspace.app_db_path) as store:
+            latest = store.conversations(limit=1)
+        if not latest:
+            raise BadInput("no conversation to continue yet (ask without -c first)")
+        conversation_id = latest[0].id
     opened = open_chat_session(
         workspace, index_name, ModelOptions(model_path, int8), k, report=status
     )
@@ -194,7 +215,7 @@ def ask(
             status("\ngptchat: interrupted; the partial answer is saved as interrupted")
             sys.exit(130)
         if as_json:
-            echo(json.dumps(answer_json(answer), ensure_ascii=False))
+            echo_json(answer_json(answer))
         else:
             echo("\n")
             if answer.text != answer.raw_text:
@@ -248,24 +269,42 @@ def generate(
 
 @cli.command()
 @click.argument("conversation_id", type=int, required=False)
+@click.option("-n", "limit", type=click.IntRange(1), help="Only the N most recent.")
+@click.option("-q", "--query", default="", help="Only conversations whose messages hold TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
 @click.pass_obj
-def history(workspace: Workspace, conversation_id: int | None) -> None:
-    """List past conversations, or print conversation CONVERSATION_ID whole.
+def history(
+    workspace: Workspace, conversation_id: int | None, limit: int | None, query: str, as_json: bool
+) -> None:
+    """List past conversations, or print conversation CONVERSATION_ID whole, with the
+    ratings, corrections and comments you gave its answers.
 
     \b
     Examples:
       gptchat history
+      gptchat history -n 5 -q "refund policy"
       gptchat history 3
+      gptchat history 3 --json
     """
-    from gptchat.cli.answer_text import conversation_lines, conversations_table
+    from gptchat.cli.answer_text import (
+        conversation_json,
+        conversation_lines,
+        conversations_json,
+        conversations_table,
+    )
     from gptchat.log.store import AppStore
 
     with AppStore(workspace.app_db_path) as store:
         if conversation_id is None:
-            lines = conversations_table(store.conversations())
+            found = store.conversations(query, limit)
+            if as_json:
+                return echo_json(conversations_json(found))
+            lines = conversations_table(found, query)
         else:
             if store.conversation(conversation_id) is None:
                 raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+            if as_json:
+                return echo_json(conversation_json(store, conversation_id))
             lines = conversation_lines(store, conversation_id)
     for line in lines:
         echo(line)
@@ -276,23 +315,32 @@ for command in (eval_command, finetune, models):
 
 
 def main() -> None:
-    """Entry point: run the CLI and turn known failures into one line and an exit code."""
+    """Entry point: run the CLI and turn known failures into one line and an exit code.
+
+    Under --json the line is also a JSON object on stdout, {"error": ..., "exit_code": ...},
+    so a script reading stdout sees the failure.
+    """
     show_warnings()
     try:
         code = cli.main(prog_name="gptchat", standalone_mode=False)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(exc.format_message(), exc.exit_code, shown=exc.show)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        echo("gptchat: interrupted; everything committed so far is kept", err=True)
-        sys.exit(130)
+        _fail("interrupted; everything committed so far is kept", 130)
     except GptchatError as exc:
-        echo(f"gptchat: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc}", exc.exit_code)
     except sqlite3.Error as exc:
-        echo(f"gptchat: database error: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"database error: {exc}", 1)
     except OSError as exc:
-        echo(f"gptchat: error: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"error: {exc}", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, exit_code: int, shown: Callable[[], None] | None = None) -> NoReturn:
+    if shown is not None:
+        shown()  # click's own rendering: usage line and hint
+    else:
+        echo(f"gptchat: {message}", err=True)
+    if "--json" in sys.argv[1:]:
+        echo_json({"error": message.removeprefix("error: "), "exit_code": exit_code})
+    sys.exit(exit_code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 
 import click
 
@@ -16,6 +18,16 @@ def echo(text: str = "", nl: bool = True, err: bool = False) -> None:
     could otherwise set the terminal's title or clear it.
     """
     click.echo(visible(text), nl=nl, err=err)
+
+
+# json.dumps escapes C0 controls but leaves DEL and the C1 range (8-bit CSI among them) raw.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")
+
+
+def echo_json(document: object) -> None:
+    """One JSON document on stdout, every control character escaped as \\uXXXX."""
+    text = json.dumps(document, ensure_ascii=False)
+    click.echo(_RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
 
 
 class WarningLines(logging.Handler):

@@ -113,3 +113,31 @@ def m005_checked_citations(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN raw_content TEXT")
     # The sentence of a cited source that supports the answer, to mark in the app.
     db.execute("ALTER TABLE retrievals ADD COLUMN evidence TEXT")
+
+
+@app_migrations()
+def m006_message_search(db: Database) -> None:
+    # `history -q TEXT`: full-text search over questions and answers, kept in step by triggers.
+    db.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5("
+        "content, content='messages', content_rowid='id', tokenize='porter unicode61')"
+    )
+    db.execute(
+        """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+            VALUES ('delete', old.id, old.content);
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+            VALUES ('delete', old.id, old.content);
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END"""
+    )
+    db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")

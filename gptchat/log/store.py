@@ -133,17 +133,30 @@ class AppStore(Closing):
         rows = self._conversations("WHERE c.id = ?", (conversation_id,))
         return rows[0] if rows else None
 
-    def conversations(self) -> list[Conversation]:
-        return self._conversations("", ())
+    def conversations(self, matching: str = "", limit: int | None = None) -> list[Conversation]:
+        """Newest first; `matching`: only those with a message holding all of its words."""
+        where, args = "", ()
+        if matching.strip():
+            # Each word quoted: the user's text is searched for, never parsed as FTS syntax.
+            query = " ".join('"' + word.replace('"', '""') + '"' for word in matching.split())
+            where = (
+                "WHERE c.id IN (SELECT m.conversation_id FROM messages_fts"
+                " JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH ?)"
+            )
+            args = (query,)
+        return self._conversations(where, args, limit)
 
-    def _conversations(self, where: str, args: tuple) -> list[Conversation]:
-        rows = self._conn.execute(
+    def _conversations(
+        self, where: str, args: tuple, limit: int | None = None
+    ) -> list[Conversation]:
+        sql = (
             "SELECT c.id, c.title, c.index_name, c.created_at, c.updated_at,"
             " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
-            f" FROM conversations c {where} ORDER BY c.updated_at DESC, c.id DESC",
-            args,
+            f" FROM conversations c {where} ORDER BY c.updated_at DESC, c.id DESC"
         )
-        return [_record(Conversation, row) for row in rows]
+        if limit:
+            sql, args = f"{sql} LIMIT ?", (*args, limit)
+        return [_record(Conversation, row) for row in self._conn.execute(sql, args)]
 
     def add_message(
         self,
