@@ -163,6 +163,18 @@ def test_too_little_feedback_is_a_clear_error(monkeypatch, capsys, workspace, ti
     )
     assert code == 2 and "only 4 usable rated or corrected answers; at least 10" in err
     assert versions(workspace) == [] and not (workspace.root / "models").exists()
+    # The dry run shows what there is, and what is missing.
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "finetune",
+        "--from-feedback",
+        "--dry-run",
+        "--model",
+        str(tiny_model_dir),
+    )
+    assert code == 0 and out.startswith("4 training examples")
+    assert "not enough to train yet: at least 10 are needed" in out and "--- prompt" in out
 
 
 def test_a_broken_version_is_refused_and_the_active_one_stays(

@@ -58,6 +58,8 @@ def dry_run_lines(outcome: FinetuneOutcome, shown: int = 3) -> list[str]:
     lines = [
         f"{len(outcome.examples)} training examples, {outcome.preference_pairs} preference pairs"
     ]
+    if len(outcome.examples) < outcome.needed:
+        lines.append(f"  not enough to train yet: at least {outcome.needed} are needed")
     if outcome.refusals:
         lines.append(f"  {outcome.refusals} of them teach the 'not covered' reply")
     lines += [f"  left out, {reason}: {count}" for reason, count in outcome.skipped.items()]

@@ -47,6 +47,7 @@ class FinetuneOutcome:
     skipped: dict[str, int]
     held_out: int = 0
     refusals: int = 0  # examples that teach the "not covered" reply
+    needed: int = 0  # the fewest examples a run trains on
     version: int | None = None
     activated: bool = False
     before: dict[str, float] = field(default_factory=dict)
@@ -121,7 +122,9 @@ def build_version(
     config.check()
     remove_leftovers(workspace.models_dir, "new-version")  # a killed run's half-saved version
     outcome = collect_examples(workspace, options, hooks)
-    if len(outcome.examples) < options.min_examples:
+    outcome.needed = options.min_examples
+    # A dry run shows what there is, however little: it is how a user sees what is missing.
+    if len(outcome.examples) < options.min_examples and not options.dry_run:
         what, hint = {
             "feedback": (
                 "rated or corrected answers",
