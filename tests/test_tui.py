@@ -23,7 +23,7 @@ from gptchat.tui.chat_log import AnswerView, QuestionView
 from gptchat.tui.conversation_list import ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
 from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
-from gptchat.tui.sources_panel import SourcesPanel
+from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import Workspace
 from tests.conftest import stored_source
 
@@ -117,12 +117,17 @@ def test_ask_streams_a_cited_answer_and_logs_it(
         assert app.query_one("#question", Input).value == ""
         view = app.query(AnswerView).last()
         assert view.status == "complete" and view.text
-        # The sources panel follows the answer; Enter on a source shows the whole passage.
+        # The sources panel follows the answer, two lines a passage, file name first;
+        # Ctrl+O goes there and Enter on a source shows the whole passage.
         panel = app.query_one(SourcesPanel)
         assert len(panel.children) == len(view.sources) > 0
         assert any(s.path.endswith("tea.txt") for s in view.sources)
-        panel.focus()
-        panel.index = 0
+        first = panel.query(SourceItem).first()
+        label = str(first.query_one(".source-label").render())
+        assert label.startswith(f"[1] {Path(view.sources[0].path).name}:")
+        assert all(item.outer_size.height <= 3 for item in panel.query(SourceItem))
+        await pilot.press("ctrl+o")
+        assert app.focused is panel and panel.index == 0
         await pilot.press("enter")
         assert isinstance(app.screen, PassageDialog)
         assert app.screen.text == view.sources[0].text

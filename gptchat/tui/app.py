@@ -89,8 +89,9 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     .answer { height: auto; border: round $surface-lighten-2; padding: 0 1; }
     .answer:focus { border: round $accent; }
     .answer .details { color: $text-muted; }
-    .snippet { color: $text-muted; }
-    .score { color: $text-disabled; }
+    .source-label { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    .snippet { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
+    SourceItem { padding: 0 0 1 0; }
     .dialog { align: center middle; }
     .dialog > Vertical { width: 80%; height: auto; max-height: 80%; border: thick $primary;
                          background: $surface; padding: 1 2; }
@@ -101,6 +102,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         Binding("escape", "stop", "Stop answer"),
         Binding("ctrl+n", "new_conversation", "New chat"),
         Binding("ctrl+b", "toggle_conversations", "Chats"),
+        Binding("ctrl+o", "focus_sources", "Sources"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -320,10 +322,16 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
 
     # -- sources ---------------------------------------------------------------------------
 
+    def action_focus_sources(self) -> None:
+        panel = self.query_one(SourcesPanel)
+        if panel.children:
+            panel.focus()
+            panel.index = panel.index or 0
+
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, SourceItem):
             source = event.item.source
-            self.push_screen(PassageDialog(source_label(source), source.text))
+            self.push_screen(PassageDialog(source_label(source), source.text, source.evidence))
         elif isinstance(event.item, ConversationItem):
             self.run_worker(self.open_conversation(event.item.conversation.id))
 

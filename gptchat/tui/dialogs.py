@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -64,17 +65,21 @@ class TextDialog(ModalScreen[str | None]):
 
 
 class PassageDialog(ModalScreen[None]):
-    """A retrieved passage in full."""
+    """A retrieved passage in full, the sentence that supports the answer highlighted."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "dismiss(None)", "Close")]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, evidence: str | None = None) -> None:
         super().__init__(classes="dialog")
         self.title_text = title
         self.text = text
+        self.evidence = evidence
 
     def compose(self) -> ComposeResult:
+        passage = Text(visible(self.text))
+        if self.evidence:
+            passage.highlight_words([visible(self.evidence)], style="bold reverse")
         with Vertical():
             yield Label(visible(self.title_text), markup=False)
             with VerticalScroll():
-                yield Static(visible(self.text), markup=False)
+                yield Static(passage, markup=False)

@@ -1,40 +1,50 @@
-"""The sources of the selected answer: location, snippet and score; Enter shows the passage."""
+"""The sources of the selected answer, compact: file and lines, heading, score, one line of
+the passage (the supporting sentence when cited); Enter shows the whole passage."""
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.text import Text
-from textual.containers import Vertical
-from textual.widgets import Label, ListItem, ListView, Static
+from textual.widgets import ListItem, ListView, Static
 
 from gptchat.control_chars import visible
 from gptchat.log.store import StoredSource
-from gptchat.tui.chat_log import source_label
-
-SNIPPET_CHARS = 160
 
 
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+def compact_label(source: StoredSource) -> Text:
+    """`[1] getting-started.md:12-20  0.031`: the file name first, never cut from the left."""
+    number = f"[{source.source_number}]" if source.source_number is not None else "[-]"
+    lines = source.location.rsplit(":", 1)[1] if ":" in source.location else ""
+    name = PurePath(source.path).name if source.path else source.location
+    label = Text(f"{number} ", style="bold")
+    label.append(visible(f"{name}:{lines}" if lines else name), style="bold")
+    label.append(f"  {source.score:.3f}", style="dim")
+    return label
+
+
+def compact_text(source: StoredSource) -> Text:
+    """The heading, then the supporting sentence (marked ✓) or the passage's start."""
+    text = Text()
+    if source.heading:
+        text.append(visible(source.heading) + " · ", style="italic")
+    if source.evidence:
+        text.append("✓ ", style="bold green")
+        text.append(visible(" ".join(source.evidence.split())))
+    else:
+        text.append(visible(" ".join(source.text.split())))
+    return text
 
 
 class SourceItem(ListItem):
+    """Two lines per passage, so several fit the panel at once."""
+
     def __init__(self, source: StoredSource) -> None:
-        # A cited passage shows the sentence that supports the answer, marked; others their start.
-        if source.evidence:
-            evidence = Text(_shorten(visible(source.evidence)), style="bold")
-            snippet = Text("✓ ", style="bold green") + evidence
-        else:
-            snippet = Text(_shorten(visible(source.text)))
-        similarity = "" if source.similarity is None else f", similarity {source.similarity:.2f}"
-        super().__init__(
-            Vertical(
-                Label(visible(source_label(source)), markup=False, classes="source-label"),
-                Static(snippet, markup=False, classes="snippet"),
-                Label(f"score {source.score:.4f}{similarity}", classes="score"),
-            )
-        )
+        label = Static(compact_label(source), markup=False, classes="source-label")
+        snippet = Static(compact_text(source), markup=False, classes="snippet")
+        super().__init__(label, snippet)
         self.source = source
+        self.tooltip = visible(source.location)  # the whole path, for a mouse that hovers
 
 
 class SourcesPanel(ListView):
@@ -43,4 +53,5 @@ class SourcesPanel(ListView):
     async def show(self, sources: list[StoredSource]) -> None:
         await self.clear()
         await self.extend(SourceItem(s) for s in sources)
-        self.border_subtitle = f"{len(sources)} passages" if sources else "no answer selected"
+        count = f"{len(sources)} passages · Enter reads one" if sources else "no answer selected"
+        self.border_subtitle = count
