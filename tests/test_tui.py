@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Label, TextArea
 
 from gptchat.errors import BadInput
 from gptchat.index.catalog import guide_path
@@ -19,9 +19,9 @@ from gptchat.log.store import AppStore
 from gptchat.model.loading import ModelOptions
 from gptchat.tui.app import GptchatApp
 from gptchat.tui.assistant import Assistant
-from gptchat.tui.chat_log import AnswerView, QuestionView
+from gptchat.tui.chat_log import AnswerView, NoteView, QuestionView
 from gptchat.tui.conversation_list import ConversationList
-from gptchat.tui.dialogs import ConfirmDialog, PassageDialog, TextDialog
+from gptchat.tui.dialogs import ConfirmDialog, LineDialog, PassageDialog, TextDialog
 from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import Workspace
@@ -222,17 +222,27 @@ def test_conversations_new_switch_rename_delete_and_reopen(
         await wait_for(pilot, lambda: app.conversation_id == first)
         await wait_for(pilot, lambda: app.query(QuestionView))
         assert "chain" in str(app.query(QuestionView).first().render())
-        # Rename it, then delete the other one after confirming.
+        # Each entry shows its date; rename it in a one-line input: the highlight stays on it.
+        assert "msgs" in str(listed.highlighted_child.query_one(".when").render())
         await pilot.press("r")
-        assert isinstance(app.screen, TextDialog)
-        app.screen.query_one(TextArea).clear()
-        await pilot.press(*"Bikes")
-        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, LineDialog)
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"Bikes", "enter")
+        await wait_for(pilot, lambda: listed.highlighted_child.conversation.title == "Bikes")
+        # d acts on the renamed one, not its neighbour; Esc at the question keeps both.
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDialog) and "Bikes" in app.screen.question
+        await pilot.press("escape")
         listed.index = [item.conversation.id for item in listed.children].index(first) ^ 1
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await wait_for(pilot, lambda: len(listed.children) == 1)
+        # Ctrl+B goes to the list and back.
+        await pilot.press("ctrl+b")
+        assert app.focused is not listed and listed.has_class("-hidden")
+        await pilot.press("ctrl+b")
+        assert app.focused is listed and not listed.has_class("-hidden")
 
     run_app(workspace, tiny_model_dir, scenario)
     with AppStore(workspace.app_db_path) as store:
@@ -441,3 +451,46 @@ def test_a_question_too_long_stays_in_the_input_with_the_reason(
     shown = run_app(workspace, tiny_model_dir, scenario)
     [error] = [m for m in shown if "too long" in m]
     assert "your question is back in the input" in error and "partial answer" not in error
+
+
+def test_copy_export_correction_shown_theme_kept_and_help(
+    workspace, indexed, tiny_model_dir, tmp_path
+) -> None:
+    exported = tmp_path / "chat.md"
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+        view = app.query(AnswerView).last()
+        view.focus()
+        await pilot.press("y")
+        assert app.clipboard == view.text
+        await pilot.press("e")
+        assert isinstance(app.screen, TextDialog) and "Ctrl+S saves" in str(
+            app.screen.query_one(Label).render()
+        )
+        app.screen.query_one(TextArea).text = "Two minutes at 80 degrees [1]."
+        await pilot.press("ctrl+s")
+        details = str(view.query_one(".details").render())
+        assert "Your correction: Two minutes at 80 degrees [1]." in details
+        await type_and_send(pilot, f"/export {exported}")
+        await wait_for(pilot, exported.exists)
+        await type_and_send(pilot, "/help")
+        note = str(app.query(NoteView).last().render())
+        assert "/export [FILE]" in note and "Ctrl+O" in note and "y" in note
+        app.theme = "nord"
+        await pilot.pause()
+
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    assert "Answer copied to the clipboard." in shown
+    markdown = exported.read_text()
+    assert markdown.startswith("# How long is green tea steeped?")
+    assert "## How long is green tea steeped?" in markdown and "tea.txt" in markdown
+    assert "> corrected: Two minutes at 80 degrees [1]." in markdown
+
+    async def reopened(app: GptchatApp, pilot: Pilot) -> None:
+        await pilot.pause()
+        assert app.theme == "nord"  # the choice is kept
+
+    run_app(workspace, tiny_model_dir, reopened)

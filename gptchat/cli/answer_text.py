@@ -131,3 +131,26 @@ def conversation_json(store: AppStore, conversation_id: int) -> dict:
             row["feedback"] = asdict(feedback) if feedback else None
         messages.append(row)
     return {**asdict(conversation), "messages": messages}
+
+
+def conversation_markdown(store: AppStore, conversation_id: int) -> str:
+    """A conversation as a Markdown document: questions, answers, their sources and feedback."""
+    conversation = store.conversation(conversation_id)
+    assert conversation is not None  # the caller checked
+    when = conversation.created_at[:16].replace("T", " ")
+    lines = [f"# {conversation.title}", "", f"{when} · index `{conversation.index_name}`", ""]
+    for message in store.messages(conversation_id):
+        if message.role == "user":
+            lines += ["## " + " ".join(message.content.split()), ""]
+            continue
+        status = "" if message.status == "complete" else f" *({message.status})*"
+        lines += [message.content + status, ""]
+        numbered = [s for s in store.sources(message.id) if s.source_number is not None]
+        if numbered:
+            lines += ["Sources:", ""]
+            lines += [f"- {source_line(s.source_number, s.location, s.heading)}" for s in numbered]
+            lines.append("")
+        feedback = store.feedback(message.id)
+        if feedback is not None:
+            lines += [f"> {line}" for line in feedback_lines(feedback)] + [""]
+    return "\n".join(lines)

@@ -272,9 +272,15 @@ def generate(
 @click.option("-n", "limit", type=click.IntRange(1), help="Only the N most recent.")
 @click.option("-q", "--query", default="", help="Only conversations whose messages hold TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
+@click.option("--markdown", is_flag=True, help="With an ID: print it as a Markdown document.")
 @click.pass_obj
 def history(
-    workspace: Workspace, conversation_id: int | None, limit: int | None, query: str, as_json: bool
+    workspace: Workspace,
+    conversation_id: int | None,
+    limit: int | None,
+    query: str,
+    as_json: bool,
+    markdown: bool,
 ) -> None:
     """List past conversations, or print conversation CONVERSATION_ID whole, with the
     ratings, corrections and comments you gave its answers.
@@ -285,10 +291,12 @@ def history(
       gptchat history -n 5 -q "refund policy"
       gptchat history 3
       gptchat history 3 --json
+      gptchat history 3 --markdown > chat.md
     """
     from gptchat.cli.answer_text import (
         conversation_json,
         conversation_lines,
+        conversation_markdown,
         conversations_json,
         conversations_table,
     )
@@ -305,6 +313,8 @@ def history(
                 raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
             if as_json:
                 return echo_json(conversation_json(store, conversation_id))
+            if markdown:
+                return echo(conversation_markdown(store, conversation_id))
             lines = conversation_lines(store, conversation_id)
     for line in lines:
         echo(line)

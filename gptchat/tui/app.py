@@ -76,7 +76,9 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     TITLE = "gptchat"
     CSS = """
     #body { height: 1fr; }
-    #conversations { width: 28; border: round $primary-darken-2; }
+    #conversations { width: 36; border: round $primary-darken-2; }
+    ConversationItem .title { text-wrap: nowrap; text-overflow: ellipsis; }
+    ConversationItem .when { color: $text-disabled; }
     #conversations.-hidden { display: none; }
     #main { width: 1fr; }
     #log { height: 1fr; padding: 0 1; }
@@ -149,6 +151,12 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
 
     async def on_mount(self) -> None:
         logging.getLogger("gptchat").addHandler(self._warnings)
+        theme = self.assistant.theme()
+        if theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(
+            self, lambda chosen: self.assistant.keep_theme(chosen.name)
+        )
         self.question_input.focus()
         self.show_header()
         last = self.assistant.last_conversation()

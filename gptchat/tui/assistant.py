@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from gptchat.progress import Progress
 
 LAST_CONVERSATION = "last_conversation"
+THEME = "theme"
 
 
 @dataclass(frozen=True)
@@ -257,8 +258,26 @@ class Assistant:
             raise BadInput("a conversation needs a title")
         self.store.rename_conversation(conversation_id, title.strip())
 
+    def export(self, conversation_id: int, target: Path | None = None) -> Path:
+        """Write a conversation as Markdown (default: exports/conversation-N.md in the
+        workspace); returns where."""
+        from gptchat.cli.answer_text import conversation_markdown
+
+        path = target or self.workspace.root / "exports" / f"conversation-{conversation_id}.md"
+        path = path.expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(conversation_markdown(self.store, conversation_id) + "\n", "utf-8")
+        return path
+
     def delete(self, conversation_id: int) -> None:
         self.store.delete_conversation(conversation_id)
+
+    def theme(self) -> str | None:
+        """The theme the user last chose in this workspace."""
+        return self.store.state(THEME)
+
+    def keep_theme(self, name: str) -> None:
+        self.store.set_state(THEME, name)
 
     def last_conversation(self) -> int | None:
         """The conversation the app showed when it was last closed, if it still exists."""

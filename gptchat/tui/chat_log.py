@@ -83,6 +83,7 @@ class AnswerView(Vertical, can_focus=True):
         Binding("minus", "rate(-1)", "-1"),
         Binding("e", "correct", "Correct"),
         Binding("c", "comment", "Comment"),
+        Binding("y", "copy", "Copy"),
         Binding("up", "step(-1)", "Previous", show=False),
         Binding("down", "step(1)", "Next", show=False),
     ]
@@ -151,6 +152,10 @@ class AnswerView(Vertical, can_focus=True):
         if self.status == "no_answer":
             shown = self.sources  # the closest passages, numbered [-]
         lines = [source_label(s) for s in shown]
+        if self.feedback is not None and self.feedback.correction:
+            lines.append(f"Your correction: {self.feedback.correction}")
+        if self.feedback is not None and self.feedback.comment:
+            lines.append(f"Your comment: {self.feedback.comment}")
         notes = [STATUS_NOTES.get(self.status, ""), feedback_note(self.feedback)]
         # On the top border: a long answer scrolled to its start still shows its state.
         self.border_title = " · ".join([self.heading, *(note for note in notes if note)])
@@ -168,6 +173,11 @@ class AnswerView(Vertical, can_focus=True):
 
     def action_comment(self) -> None:
         self.post_message(self.FeedbackAsked(self, "comment"))
+
+    def action_copy(self) -> None:
+        # OSC 52: the terminal puts it on the clipboard (most do; some ask first).
+        self.app.copy_to_clipboard(self.text)
+        self.app.notify("Answer copied to the clipboard.")
 
     def action_step(self, step: int) -> None:
         answers = list(self.parent.query(AnswerView)) if self.parent else [self]

@@ -56,6 +56,7 @@ class CommandActions(App[None]):
 
     assistant: Assistant
     log_view: ChatLog
+    conversation_id: int | None
     _cancel: threading.Event | None
     model_state: str
 
@@ -84,6 +85,17 @@ class CommandActions(App[None]):
             await self.log_view.show_note("\n".join(help_lines()))
         elif command.name == "new":
             await self.action_new_conversation()
+        elif command.name == "export":
+            if self.conversation_id is None:
+                self.notify("Nothing to export yet: ask something first.")
+                return
+            target = Path(command.argument).expanduser() if command.argument else None
+            try:
+                written = self.assistant.export(self.conversation_id, target)
+            except OSError as error:
+                self.notify_error(f"cannot write {target}: {error.strerror or error}")
+                return
+            self.notify(f"Conversation written to {written}")
         elif command.name == "index":
             self.set_status(f"Indexing {command.argument}…")
             self.index_paths([Path(command.argument).expanduser()], first_run=False)

@@ -8,7 +8,7 @@ from textual.app import App
 
 from gptchat.tui.chat_log import AnswerView
 from gptchat.tui.conversation_list import ConversationList
-from gptchat.tui.dialogs import ConfirmDialog, TextDialog
+from gptchat.tui.dialogs import ConfirmDialog, LineDialog
 from gptchat.tui.sources_panel import SourcesPanel
 
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ class ConversationActions(App[None]):
     def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
         raise NotImplementedError
 
-    async def refresh_conversations(self) -> None:
+    async def refresh_conversations(self, keep: int | None = None) -> None:
         await self.query_one(ConversationList).show(
-            self.assistant.conversations(), self.conversation_id
+            self.assistant.conversations(), self.conversation_id, keep
         )
 
     async def open_conversation(self, conversation_id: int) -> None:
@@ -67,7 +67,14 @@ class ConversationActions(App[None]):
         self.question_input.focus()
 
     def action_toggle_conversations(self) -> None:
-        self.query_one(ConversationList).toggle_class("-hidden")
+        """Ctrl+B: show the list and go there; from the list, hide it and go back."""
+        conversations = self.query_one(ConversationList)
+        if conversations.has_class("-hidden") or not conversations.has_focus:
+            conversations.remove_class("-hidden")
+            conversations.focus()
+        else:
+            conversations.add_class("-hidden")
+            self.question_input.focus()
 
     def on_conversation_list_action(self, event: ConversationList.Action) -> None:
         conversation = event.conversation
@@ -77,12 +84,13 @@ class ConversationActions(App[None]):
                 if title is None:
                     return
                 try:
-                    self.assistant.rename(conversation.id, title.replace("\n", " "))
+                    self.assistant.rename(conversation.id, title)
                 except Exception as error:
                     self.notify_error(error)
-                self.run_worker(self.refresh_conversations())
+                # The highlight stays on the renamed one: the next key acts on it again.
+                self.run_worker(self.refresh_conversations(keep=conversation.id))
 
-            self.push_screen(TextDialog("Rename the conversation", conversation.title), renamed)
+            self.push_screen(LineDialog("Rename the conversation", conversation.title), renamed)
         elif event.kind == "delete":
 
             def confirmed(yes: bool | None) -> None:

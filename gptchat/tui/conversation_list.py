@@ -13,8 +13,14 @@ from gptchat.log.store import Conversation
 
 
 class ConversationItem(ListItem):
+    """The title, and under it when the conversation was last added to."""
+
     def __init__(self, conversation: Conversation) -> None:
-        super().__init__(Label(visible(conversation.title), markup=False))
+        when = conversation.updated_at[:16].replace("T", " ")
+        super().__init__(
+            Label(visible(conversation.title), markup=False, classes="title"),
+            Label(f"{when} · {conversation.message_count} msgs", classes="when"),
+        )
         self.conversation = conversation
 
 
@@ -34,11 +40,15 @@ class ConversationList(ListView):
             self.kind = kind
             self.conversation = conversation
 
-    async def show(self, conversations: list[Conversation], current: int | None) -> None:
+    async def show(
+        self, conversations: list[Conversation], current: int | None, keep: int | None = None
+    ) -> None:
+        """List `conversations`; the highlight on `keep` (one just renamed), else `current`."""
         await self.clear()
         await self.extend(ConversationItem(c) for c in conversations)
         ids = [c.id for c in conversations]
-        self.index = ids.index(current) if current in ids else None
+        target = keep if keep in ids else current
+        self.index = ids.index(target) if target in ids else None
 
     def highlighted_conversation(self) -> Conversation | None:
         item = self.highlighted_child

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static, TextArea
+from textual.widgets import Button, Input, Label, Static, TextArea
 
 from gptchat.control_chars import visible
 
@@ -62,6 +62,26 @@ class TextDialog(ModalScreen[str | None]):
 
     def action_save(self) -> None:
         self.dismiss(self.query_one(TextArea).text)
+
+
+class LineDialog(ModalScreen[str | None]):
+    """Edit one line: Enter saves, Escape cancels (None)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, text: str = "") -> None:
+        super().__init__(classes="dialog")
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(visible(f"{self.title_text}  (Enter saves, Esc cancels)"), markup=False)
+            yield Input(self.text, id="line")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # the app's own input handler must not see it
+        self.dismiss(event.value)
 
 
 class PassageDialog(ModalScreen[None]):

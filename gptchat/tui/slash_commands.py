@@ -13,8 +13,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("TEXT", "continue TEXT with the model: no documents"),
     "model": ("[N|base|PATH]", "show the model and its versions, or switch to one"),
     "new": ("", "start a new conversation"),
-    "help": ("", "list these commands"),
+    "export": ("[FILE]", "write this conversation as Markdown"),
+    "help": ("", "list these commands and keys"),
 }
+# The keys, for /help: the footer shows only those of the focused widget.
+KEYS: list[tuple[str, str]] = [
+    ("Enter", "ask (or run a /command)"),
+    ("Esc", "stop the answer; back to the input"),
+    ("Up", "from the empty input, select the latest answer; Up/Down move between answers"),
+    ("+ / - / e / c / y", "on an answer: rate, correct, comment, copy"),
+    ("Ctrl+O", "the sources of the selected answer; Enter reads one"),
+    ("Ctrl+B", "the conversation list: Enter opens, r renames, d deletes"),
+    ("Ctrl+N", "new conversation"),
+    ("Ctrl+P", "command palette (themes too)"),
+    ("Ctrl+Q", "quit"),
+]
 # "[PATH]" is optional; a bare "PATH" is required.
 _NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument.isalpha()}
 
@@ -40,6 +53,7 @@ def parse_slash_command(text: str) -> SlashCommand | None:
 
 
 def help_lines() -> list[str]:
-    return [
+    commands = [
         f"/{name} {argument}".rstrip() + f" — {what}" for name, (argument, what) in COMMANDS.items()
     ]
+    return ["Commands:", *commands, "", "Keys:", *(f"{key} — {what}" for key, what in KEYS)]
