@@ -291,6 +291,14 @@ def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
         continuation = app.query(AnswerView).last()
         assert continuation.text.startswith("Once upon a time")
         assert len(continuation.text) > len("Once upon a time")
+        # Both are kept in the conversation like questions and answers.
+        logged = [(m.role, m.content, m.status) for m in stored_messages(workspace)]
+        assert logged == [
+            ("user", "/summarize owls.md", "complete"),
+            ("assistant", summary.text.strip(), "complete"),
+            ("user", "/generate Once upon a time", "complete"),
+            ("assistant", continuation.text.strip(), "complete"),
+        ]
         await type_and_send(pilot, "/model")
         await type_and_send(pilot, "/help")
 
@@ -301,8 +309,8 @@ def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
         assert f"Model: {tiny_model_dir.name}" in notes()
 
     run_app(workspace, tiny_model_dir, scenario)
-    # Summaries and continuations are not answers from the documents: nothing was logged.
-    assert stored_messages(workspace) == []
+    # Kept, but never training data: they have no prompt from the documents.
+    assert all(m.prompt is None for m in stored_messages(workspace))
 
 
 def test_errors_are_shown_and_nothing_typed_is_lost(workspace, indexed, tmp_path) -> None:

@@ -11,7 +11,7 @@ from gptchat.answer.attribution import Attribution, attribute, complete_sentence
 from gptchat.answer.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
-from gptchat.log.store import AppStore, StoredSource
+from gptchat.log.store import AppStore, StoredSource, conversation_title
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.workspace import DEFAULT_K
 
@@ -76,7 +76,9 @@ class ChatSession:
         # prompt is refused at once, not after seconds of searching.
         build_prompt(self.generator, question, [], [], self.budget)
         if conversation_id is None:
-            conversation_id = self.store.new_conversation(_title(question), self.index_name)
+            conversation_id = self.store.new_conversation(
+                conversation_title(question), self.index_name
+            )
         elif self.store.conversation(conversation_id) is None:
             raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
         history = self._history(conversation_id)
@@ -211,7 +213,3 @@ def _evidence(attribution: Attribution | None) -> dict[int | None, str]:
         for number, text in sentence.evidence.items():
             found.setdefault(number, text)
     return found
-
-
-def _title(question: str) -> str:
-    return question if len(question) <= 60 else question[:57].rstrip() + "..."

@@ -105,6 +105,12 @@ class Message:
     raw_content: str | None = None  # what the model wrote, before its citations were checked
 
 
+def conversation_title(first_message: str) -> str:
+    """A conversation's title: its first message, cut to 60 characters."""
+    text = " ".join(first_message.split())
+    return text if len(text) <= 60 else text[:57].rstrip() + "..."
+
+
 class AppStore(Closing):
     """Owns every SQL statement on gptchat.db; returns dataclasses."""
 

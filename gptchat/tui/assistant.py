@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
 from gptchat.index.catalog import IndexOptions, guide_path
-from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
+from gptchat.log.store import (
+    AppStore,
+    Conversation,
+    Feedback,
+    Message,
+    StoredSource,
+    conversation_title,
+)
 from gptchat.model.loading import ModelOptions
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
@@ -285,6 +292,24 @@ class Assistant:
         if value and self.store.conversation(int(value)) is not None:
             return int(value)
         return None
+
+    def log_command(self, conversation_id: int | None, command: str) -> tuple[int, int]:
+        """Keep a /summarize or /generate in the conversation (a new one if None) as a turn;
+        returns the conversation and the id of the reply to fill with finish_command."""
+        if conversation_id is None:
+            conversation_id = self.store.new_conversation(
+                conversation_title(command), self.index_name
+            )
+        asked = self.store.add_message(conversation_id, "user", command)
+        reply = self.store.add_message(
+            conversation_id, "assistant", "", status="streaming", reply_to=asked
+        )
+        self.remember_conversation(conversation_id)
+        return conversation_id, reply
+
+    def finish_command(self, message_id: int, text: str, status: str) -> None:
+        """The command's output, as it ended: no prompt and no sources, so never training data."""
+        self.store.finish_answer(message_id, text, text, status, self.model_name, None, {}, [])
 
     def remember_conversation(self, conversation_id: int | None) -> None:
         self.store.set_state(

@@ -80,6 +80,10 @@ class CommandActions(App[None]):
     ) -> None:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # ConversationActions has it; a stub here would shadow it (MRO)
+
+        async def refresh_conversations(self, keep: int | None = None) -> None: ...
+
     async def run_slash_command(self, command: SlashCommand) -> None:
         if command.name == "help":
             await self.log_view.show_note("\n".join(help_lines()))
@@ -109,13 +113,19 @@ class CommandActions(App[None]):
             view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
             self._cancel = threading.Event()
             self.stream_worker(
-                view, lambda cancel: self.assistant.generate(command.argument, cancel), self._cancel
+                view,
+                lambda cancel: self.assistant.generate(command.argument, cancel),
+                self._cancel,
+                f"/generate {command.argument}",
             )
         elif command.name == "summarize":
             view = await self.log_view.add_answer(AnswerView(f"summary of {command.argument}"))
             self._cancel = threading.Event()
             self.stream_worker(
-                view, lambda cancel: self._summary(command.argument, cancel), self._cancel
+                view,
+                lambda cancel: self._summary(command.argument, cancel),
+                self._cancel,
+                f"/summarize {command.argument}",
             )
 
     def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
@@ -131,8 +141,12 @@ class CommandActions(App[None]):
         view: AnswerView,
         start: Callable[[threading.Event], Iterable[str]],
         cancel: threading.Event,
+        command: str,
     ) -> None:
-        """Stream text that is not an answer (a continuation, a summary) into `view`."""
+        """Stream text that is not an answer (a continuation, a summary) into `view`; the
+        command and its output are kept in the conversation like a question and its answer."""
+        conversation_id, message_id = self.assistant.log_command(self.conversation_id, command)
+        self.call_from_thread(self.command_logged, view, conversation_id, message_id)
         status = "complete"
         try:
             for piece in start(cancel):
@@ -142,7 +156,15 @@ class CommandActions(App[None]):
         except Exception as error:
             status = "error"
             self.call_from_thread(self.notify_error, error)
+        # What the view shows (a continuation begins with its prompt), each append done by now.
+        self.assistant.finish_command(message_id, view.text.strip(), status)
         self.call_from_thread(self.stream_done, view, status, [])
+
+    async def command_logged(self, view: AnswerView, conversation_id: int, message_id: int) -> None:
+        view.message_id = message_id
+        if conversation_id != self.conversation_id:
+            self.conversation_id = conversation_id
+            await self.refresh_conversations()
 
     def index_paths(self, paths: list[Path], first_run: bool) -> None:
         # Marked before the worker starts: a question typed from now on waits for the index.
