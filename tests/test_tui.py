@@ -238,11 +238,19 @@ def test_conversations_new_switch_rename_delete_and_reopen(
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await wait_for(pilot, lambda: len(listed.children) == 1)
+        # /find lists only the conversations that mention a word; /find alone, all again.
+        await type_and_send(pilot, "/find chain")
+        await wait_for(pilot, lambda: listed.border_title == "Chats with “chain”")
+        assert [item.conversation.title for item in listed.children] == ["Bikes"]
+        await type_and_send(pilot, "/find volcanoes")
+        await wait_for(pilot, lambda: not listed.children)
+        await type_and_send(pilot, "/find")
+        await wait_for(pilot, lambda: len(listed.children) == 1 and listed.border_title == "Chats")
         # Ctrl+B goes to the list and back.
         await pilot.press("ctrl+b")
-        assert app.focused is not listed and listed.has_class("-hidden")
-        await pilot.press("ctrl+b")
         assert app.focused is listed and not listed.has_class("-hidden")
+        await pilot.press("ctrl+b")
+        assert app.focused is app.question_input and listed.has_class("-hidden")
 
     run_app(workspace, tiny_model_dir, scenario)
     with AppStore(workspace.app_db_path) as store:

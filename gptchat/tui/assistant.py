@@ -234,8 +234,9 @@ class Assistant:
 
     # -- conversations and feedback --------------------------------------------------------
 
-    def conversations(self) -> list[Conversation]:
-        return self.store.conversations()
+    def conversations(self, matching: str = "") -> list[Conversation]:
+        """Newest first; with `matching`, those whose messages hold all of its words."""
+        return self.store.conversations(matching)
 
     def messages(self, conversation_id: int) -> list[Message]:
         return self.store.messages(conversation_id)

@@ -80,15 +80,19 @@ class CommandActions(App[None]):
     ) -> None:
         raise NotImplementedError
 
-    if TYPE_CHECKING:  # ConversationActions has it; a stub here would shadow it (MRO)
+    if TYPE_CHECKING:  # ConversationActions has these; stubs here would shadow them (MRO)
 
         async def refresh_conversations(self, keep: int | None = None) -> None: ...
+
+        async def find_conversations(self, text: str) -> None: ...
 
     async def run_slash_command(self, command: SlashCommand) -> None:
         if command.name == "help":
             await self.log_view.show_note("\n".join(help_lines()))
         elif command.name == "new":
             await self.action_new_conversation()
+        elif command.name == "find":
+            await self.find_conversations(command.argument)
         elif command.name == "export":
             if self.conversation_id is None:
                 self.notify("Nothing to export yet: ask something first.")

@@ -30,9 +30,19 @@ class ConversationActions(App[None]):
         raise NotImplementedError
 
     async def refresh_conversations(self, keep: int | None = None) -> None:
-        await self.query_one(ConversationList).show(
-            self.assistant.conversations(), self.conversation_id, keep
-        )
+        listed = self.query_one(ConversationList)
+        found = self.assistant.conversations(listed.filter)
+        await listed.show(found, self.conversation_id, keep)
+
+    async def find_conversations(self, text: str) -> None:
+        """`/find TEXT`: only the conversations that mention it; `/find` alone: all again."""
+        listed = self.query_one(ConversationList)
+        listed.filter = text.strip()
+        await self.refresh_conversations()
+        listed.remove_class("-hidden")
+        listed.border_title = f"Chats with “{listed.filter}”" if listed.filter else "Chats"
+        if listed.filter and not listed.children:
+            self.notify(f"No conversation mentions “{listed.filter}”.")
 
     async def open_conversation(self, conversation_id: int) -> None:
         if self._cancel is not None:

@@ -40,6 +40,8 @@ class ConversationList(ListView):
             self.kind = kind
             self.conversation = conversation
 
+    filter = ""  # the words of the last /find; empty lists them all
+
     async def show(
         self, conversations: list[Conversation], current: int | None, keep: int | None = None
     ) -> None:

@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("[N|base|PATH]", "show the model and its versions, or switch to one"),
     "new": ("", "start a new conversation"),
     "export": ("[FILE]", "write this conversation as Markdown"),
+    "find": ("[TEXT]", "list only the conversations that mention TEXT (none: all)"),
     "help": ("", "list these commands and keys"),
 }
 # The keys, for /help: the footer shows only those of the focused widget.
