@@ -7,7 +7,9 @@ draw on) on a workspace whose default index holds the user guide, with the defau
 - usable screen: process start to the app mounted with the input focused;
 - first token: process start to the first piece of an answer on screen, the question sent
   as soon as the screen is usable (so it includes loading the model behind the status line);
-- longest event-loop stall while the answer streams (a frame cannot be drawn during one).
+- longest event-loop stall while the answer streams (a frame cannot be drawn during one);
+- Enter to the first visible sign of work (the status line says what it does) and Enter to
+  the first token, for that cold question and for a warm second one once the model is ready.
 The baseline, measured in the same run: a process that opens an empty Textual app holding
 one Input, i.e. what any Textual app costs before gptchat's own work.
 """
@@ -30,6 +32,8 @@ QUESTION = "How do I leave files out of an index?"
 
 def child_gptchat(started: float, home: Path) -> dict[str, float]:
     """Runs in the measured process: open the app, ask once, watch the event loop."""
+    from textual.widgets import Static
+
     from gptchat.tui.app import GptchatApp
     from gptchat.tui.assistant import Assistant
     from gptchat.tui.chat_log import AnswerView
@@ -53,10 +57,15 @@ def child_gptchat(started: float, home: Path) -> dict[str, float]:
                 stalls.append(time.perf_counter() - before - 0.005)
 
         watcher = asyncio.create_task(watch_loop())
-        await pilot.press(*QUESTION, "enter")
+        await pilot.press(*QUESTION)
+        entered = time.perf_counter()
+        await pilot.press("enter")
+        await until_sign_of_work()
+        figures["cold_enter_to_sign_ms"] = (time.perf_counter() - entered) * 1000
         while not (app.query(AnswerView) and app.query(AnswerView).last().text):
             await asyncio.sleep(0.005)
         figures["first_token_s"] = time.time() - started
+        figures["cold_enter_to_first_token_s"] = time.perf_counter() - entered
         stalls.clear()  # from here on: while tokens stream
         view = app.query(AnswerView).last()
         while view.status in ("", "streaming"):
@@ -66,7 +75,23 @@ def child_gptchat(started: float, home: Path) -> dict[str, float]:
         figures["max_stall_ms"] = max(stalls) * 1000
         figures["p99_stall_ms"] = statistics.quantiles(stalls, n=100)[98] * 1000
         figures["answer_chars"] = len(view.text)
+        # Warm: the model loaded, a second question.
+        await pilot.press(*"Which file types does gptchat index?")
+        entered = time.perf_counter()
+        await pilot.press("enter")
+        await until_sign_of_work()
+        figures["warm_enter_to_sign_ms"] = (time.perf_counter() - entered) * 1000
+        while app.query(AnswerView).last() is view or not app.query(AnswerView).last().text:
+            await asyncio.sleep(0.005)
+        figures["warm_enter_to_first_token_s"] = time.perf_counter() - entered
+        while app.query(AnswerView).last().status in ("", "streaming"):
+            await asyncio.sleep(0.02)
         app.exit()
+
+    async def until_sign_of_work() -> None:
+        status = app.query_one("#status", Static)
+        while not str(status.render()).strip():
+            await asyncio.sleep(0.001)
 
     try:
         app.run(headless=True, auto_pilot=auto_pilot)
@@ -165,6 +190,10 @@ def main() -> None:
         )
     for key, label, unit in (
         ("first_token_s", "process start to first streamed token", "s"),
+        ("cold_enter_to_sign_ms", "cold: Enter to the first sign of work", "ms"),
+        ("cold_enter_to_first_token_s", "cold: Enter to the first token", "s"),
+        ("warm_enter_to_sign_ms", "warm: Enter to the first sign of work", "ms"),
+        ("warm_enter_to_first_token_s", "warm: Enter to the first token", "s"),
         ("max_stall_ms", "longest event-loop stall while streaming", "ms"),
         ("p99_stall_ms", "p99 event-loop stall while streaming", "ms"),
     ):
