@@ -104,19 +104,17 @@ def record_feedback(workspace: Workspace, count: int) -> None:
             store.set_feedback(answer, rating=-1, correction=f"Fact {n} is solar [1].")
 
 
+def dry_run_from_feedback(monkeypatch, capsys, model_dir: Path) -> tuple[int, str, str]:
+    return run_cli(
+        monkeypatch, capsys, "finetune", "--from-feedback", "--dry-run", "--model", str(model_dir)
+    )
+
+
 def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(
     monkeypatch, capsys, workspace, tiny_model_dir, docs
 ) -> None:
     record_feedback(workspace, 12)
-    code, out, _ = run_cli(
-        monkeypatch,
-        capsys,
-        "finetune",
-        "--from-feedback",
-        "--dry-run",
-        "--model",
-        str(tiny_model_dir),
-    )
+    code, out, _ = dry_run_from_feedback(monkeypatch, capsys, tiny_model_dir)
     assert code == 0 and out.startswith("12 training examples, 12 preference pairs")
     assert not (workspace.root / "models").exists()
     model = ("--model", str(tiny_model_dir))
@@ -164,15 +162,7 @@ def test_too_little_feedback_is_a_clear_error(monkeypatch, capsys, workspace, ti
     assert code == 2 and "only 4 usable rated or corrected answers; at least 10" in err
     assert versions(workspace) == [] and not (workspace.root / "models").exists()
     # The dry run shows what there is, and what is missing.
-    code, out, _ = run_cli(
-        monkeypatch,
-        capsys,
-        "finetune",
-        "--from-feedback",
-        "--dry-run",
-        "--model",
-        str(tiny_model_dir),
-    )
+    code, out, _ = dry_run_from_feedback(monkeypatch, capsys, tiny_model_dir)
     assert code == 0 and out.startswith("4 training examples")
     assert "not enough to train yet: at least 10 are needed" in out and "--- prompt" in out
 

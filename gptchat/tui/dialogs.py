@@ -37,22 +37,32 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class TextDialog(ModalScreen[str | None]):
-    """Edit a text: Ctrl+S saves, Escape cancels (None)."""
+class _EditDialog(ModalScreen[str | None]):
+    """A titled editor returning its text, or None on Escape; HINT says how to save."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "dismiss(None)", "Cancel"),
-    ]
+    HINT = ""
 
     def __init__(self, title: str, text: str = "") -> None:
         super().__init__(classes="dialog")
         self.title_text = title
         self.text = text
 
+    def heading(self) -> Label:
+        return Label(visible(f"{self.title_text}  ({self.HINT}, Esc cancels)"), markup=False)
+
+
+class TextDialog(_EditDialog):
+    """Edit a text: Ctrl+S saves, Escape cancels (None)."""
+
+    HINT = "Ctrl+S saves"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "dismiss(None)", "Cancel"),
+    ]
+
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(visible(f"{self.title_text}  (Ctrl+S saves, Esc cancels)"), markup=False)
+            yield self.heading()
             yield TextArea(self.text, id="editor", soft_wrap=True)
 
     def on_mount(self) -> None:
@@ -64,19 +74,15 @@ class TextDialog(ModalScreen[str | None]):
         self.dismiss(self.query_one(TextArea).text)
 
 
-class LineDialog(ModalScreen[str | None]):
+class LineDialog(_EditDialog):
     """Edit one line: Enter saves, Escape cancels (None)."""
 
+    HINT = "Enter saves"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
-
-    def __init__(self, title: str, text: str = "") -> None:
-        super().__init__(classes="dialog")
-        self.title_text = title
-        self.text = text
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(visible(f"{self.title_text}  (Enter saves, Esc cancels)"), markup=False)
+            yield self.heading()
             yield Input(self.text, id="line")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
