@@ -510,3 +510,18 @@ def test_copy_export_correction_shown_theme_kept_and_help(
         assert app.theme == "nord"  # the choice is kept
 
     run_app(workspace, tiny_model_dir, reopened)
+
+
+def test_a_repair_made_while_answering_shows_as_a_warning(
+    workspace, indexed, tiny_model_dir
+) -> None:
+    (workspace.index_dir("default") / "vectors.faiss").write_bytes(b"junk")
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+        assert app.query(AnswerView).last().status == "complete"
+
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    assert any("vectors.faiss is damaged" in m and "rebuilt from index.db" in m for m in shown)

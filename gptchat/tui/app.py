@@ -48,10 +48,10 @@ class WarningToasts(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if self.app._thread_id == threading.get_ident():
-            self.app.notify(message, severity="warning")
-        else:
+        try:  # most warnings come from workers
             self.app.call_from_thread(self.app.notify, message, severity="warning")
+        except RuntimeError:  # raised on the app's own thread: notify directly
+            self.app.notify(message, severity="warning")
 
 
 WELCOME = (

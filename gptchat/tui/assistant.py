@@ -125,8 +125,9 @@ class Assistant:
         """Open the index, the embedder and the model (seconds; a worker's job)."""
         from gptchat.answer.open_session import open_chat_session
 
-        # A question typed during the first run's indexing waits for the index it needs.
-        self._not_indexing.wait()
+        if self._opened is None:
+            # A question typed during the first run's indexing waits for the index it needs.
+            self._not_indexing.wait()
         with self._lock:
             if self._opened is None:
                 opened = open_chat_session(
