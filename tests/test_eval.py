@@ -253,19 +253,24 @@ def test_record_feedback_then_export_a_golden_set(
     with AppStore(workspace.app_db_path) as store:
         examples = store.feedback_examples()
         conversations = store.conversations()
-    # The random model matches no gold answer, so each answer gets the gold one as correction.
+    # The random model matches no gold answer, so each answer gets the gold one as correction,
+    # citing the source that holds it, as a careful user would.
     assert len(conversations) == 3 and len(examples) == 3
     assert {(e.feedback.rating, e.feedback.correction) for e in examples} == {
-        (-1, "two minutes"),
-        (-1, "lava"),
-        (-1, "every 300 kilometres"),
+        (-1, "two minutes [1]."),
+        (-1, "lava [1]."),
+        (-1, "every 300 kilometres [1]."),
     }
     assert all(e.prompt and e.model == tiny_model_dir.name for e in examples)
     golden = tmp_path / "golden.jsonl"
     code, out, _ = run_cli(monkeypatch, capsys, "eval", "--export-golden", str(golden))
     assert code == 0 and "Wrote 3 questions" in out
     rows = [json.loads(line) for line in golden.read_text().splitlines()]
-    assert {row["answers"][0] for row in rows} == {"two minutes", "lava", "every 300 kilometres"}
+    assert {row["answers"][0] for row in rows} == {
+        "two minutes [1].",
+        "lava [1].",
+        "every 300 kilometres [1].",
+    }
     assert all(row["sources"] for row in rows)
     # The exported set is itself a question file gptchat eval reads.
     code, out, _ = run_cli(monkeypatch, capsys, "eval", str(golden), "--retrieval-only")
@@ -277,7 +282,9 @@ def test_judged_feedback_approves_matches_and_corrects_the_rest() -> None:
     right = QuestionResult(short, 1, 1.0, answer="Lava.", exact_match=1.0, token_f1=1.0)
     wrong = QuestionResult(short, 1, 1.0, answer="Ash.", exact_match=0.0, token_f1=0.0)
     assert judged_feedback(right) == (1, None)
-    assert judged_feedback(wrong) == (-1, "lava")
+    assert judged_feedback(wrong) == (-1, "lava")  # no source holds it: the gold answer alone
+    wrong.sources = [Hit("/d/v.md", "", "Magma becomes lava.", 1, 1, None, (1,), 0.1, 0.5)]
+    assert judged_feedback(wrong) == (-1, "lava [1].")
     long_item = QAItem("l", "Q?", ["a long reference answer " * 4])
     close = QuestionResult(long_item, 1, 1.0, answer="...", rouge_l=LONG_ANSWER_MATCH)
     assert judged_feedback(close) == (1, None)

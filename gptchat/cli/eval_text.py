@@ -62,7 +62,12 @@ def outcome_json(outcome: EvalOutcome) -> dict:
         "metrics": outcome.metrics,
         "problems": outcome.problems,
         "questions": [
-            {**{k: v for k, v in asdict(r).items() if k != "item"}, **asdict(r.item)}
+            {
+                **{k: v for k, v in asdict(r).items() if k not in ("item", "sources")},
+                **asdict(r.item),
+                # Where each cited [n] points, not the passages' text (the log has that).
+                "sources": [hit.location for hit in r.sources],
+            }
             for r in outcome.results
         ],
     }

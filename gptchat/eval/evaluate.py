@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gptchat.answer.citations import cited_numbers
-from gptchat.answer.retriever import Retriever
+from gptchat.answer.retriever import Hit, Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.eval.metrics import (
     exact_match,
@@ -17,7 +17,7 @@ from gptchat.eval.metrics import (
     rouge_l_recall,
     token_f1,
 )
-from gptchat.eval.qa_set import QAItem, is_long, supports
+from gptchat.eval.qa_set import QAItem, cited_target, is_long, supports
 
 BASELINES = ("dense", "keyword")  # each measured alone beside the fused retrieval
 # A long answer that recalls this much of a reference (as ROUGE-L) is as good as a match.
@@ -46,6 +46,7 @@ class QuestionResult:
     baseline_ranks: dict[str, int | None] = field(default_factory=dict)  # dense, keyword alone
     # A long answer without source files gives retrieval nothing to match: not a miss.
     retrieval_scored: bool = True
+    sources: list[Hit] = field(default_factory=list)  # the numbered sources of the answer
 
 
 def retrieval_scorable(item: QAItem) -> bool:
@@ -71,6 +72,7 @@ def evaluate_question(
     answer = session.ask(item.question)
     list(answer)
     result.answer, result.status = answer.text, answer.status
+    result.sources = list(answer.sources)
     result.message_id = answer.message_id
     if is_long(item):
         result.rouge_l = max(rouge_l_recall(answer.text, gold) for gold in item.answers)
@@ -104,9 +106,12 @@ def evaluate(
 
 
 def judged_feedback(result: QuestionResult) -> tuple[int, str | None]:
-    """The feedback a user would give: +1 when it matches a gold answer, else a correction."""
+    """The feedback a user would give: +1 when it matches a gold answer, else a correction
+    that cites the source holding the gold answer, as a careful user's would."""
     matched = result.exact_match == 1.0 or (result.rouge_l or 0.0) >= LONG_ANSWER_MATCH
-    return (1, None) if matched else (-1, result.item.answers[0])
+    if matched:
+        return 1, None
+    return -1, cited_target(result.item, result.sources) or result.item.answers[0]
 
 
 def summarize(results: list[QuestionResult]) -> dict[str, float]:

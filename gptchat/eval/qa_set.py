@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gptchat.answer.citations import strip_citations
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import contains_answer
 from gptchat.index.store import Passage
@@ -39,6 +41,23 @@ def supports(hit: Passage, item: QAItem) -> bool:
     if is_long(item) and item.sources:
         return from_gold_file(hit, item)
     return contains_answer(hit.text, item.answers)
+
+
+def cited_target(item: QAItem, sources: Sequence[Passage]) -> str | None:
+    """The gold answer with the [n] of the first source that supports it, else None.
+
+    A source holding the answer word for word comes first, so a long answer quoted from a
+    passage cites that passage rather than any other passage of its file.
+    """
+    numbered = list(enumerate(sources, start=1))
+    verbatim = [(n, hit) for n, hit in numbered if contains_answer(hit.text, item.answers)]
+    for number, hit in verbatim or [(n, hit) for n, hit in numbered if supports(hit, item)]:
+        # The first gold variant the source holds word for word; long answers are not spans.
+        held = [a for a in item.answers if contains_answer(hit.text, [a])]
+        # A golden file's answers cite the numbers of their own prompt: renumber for this one.
+        answer = strip_citations((held or item.answers)[0]).strip().rstrip(".")
+        return f"{answer} [{number}]."
+    return None
 
 
 @dataclass

@@ -6,12 +6,10 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gptchat.answer.citations import strip_citations
 from gptchat.answer.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
-from gptchat.eval.metrics import contains_answer
-from gptchat.eval.qa_set import QAItem, from_gold_file, is_long, supports
+from gptchat.eval.qa_set import QAItem, cited_target, from_gold_file, is_long, supports
 from gptchat.learn.examples import TrainingExample
 from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.workspace import DEFAULT_K
@@ -38,23 +36,6 @@ class QADataset:
     answered: int = 0  # examples whose target is a cited gold answer
     refusals: int = 0  # examples whose target is the "not covered" reply
     skipped: Counter = field(default_factory=Counter)  # reason -> count
-
-
-def cited_target(item: QAItem, sources: list[Hit]) -> str | None:
-    """The gold answer with the [n] of the first source that supports it, else None.
-
-    A source holding the answer word for word comes first, so a long answer quoted from a
-    passage cites that passage rather than any other passage of its file.
-    """
-    numbered = list(enumerate(sources, start=1))
-    verbatim = [(n, hit) for n, hit in numbered if contains_answer(hit.text, item.answers)]
-    for number, hit in verbatim or [(n, hit) for n, hit in numbered if supports(hit, item)]:
-        # The first gold variant the source holds word for word; long answers are not spans.
-        held = [a for a in item.answers if contains_answer(hit.text, [a])]
-        # A golden file's answers cite the numbers of their own prompt: renumber for this one.
-        answer = strip_citations((held or item.answers)[0]).strip().rstrip(".")
-        return f"{answer} [{number}]."
-    return None
 
 
 def dataset_from_qa(
