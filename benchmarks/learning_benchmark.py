@@ -6,7 +6,9 @@ Every step is the real command a user would run, in its own process:
 1. index ../shared/eval/squad-dev/docs;
 2. split the questions by article (alternate articles in sorted order: "use" and "held out"),
    seeded samples of --use and --test questions;
-3. `gptchat eval test.jsonl` with the untuned model: the baseline, measured in this run;
+3. `gptchat eval test.jsonl` with the model a new user has (the shipped starter, unless
+   `models use base`): the baseline, measured in this run; with --starter-held-out both halves
+   come from the articles the starter never trained on;
 4. `gptchat eval use.jsonl --record-feedback`: each question asked through the conversation
    log and corrected with its gold answer (or rated +1 when right), as a user would;
 5. `gptchat finetune --from-feedback` (LoRA, defaults): time, tokens/s, peak RSS;
@@ -30,6 +32,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from gptchat.model.starter import HELD_OUT_ARTICLES  # noqa: E402
+
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
 # Runs the CLI and reports its own peak RSS on the last stderr line.
 _MEASURED_CLI = (
@@ -58,8 +64,12 @@ def gptchat(home: Path, *args: str) -> tuple[str, float, float]:
     return done.stdout, seconds, int(rss[-1]) / 1024 if rss else float("nan")
 
 
-def split_by_article(squad: Path, use: int, test: int, seed: int) -> tuple[list[dict], list[dict]]:
+def split_by_article(
+    squad: Path, use: int, test: int, seed: int, only: tuple[str, ...] = ()
+) -> tuple[list[dict], list[dict]]:
     rows = [json.loads(line) for line in (squad / "qa.jsonl").read_text().splitlines()]
+    if only:
+        rows = [row for row in rows if row["sources"][0] in only]
     articles = sorted({row["sources"][0] for row in rows})
     use_articles = set(articles[0::2])
     use_rows = [row for row in rows if row["sources"][0] in use_articles]
@@ -78,6 +88,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workspace", type=Path, help="keep everything here (default: temp)")
     parser.add_argument("--squad", type=Path, default=SQUAD, help="the squad-dev eval folder")
+    parser.add_argument(
+        "--starter-held-out",
+        action="store_true",
+        help="only the articles the starter never trained on (both halves), to measure "
+        "learning on top of the starter",
+    )
     args = parser.parse_args()
     if not args.squad.is_dir():
         sys.exit(f"{args.squad} is missing")
@@ -85,7 +101,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gptchat-learning-") as temp:
         home = args.workspace or Path(temp)
         home.mkdir(parents=True, exist_ok=True)
-        use_rows, test_rows = split_by_article(args.squad, args.use, args.test, args.seed)
+        only = HELD_OUT_ARTICLES if args.starter_held_out else ()
+        use_rows, test_rows = split_by_article(args.squad, args.use, args.test, args.seed, only)
         use_file, test_file = home / "use.jsonl", home / "test.jsonl"
         use_file.write_text("".join(json.dumps(row) + "\n" for row in use_rows))
         test_file.write_text("".join(json.dumps(row) + "\n" for row in test_rows))
@@ -116,7 +133,7 @@ def main() -> None:
     assert run, trained
     print(f"\n{len(use_rows)} feedback questions, {len(test_rows)} held-out questions from other")
     print(f"articles; k={args.k}, answers capped at {args.max_tokens} tokens\n")
-    print("| held-out squad-dev | untuned | after finetune --from-feedback |")
+    print("| held-out squad-dev | before (the default model) | after finetune --from-feedback |")
     print("|---|---|---|")
     for name in ("token_f1", "exact_match", "hit@5", "answers_with_citation"):
         print(f"| {name} | {before.get(name, 0):.3f} | {after.get(name, 0):.3f} |")
