@@ -75,6 +75,7 @@ class Indexer:
         self._chunker: Chunker | None = None
         self._pending: list[_Pending] = []
         self._report = IndexReport()
+        self._started = time.perf_counter()  # of the current run's reading, for the rate
 
     def settings(self) -> IndexSettings:
         return IndexSettings(
@@ -144,12 +145,8 @@ class Indexer:
         for root, candidates in found:
             known = self.index.files_under(str(root))
             for candidate in candidates:
-                record = known.get(str(candidate.path))
-                same = record is not None and (record.size, record.mtime_ns) == (
-                    candidate.size,
-                    candidate.mtime_ns,
-                )
-                total += 0 if same else candidate.size
+                if not _looks_unchanged(candidate, known.get(str(candidate.path))):
+                    total += candidate.size
         return total
 
     def _advance(self, size: int) -> None:
@@ -166,11 +163,7 @@ class Indexer:
             self._remove(path)
 
     def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
-        if (
-            record is not None
-            and record.size == candidate.size
-            and record.mtime_ns == candidate.mtime_ns
-        ):
+        if _looks_unchanged(candidate, record):
             self._report.unchanged += 1
             return
         try:
@@ -253,6 +246,14 @@ class Indexer:
     def _changed(self) -> bool:
         report = self._report
         return bool(report.added or report.updated or report.removed)
+
+
+def _looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:
+    """Same size and modification time as when indexed: not even read again."""
+    return record is not None and (record.size, record.mtime_ns) == (
+        candidate.size,
+        candidate.mtime_ns,
+    )
 
 
 def _can_read(path: Path) -> bool:
