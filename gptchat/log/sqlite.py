@@ -72,7 +72,14 @@ def open_database(
     """
     if not _writable(path):
         return _open_read_only(path, migrations, timeout_s, copy_if_read_only)
-    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+    try:
+        conn = sqlite3.connect(
+            path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.OperationalError:
+        if path.exists() or copy_if_read_only:  # a read-only file system stops even root
+            return _open_read_only(path, migrations, timeout_s, copy_if_read_only)
+        raise
     try:
         _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), timeout_s)
         conn.execute("PRAGMA foreign_keys=ON")
@@ -80,6 +87,11 @@ def open_database(
         if migrations.pending(db):  # read-only when nothing is pending: readers take no lock
             with Transaction(conn):
                 migrations.apply(db)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "readonly" in str(exc) or "unable to open" in str(exc):
+            return _open_read_only(path, migrations, timeout_s, copy_if_read_only)
+        raise
     except BaseException:
         conn.close()
         raise
