@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # Far more than fits a prompt (the check says so on Enter); without a bound, a huge text
 # typed key by key (no bracketed paste) slows the input to a crawl.
 QUESTION_MAX_CHARS = 20_000
+FIRST_FRAME_S = 0.3  # how long loading waits so the first screen is drawn without contention
 
 
 class WarningToasts(logging.Handler):
@@ -166,7 +167,9 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         else:
             await self.log_view.show_note(WELCOME)
         if not self.assistant.needs_first_index():
-            self.load_model()
+            # After the first frame: importing torch holds the interpreter for a second, and
+            # the screen should be there before it.
+            self.set_timer(FIRST_FRAME_S, self.load_model)
         elif self.assistant.index_name == DEFAULT_INDEX:
             self.set_status("First run: indexing the gptchat user guide, so you can ask about it.")
             self.index_paths([], first_run=True)

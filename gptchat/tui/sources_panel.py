@@ -24,15 +24,15 @@ def compact_label(source: StoredSource) -> Text:
 
 
 def compact_text(source: StoredSource) -> Text:
-    """The heading, then the supporting sentence (marked ✓) or the passage's start."""
+    """The supporting sentence (marked ✓) when cited, else the heading and the passage's start."""
     text = Text()
-    if source.heading:
-        text.append(visible(source.heading) + " · ", style="italic")
     if source.evidence:
         text.append("✓ ", style="bold green")
         text.append(visible(" ".join(source.evidence.split())))
-    else:
-        text.append(visible(" ".join(source.text.split())))
+        return text
+    if source.heading:
+        text.append(visible(source.heading) + " · ", style="italic")
+    text.append(visible(" ".join(source.text.split())))
     return text
 
 
