@@ -27,5 +27,14 @@ class Document:
     problems: list[str] = field(default_factory=list)  # parts left out: "page 3: reason"
 
 
+@dataclass
+class LoadedText:
+    """What a loader read when it could read only part of a file: the blocks it has, and
+    what it left out ("page 3: reason"). A loader that reads all or nothing returns blocks."""
+
+    blocks: list[Block] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
 class UnreadableDocument(Exception):
     """A file that cannot be turned into text; the message is the reason shown to the user."""

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gptchat.control_chars import strip_controls
-from gptchat.ingest.documents import Block, Document
+from gptchat.ingest.documents import Block, Document, LoadedText
 from gptchat.ingest.loaders.docx import load_docx
 from gptchat.ingest.loaders.html import load_html
-from gptchat.ingest.loaders.pdf import load_pdf, read_pdf
+from gptchat.ingest.loaders.pdf import load_pdf
 from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst
 
-Loader = Callable[[bytes], list[Block]]
+# A loader returns the file's blocks, or LoadedText when it read only part of the file.
+Loader = Callable[[bytes], list[Block] | LoadedText]
 
 _BY_SUFFIX: dict[str, tuple[str, Loader]] = {
     ".md": ("markdown", load_markdown),
@@ -136,15 +137,12 @@ def load_document(path: Path, data: bytes) -> Document:
     """
     suffix = path.suffix.lower()
     kind, loader = _BY_SUFFIX.get(suffix, ("code", load_plain))
-    problems: list[str] = []
-    if kind == "pdf":  # the one format read in parts: a bad page is reported, not fatal
-        pdf = read_pdf(data)
-        loaded, problems = pdf.blocks, pdf.problems
-    else:
-        loaded = loader(data)
+    loaded = loader(data)
+    if not isinstance(loaded, LoadedText):
+        loaded = LoadedText(loaded)
     blocks = []
-    for block in loaded:
+    for block in loaded.blocks:
         text = strip_controls(block.text)
         if text.strip():
             blocks.append(dataclasses.replace(block, text=text) if text != block.text else block)
-    return Document(path=path, kind=kind, blocks=blocks, problems=problems)
+    return Document(path=path, kind=kind, blocks=blocks, problems=loaded.problems)

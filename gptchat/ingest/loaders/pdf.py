@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass, field
 
-from gptchat.ingest.documents import Block, UnreadableDocument
-
-
-@dataclass
-class PdfText:
-    """The blocks of the pages that could be read, and what went wrong on the others."""
-
-    blocks: list[Block] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # "page 3: Error -3 while decompressing"
+from gptchat.ingest.documents import Block, LoadedText, UnreadableDocument
 
 
 class _PageWarnings(logging.Handler):
@@ -28,8 +19,9 @@ class _PageWarnings(logging.Handler):
         self.messages.append(record.getMessage().strip().splitlines()[0])
 
 
-def read_pdf(data: bytes) -> PdfText:
-    """Text blocks of every page, numbered from 1; raises on a corrupt or locked PDF."""
+def load_pdf(data: bytes) -> LoadedText:
+    """Text blocks of every readable page, numbered from 1, and the pages that were not;
+    raises on a corrupt or locked PDF."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -43,7 +35,7 @@ def read_pdf(data: bytes) -> PdfText:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocument("encrypted PDF (needs a password)")
-        pdf = PdfText()
+        pdf = LoadedText()
         for page_number, page in enumerate(reader.pages, start=1):
             warnings.messages.clear()
             try:
@@ -65,11 +57,6 @@ def read_pdf(data: bytes) -> PdfText:
         logger.removeHandler(warnings)
         logger.propagate = propagate
     return pdf
-
-
-def load_pdf(data: bytes) -> list[Block]:
-    """The blocks of the readable pages (read_pdf also says which pages were not)."""
-    return read_pdf(data).blocks
 
 
 def _page_blocks(text: str, page_number: int) -> list[Block]:
