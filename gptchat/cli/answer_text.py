@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
-from gptchat.log.store import AppStore, Conversation, Feedback
+from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
 
 
 def source_line(number: int | None, location: str, heading: str) -> str:
@@ -72,23 +72,44 @@ def conversations_table(conversations: list[Conversation], query: str = "") -> l
     ]
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """A logged message and, for an answer, its numbered sources and the user's feedback."""
+
+    message: Message
+    sources: list[StoredSource]
+    feedback: Feedback | None
+
+
+def _turns(store: AppStore, conversation_id: int) -> list[_Turn]:
+    """Every message of a conversation, in order, as all three renderings read it."""
+    turns = []
+    for message in store.messages(conversation_id):
+        if message.role == "user":
+            turns.append(_Turn(message, [], None))
+            continue
+        numbered = [s for s in store.sources(message.id) if s.source_number is not None]
+        turns.append(_Turn(message, numbered, store.feedback(message.id)))
+    return turns
+
+
+def _source_line(source: StoredSource) -> str:
+    return source_line(source.source_number, source.location, source.heading)
+
+
 def conversation_lines(store: AppStore, conversation_id: int) -> list[str]:
     """`gptchat history ID`: every message, with each answer's sources."""
     lines: list[str] = []
-    for message in store.messages(conversation_id):
+    for turn in _turns(store, conversation_id):
+        message = turn.message
         if message.role == "user":
             lines.append(f"> {message.content}")
             continue
         status = "" if message.status == "complete" else f" [{message.status}]"
         lines.append(f"{message.content}{status}")
-        for source in store.sources(message.id):
-            if source.source_number is not None:
-                lines.append(
-                    "  " + source_line(source.source_number, source.location, source.heading)
-                )
-        feedback = store.feedback(message.id)
-        if feedback is not None:
-            lines.extend("  " + line for line in feedback_lines(feedback))
+        lines.extend("  " + _source_line(source) for source in turn.sources)
+        if turn.feedback is not None:
+            lines.extend("  " + line for line in feedback_lines(turn.feedback))
         lines.append("")
     return lines
 
@@ -115,20 +136,18 @@ def conversation_json(store: AppStore, conversation_id: int) -> dict:
     conversation = store.conversation(conversation_id)
     assert conversation is not None  # the caller checked
     messages = []
-    for message in store.messages(conversation_id):
+    for turn in _turns(store, conversation_id):
         row = {
             key: value
-            for key, value in asdict(message).items()
+            for key, value in asdict(turn.message).items()
             if key not in ("prompt", "conversation_id")  # the prompt is long; eval has it
         }
-        if message.role == "assistant":
+        if turn.message.role == "assistant":
             row["sources"] = [
                 {"number": s.source_number, "location": s.location, "heading": s.heading}
-                for s in store.sources(message.id)
-                if s.source_number is not None
+                for s in turn.sources
             ]
-            feedback = store.feedback(message.id)
-            row["feedback"] = asdict(feedback) if feedback else None
+            row["feedback"] = asdict(turn.feedback) if turn.feedback else None
         messages.append(row)
     return {**asdict(conversation), "messages": messages}
 
@@ -139,18 +158,15 @@ def conversation_markdown(store: AppStore, conversation_id: int) -> str:
     assert conversation is not None  # the caller checked
     when = conversation.created_at[:16].replace("T", " ")
     lines = [f"# {conversation.title}", "", f"{when} · index `{conversation.index_name}`", ""]
-    for message in store.messages(conversation_id):
+    for turn in _turns(store, conversation_id):
+        message = turn.message
         if message.role == "user":
             lines += ["## " + " ".join(message.content.split()), ""]
             continue
         status = "" if message.status == "complete" else f" *({message.status})*"
         lines += [message.content + status, ""]
-        numbered = [s for s in store.sources(message.id) if s.source_number is not None]
-        if numbered:
-            lines += ["Sources:", ""]
-            lines += [f"- {source_line(s.source_number, s.location, s.heading)}" for s in numbered]
-            lines.append("")
-        feedback = store.feedback(message.id)
-        if feedback is not None:
-            lines += [f"> {line}" for line in feedback_lines(feedback)] + [""]
+        if turn.sources:
+            lines += ["Sources:", "", *(f"- {_source_line(s)}" for s in turn.sources), ""]
+        if turn.feedback is not None:
+            lines += [f"> {line}" for line in feedback_lines(turn.feedback)] + [""]
     return "\n".join(lines)
