@@ -183,7 +183,6 @@ def ask(
       gptchat ask "And for staging?" --conversation 3
       echo "What is the refund policy?" | gptchat ask --index policies --json
     """
-
     from gptchat.answer.open_session import open_chat_session
     from gptchat.cli.answer_text import answer_json, sources_lines
     from gptchat.log.store import AppStore

@@ -134,7 +134,6 @@ class CommandActions(App[None]):
 
     def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
         """The summary stream, reporting its map steps on the status line (worker thread)."""
-
         path, pieces = self.assistant.summarize(name, cancel, _StatusProgressRelay(self))
         self.call_from_thread(self.set_status, f"Summarizing {path}…")
         return pieces
@@ -184,13 +183,13 @@ class CommandActions(App[None]):
             return
         self.call_from_thread(self.index_done, lines, first_run)
 
-    def progress_started(self, total_files: int) -> None:
+    def progress_started(self, total: int) -> None:
         bar = self.query_one(ProgressBar)
-        bar.update(total=total_files, progress=0)
+        bar.update(total=total, progress=0)
         bar.remove_class("-hidden")
 
-    def progress_advanced(self, files: int) -> None:
-        self.query_one(ProgressBar).advance(files)
+    def progress_advanced(self, steps: int) -> None:
+        self.query_one(ProgressBar).advance(steps)
 
     async def index_done(self, lines: list[str], first_run: bool) -> None:
         self.query_one(ProgressBar).add_class("-hidden")
