@@ -19,7 +19,7 @@ from gptchat.log.store import AppStore
 from gptchat.model.loading import ModelOptions
 from gptchat.tui.app import GptchatApp
 from gptchat.tui.assistant import Assistant
-from gptchat.tui.chat_log import AnswerView, NoteView, QuestionView
+from gptchat.tui.chat_log import AnswerView, ChatLog, NoteView, QuestionView
 from gptchat.tui.conversation_list import ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, LineDialog, PassageDialog, TextDialog
 from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
@@ -72,6 +72,17 @@ async def type_and_send(pilot: Pilot, text: str) -> None:
     await pilot.click("#question")
     await pilot.press(*text)  # one key per character, as typed
     await pilot.press("enter")
+
+
+async def send_and_wait_for_text(app: GptchatApp, pilot: Pilot, question: str) -> None:
+    """Send `question` and wait until its own answer (not the one before) shows text."""
+    answers_before = len(app.query(AnswerView))
+    await type_and_send(pilot, question)
+    # Enter's handler mounts the new answer a moment after the key press returns.
+    await wait_for(
+        pilot,
+        lambda: len(app.query(AnswerView)) > answers_before and app.query(AnswerView).last().text,
+    )
 
 
 def finished(app: GptchatApp) -> bool:
@@ -383,10 +394,14 @@ def test_the_chat_follows_a_streaming_answer_unless_scrolled_up(
     workspace, indexed, tiny_model_dir, monkeypatch
 ) -> None:
     append = AnswerView.append
+    samples: list[bool] = []  # after each piece had time to land: is the answer's end on screen?
 
     async def paced_append(view: AnswerView, piece: str) -> None:
         await append(view, piece)
-        await asyncio.sleep(0.01)  # the tiny model is faster than any real one: pace it
+        await asyncio.sleep(0.05)  # a real model's pace; the screen refreshes meanwhile
+        log = view.app.query_one(ChatLog)
+        if log.max_scroll_y > 0:
+            samples.append(log.scroll_y + log.size.height >= view.virtual_region.bottom - 1)
 
     monkeypatch.setattr(AnswerView, "append", paced_append)
 
@@ -394,25 +409,74 @@ def test_the_chat_follows_a_streaming_answer_unless_scrolled_up(
         await wait_for(pilot, lambda: app.model_state == "ready")
         log = app.log_view
         for question in ("How long is green tea steeped?", "What do batteries store?"):
-            await type_and_send(pilot, question)
-            await wait_for(pilot, lambda: app.query(AnswerView).last().text)
-            samples: list[bool] = []
-            while not finished(app):
-                await pilot.pause(0.05)
-                view = app.query(AnswerView).last()
-                if log.max_scroll_y > 0 and view.text:
-                    # The newest line is on screen: the view's bottom within the visible rows.
-                    bottom = view.virtual_region.bottom
-                    samples.append(log.scroll_y + log.size.height >= bottom - 1)
+            samples.clear()
+            await send_and_wait_for_text(app, pilot, question)
+            await wait_for(pilot, lambda: finished(app))
             assert samples and all(samples), samples
         # Scrolled up by the user, it stays where the user put it while the next answer streams.
-        await type_and_send(pilot, "Which file types are indexed?")
-        await wait_for(pilot, lambda: app.query(AnswerView).last().text)
+        await send_and_wait_for_text(app, pilot, "Which file types are indexed?")
         log.scroll_home(animate=False, immediate=True)  # as a wheel or PageUp would
         await wait_for(pilot, lambda: finished(app))
         assert log.scroll_y == 0
 
+    # Short enough that each answer of the tiny model outgrows the view.
+    run_app(workspace, tiny_model_dir, scenario, size=(60, 14))
+
+
+def test_an_idle_screen_settles_at_every_width(workspace, indexed, tiny_model_dir) -> None:
+    """No width makes the chat view show and hide its scrollbar for ever (idle CPU, slow keys)."""
+    layouts: list[int] = []
+
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        log = app.log_view
+        original = log.refresh
+
+        def counting_refresh(*args, **kwargs):
+            if kwargs.get("layout") and layouts:
+                layouts[-1] += 1
+            return original(*args, **kwargs)
+
+        log.refresh = counting_refresh  # type: ignore[method-assign]
+        for width in range(60, 141, 4):
+            layouts.append(0)
+            await pilot.resize_terminal(width, 18)
+            await pilot.pause(0.3)  # let the resize itself settle
+            layouts[-1] = 0
+            await asyncio.sleep(0.3)
+        log.refresh = original  # type: ignore[method-assign]
+
     run_app(workspace, tiny_model_dir, scenario, size=(80, 18))
+    assert layouts and not any(layouts), layouts
+
+
+def test_a_narrow_terminal_keeps_the_chat_wide_and_shows_panels_on_demand(
+    workspace, indexed, tiny_model_dir
+) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        sources, chats = app.query_one(SourcesPanel), app.query_one(ConversationList)
+        assert app.log_view.size.width >= 70 and not sources.display and not chats.display
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+        await pilot.press("ctrl+o")
+        assert sources.display and sources.has_focus and sources.children
+        await pilot.press("enter")  # the passage dialog covers the panel; closing it returns
+        assert isinstance(app.screen, PassageDialog)
+        await pilot.press("escape")
+        assert sources.display and sources.has_focus
+        await pilot.click("#question")
+        assert not sources.display
+        await pilot.press("ctrl+b")
+        assert chats.display and chats.has_focus
+        await pilot.press("ctrl+b")
+        assert not chats.display and app.focused is app.question_input
+        # Wide again, both panels are back beside the chat.
+        await pilot.resize_terminal(170, 40)
+        await pilot.pause(0.2)
+        assert sources.display and app.log_view.size.width >= 80
+
+    run_app(workspace, tiny_model_dir, scenario, size=(80, 24))
 
 
 def test_work_shows_between_enter_and_the_first_token(

@@ -26,6 +26,7 @@ from gptchat.tui.conversation_actions import ConversationActions
 from gptchat.tui.conversation_list import ConversationItem, ConversationList
 from gptchat.tui.dialogs import PassageDialog
 from gptchat.tui.feedback_actions import FeedbackActions
+from gptchat.tui.side_panel import BREAKPOINTS, SIDE_PANEL_CSS
 from gptchat.tui.slash_commands import COMMANDS, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
 from gptchat.workspace import DEFAULT_INDEX
@@ -75,14 +76,19 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     """Ask the documents, read cited answers as they stream, rate and correct them."""
 
     TITLE = "gptchat"
-    CSS = """
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS
+    CSS = (
+        SIDE_PANEL_CSS
+        + """
     #body { height: 1fr; }
     #conversations { width: 36; border: round $primary-darken-2; }
     ConversationItem .title { text-wrap: nowrap; text-overflow: ellipsis; }
     ConversationItem .when { color: $text-disabled; }
-    #conversations.-hidden { display: none; }
+    Screen.-medium #conversations { width: 28; }
     #main { width: 1fr; }
-    #log { height: 1fr; padding: 0 1; }
+    /* A reserved scrollbar column: text that fits only without the bar would otherwise show and
+       hide it for ever, re-laying out the screen many times a second. */
+    #log { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     #sources { width: 40; border: round $primary-darken-2; border-title-align: left; }
     #status { height: auto; color: $text-muted; padding: 0 1; }
     #progress { height: 1; padding: 0 1; }
@@ -101,6 +107,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     .dialog TextArea { height: 12; }
     .dialog .buttons { height: auto; margin-top: 1; }
     """
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop answer"),
         Binding("ctrl+n", "new_conversation", "New chat"),
@@ -336,8 +343,10 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     def action_focus_sources(self) -> None:
         panel = self.query_one(SourcesPanel)
         if panel.children:
-            panel.focus()
+            panel.reveal()
             panel.index = panel.index or 0
+        else:
+            self.notify("No sources yet: they show here once a question is answered.")
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, SourceItem):

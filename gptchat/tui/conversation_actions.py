@@ -39,7 +39,10 @@ class ConversationActions(App[None]):
         listed = self.query_one(ConversationList)
         listed.filter = text.strip()
         await self.refresh_conversations()
-        listed.remove_class("-hidden")
+        if listed.filter and listed.children:
+            listed.reveal()  # Enter opens the one wanted
+        else:
+            listed.remove_class("-hidden")
         listed.border_title = f"Chats with “{listed.filter}”" if listed.filter else "Chats"
         if listed.filter and not listed.children:
             self.notify(f"No conversation mentions “{listed.filter}”.")
@@ -79,12 +82,11 @@ class ConversationActions(App[None]):
     def action_toggle_conversations(self) -> None:
         """Ctrl+B: show the list and go there; from the list, hide it and go back."""
         conversations = self.query_one(ConversationList)
-        if conversations.has_class("-hidden") or not conversations.has_focus:
-            conversations.remove_class("-hidden")
-            conversations.focus()
-        else:
-            conversations.add_class("-hidden")
+        if conversations.display and conversations.has_focus:
+            conversations.conceal()
             self.question_input.focus()
+        else:
+            conversations.reveal()
 
     def on_conversation_list_action(self, event: ConversationList.Action) -> None:
         conversation = event.conversation

@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Label, ListItem, ListView
+from textual.widgets import Label, ListItem
 
 from gptchat.control_chars import visible
 from gptchat.log.store import Conversation
+from gptchat.tui.side_panel import SidePanel
 
 
 class ConversationItem(ListItem):
@@ -24,7 +25,7 @@ class ConversationItem(ListItem):
         self.conversation = conversation
 
 
-class ConversationList(ListView):
+class ConversationList(SidePanel):
     """Newest first; Enter opens one, r renames it, Delete removes it after asking."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from rich.text import Text
-from textual.widgets import ListItem, ListView, Static
+from textual.widgets import ListItem, Static
 
 from gptchat.control_chars import visible
 from gptchat.log.store import StoredSource
+from gptchat.tui.side_panel import SidePanel
 
 
 def compact_label(source: StoredSource) -> Text:
@@ -47,7 +48,7 @@ class SourceItem(ListItem):
         self.tooltip = visible(source.location)  # the whole path, for a mouse that hovers
 
 
-class SourcesPanel(ListView):
+class SourcesPanel(SidePanel):
     """Every passage retrieved for one answer, in rank order."""
 
     async def show(self, sources: list[StoredSource]) -> None:
