@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat import __version__
+from gptchat.index.runtimes import RUNTIMES
 from gptchat.workspace import Workspace
 from tests.conftest import run_cli
 
@@ -67,14 +68,17 @@ def test_index_summary_rerun_and_list(
     assert "added 4, updated 0, removed 0, unchanged 0, skipped 1, failed 0" in out
     assert "skipped, unsupported type: .png x1" in out
     assert (workspace.root / "indexes" / "default" / "index.db").is_file()
+    [said] = [line.split()[2] for line in out.splitlines() if "embedded with" in line]
+    assert said in RUNTIMES  # the fastest runtime that gives PyTorch's vectors on this machine
 
     code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs))
     assert code == 0 and "added 0, updated 0, removed 0, unchanged 4" in out
+    assert "embedded with" not in out  # nothing was
 
     code, out, _ = run_cli(monkeypatch, capsys, "index", "--list")
     header, row = out.strip().splitlines()
-    assert header.split() == ["index", "files", "chunks", "embedder", "size", "updated"]
-    assert row.split()[:4] == ["default", "4", "5", "all-MiniLM-L6-v2"]
+    assert header.split() == ["index", "files", "chunks", "embedder", "runtime", "size", "updated"]
+    assert row.split()[:5] == ["default", "4", "5", "all-MiniLM-L6-v2", said]
     _, listed, _ = run_cli(monkeypatch, capsys, "indexes")
     assert listed == out
 

@@ -500,7 +500,7 @@ def test_work_shows_between_enter_and_the_first_token(
         await wait_for(pilot, lambda: app.model_state == "ready")
         # "ready" means loaded: the embedder too, not on the first question.
         opened = app.assistant._opened
-        assert opened is not None and opened.session.retriever.embedder._model is not None
+        assert opened is not None and opened.session.retriever.embedder.loaded
         shown.clear()
         await type_and_send(pilot, "How long is green tea steeped?")
         await wait_for(pilot, lambda: finished(app))

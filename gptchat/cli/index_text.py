@@ -26,6 +26,11 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
             f"  chunks: {report.chunks_written} written, {report.chunks_embedded} embedded, "
             f"{max(reused, 0)} reused"
         )
+    if report.runtime:
+        lines.append(
+            f"  embedded with {report.runtime} "
+            f"(least cosine to PyTorch's vectors {report.runtime_min_cosine:.5f})"
+        )
     unsupported = Counter(
         Path(s.path).suffix.lower() or Path(s.path).name
         for s in report.skipped
@@ -50,18 +55,19 @@ def index_table(summaries: list[IndexSummary]) -> list[str]:
     """`gptchat index --list`: one row per index."""
     if not summaries:
         return ["No indexes yet. Build one with: gptchat index PATH"]
-    header = ("index", "files", "chunks", "embedder", "size", "updated")
+    header = ("index", "files", "chunks", "embedder", "runtime", "size", "updated")
     rows = [
         (
             s.name,
             str(s.files),
             str(s.chunks),
             s.embedder,
+            s.runtime or "-",
             filesize.decimal(s.size_bytes),
             s.updated or "never",
         )
         if not s.problem
-        else (s.name, "-", "-", "DAMAGED (see below)", "-", "-")
+        else (s.name, "-", "-", "DAMAGED (see below)", "-", "-", "-")
         for s in summaries
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -15,6 +15,7 @@ from gptchat.cli.learning import eval_command, finetune, models
 from gptchat.cli.options import index_option, k_option, model_options, status
 from gptchat.cli.output import echo, echo_json, show_warnings
 from gptchat.errors import BadInput, GptchatError
+from gptchat.index.runtimes import RUNTIMES
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
 
@@ -56,6 +57,13 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 )
 @click.option("--chunk-tokens", type=click.IntRange(min=32), help="Chunk size in embedder tokens.")
 @click.option(
+    "--runtime",
+    type=click.Choice(["auto", *RUNTIMES]),
+    default="auto",
+    show_default=True,
+    help="What runs the embedder; auto: the fastest that gives PyTorch's vectors here.",
+)
+@click.option(
     "--overlap-tokens",
     type=click.IntRange(min=0),
     default=32,
@@ -72,6 +80,7 @@ def index(
     max_file_mb: float,
     embedder: Path | None,
     chunk_tokens: int | None,
+    runtime: str,
     overlap_tokens: int,
 ) -> None:
     """Add, update and remove PATHS' documents in an index.
@@ -85,6 +94,7 @@ def index(
       gptchat index ~/notes --name notes
       gptchat index --name notes          # refresh
       gptchat index --list
+      gptchat index ./docs --runtime torch   # PyTorch float32, the reference vectors
     """
     from gptchat.cli.indexing import list_indexes, run_index_with_bar
     from gptchat.index.catalog import IndexOptions
@@ -100,6 +110,7 @@ def index(
         embedder_path=embedder,
         chunk_tokens=chunk_tokens,
         overlap_tokens=overlap_tokens,
+        runtime=runtime,
     )
     for line in run_index_with_bar(workspace, list(paths), options):
         echo(line)

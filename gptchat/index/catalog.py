@@ -27,6 +27,7 @@ class IndexOptions:
     embedder_path: Path | None = None
     chunk_tokens: int | None = None
     overlap_tokens: int = 32
+    runtime: str = "auto"  # what runs the embedder: auto, or a name from runtimes.RUNTIMES
 
 
 def guide_path() -> Path:
@@ -45,7 +46,7 @@ def run_index(
     from gptchat.index.indexer import Indexer
     from gptchat.ingest.chunker import ChunkSettings
 
-    embedder = Embedder(options.embedder_path)
+    embedder = Embedder(options.embedder_path, runtime=options.runtime)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
     if options.chunk_tokens and options.chunk_tokens > readable:
         raise BadInput(
@@ -95,5 +96,7 @@ def index_embedder(index: DocumentIndex) -> Embedder:
     """The embedder an index was built with."""
     from gptchat.index.embedder import Embedder
 
-    path = index.manifest().get("embedder_path")
-    return Embedder(Path(path) if path else None)
+    manifest = index.manifest()
+    path = manifest.get("embedder_path")
+    # An index built by a runtime with other vectors must be searched with the same runtime.
+    return Embedder(Path(path) if path else None, runtime=manifest.get("embedder_runtime", "auto"))

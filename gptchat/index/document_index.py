@@ -52,6 +52,7 @@ class IndexSummary:
     size_bytes: int
     updated: str | None
     problem: str = ""  # why the index cannot be read, when it cannot
+    runtime: str = ""  # what last ran the embedder for it
 
 
 class DocumentIndex(Closing):
@@ -294,6 +295,7 @@ class DocumentIndex(Closing):
             embedder=settings.embedder if settings else "-",
             size_bytes=size,
             updated=self.store.last_update(),
+            runtime=self.manifest().get("embedded_with", ""),
         )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
+from gptchat.index.runtime_choice import Measured, choose, embedder_cache
+from gptchat.index.runtimes import REFERENCE, Runtime, load_runtime, max_seq_length
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,9 +67,16 @@ class WordPieceCounter:
 
 
 class Embedder:
-    """A sentence-transformers model read from a local folder; loaded on first encode."""
+    """A sentence-transformers model read from a local folder, run by the fastest runtime that
+    gives its vectors (or the one asked for); loaded on first encode."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        batch_size: int = 16,
+        runtime: str = "auto",
+        cache_root: Path | None = None,
+    ) -> None:
         self.path = (path or default_embedder_path()).resolve()
         if (
             not (self.path / "modules.json").is_file()
@@ -78,13 +87,34 @@ class Embedder:
                 "(needs modules.json and tokenizer.json)"
             )
         self.is_custom = path is not None
-        self.name = self.path.name if self.is_custom else DEFAULT_EMBEDDER
+        self.base_name = self.path.name if self.is_custom else DEFAULT_EMBEDDER
         self.batch_size = batch_size
-        self.max_tokens = _read_json(self.path / "sentence_bert_config.json").get(
-            "max_seq_length", 512
-        )
-        self._model = None
+        self.max_tokens = max_seq_length(self.path)
+        self.wanted_runtime = runtime
+        self._cache_root = cache_root
+        self._choice: Measured | None = None
+        self._runtime: Runtime | None = None
+        self._lock = threading.Lock()  # the app's loader and an index run may both load it
         self._counter: WordPieceCounter | None = None
+
+    @property
+    def name(self) -> str:
+        """The embedder an index records: a runtime with other vectors is another embedder."""
+        if self.wanted_runtime in ("auto", REFERENCE):  # auto only ever picks an equivalent one
+            return self.base_name
+        choice = self.choice()
+        return self.base_name if choice.equivalent else f"{self.base_name} ({choice.runtime})"
+
+    @property
+    def runtime(self) -> str:
+        """The runtime that embeds (measured and chosen on first use)."""
+        return self.choice().runtime
+
+    def choice(self) -> Measured:
+        """The chosen runtime and how it measured against PyTorch on this machine."""
+        if self._choice is None:
+            self._choice = choose(self.path, self._cache(), self.wanted_runtime)
+        return self._choice
 
     @property
     def dimension(self) -> int:
@@ -93,7 +123,7 @@ class Embedder:
         modules = (self.path / "modules.json").read_text()
         if "word_embedding_dimension" in pooling and "Dense" not in modules:
             return int(pooling["word_embedding_dimension"])
-        return int(self._load().get_embedding_dimension())
+        return int(self.encode(["dimension"]).shape[1])
 
     def token_counter(self) -> WordPieceCounter:
         """The model's tokenizer, for sizing chunks; fast to load, no torch needed."""
@@ -110,42 +140,33 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._load()
+        runtime = self._load()
         parts = []
         for start in range(0, len(texts), PROGRESS_SLICE):
             part = texts[start : start + PROGRESS_SLICE]
-            parts.append(
-                model.encode(
-                    part,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            )
+            parts.append(runtime.encode(part, self.batch_size))
             if embedded is not None:
                 embedded(start + len(part))
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    @property
+    def loaded(self) -> bool:
+        return self._runtime is not None
 
     def load(self) -> None:
         """Load the model now rather than on the first encode (the app does, while it starts)."""
         self._load()
 
-    def _load(self):  # -> SentenceTransformer
-        if self._model is None:
-            # The model is on disk; never let a library reach for the hub.
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
+    def _load(self) -> Runtime:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = load_runtime(self.runtime, self.path, self._cache())
+            return self._runtime
 
-            # Our own progress bar covers loading; a second one would garble it.
-            transformers_logging.disable_progress_bar()
+    def _cache(self) -> Path:
+        from gptchat.model.provision import cache_dir
 
-            try:
-                self._model = SentenceTransformer(str(self.path))
-            except (OSError, ValueError) as exc:
-                raise BadInput(f"cannot load embedder from {self.path}: {exc}") from exc
-        return self._model
+        return embedder_cache(self.path, self._cache_root or cache_dir())
 
 
 def _last_start_in(starts: list[int], low: int, high: int) -> int | None:

@@ -40,6 +40,8 @@ class IndexReport:
     chunks_written: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
+    runtime: str = ""  # what ran the embedder, when anything was embedded
+    runtime_min_cosine: float = 1.0  # its least cosine to PyTorch's vectors on the probe
 
 
 @dataclass
@@ -104,6 +106,11 @@ class Indexer:
         if self.embedder.is_custom:
             # Asking needs the same embedder; its folder is where to find it.
             self.index.set_manifest({"embedder_path": str(self.embedder.path)})
+        # A runtime with vectors of its own is part of the embedder: questions need it too.
+        own_vectors = settings.embedder != self.embedder.base_name
+        self.index.set_manifest(
+            {"embedder_runtime": self.embedder.wanted_runtime if own_vectors else "auto"}
+        )
         found: list[tuple[Path, list[Candidate]]] = []
         for root in roots:
             candidates, skipped = discover(root, self.max_file_bytes)
@@ -226,6 +233,8 @@ class Indexer:
 
         encoded = self.embedder.encode([texts[h] for h in missing], embedded)
         self._report.chunks_embedded += len(missing)
+        if missing:
+            self._note_runtime()
         vectors_by_hash = dict(zip(missing, encoded, strict=True))
         unstored = set(missing)
         for pending in self._pending:
@@ -238,6 +247,13 @@ class Indexer:
             self._report.chunks_written += len(pending.chunks)
         self._advance(batch_bytes - shown)
         self._pending = []
+
+    def _note_runtime(self) -> None:
+        choice = self.embedder.choice()
+        if self._report.runtime != choice.runtime:
+            self._report.runtime = choice.runtime
+            self._report.runtime_min_cosine = choice.min_cosine
+            self.index.set_manifest({"embedded_with": choice.runtime})
 
     def _remove(self, path: str) -> None:
         self.index.delete_file(path)
