@@ -10,6 +10,7 @@ from pathlib import Path
 from gptchat.errors import BadInput
 
 HOME_ENV = "GPTCHAT_HOME"
+CACHE_ENV = "GPTCHAT_CACHE_DIR"
 DEFAULT_INDEX = "default"
 # Passages shown to the model: three fit a short prompt and hold the answer for 9 in 10
 # questions (BENCHMARKS.md); the starter model was trained on prompts of three.
@@ -63,3 +64,14 @@ class Workspace:
         if not self.indexes_dir.is_dir():
             return []
         return sorted(p.name for p in self.indexes_dir.iterdir() if (p / "index.db").is_file())
+
+
+def cache_dir() -> Path:
+    """Base models and their exports, shared by all workspaces: $GPTCHAT_CACHE_DIR, else the
+    user cache dir."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gptchat"))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from gptchat.errors import BadInput
 from gptchat.index.runtime_choice import Measured, choose, embedder_cache
 from gptchat.index.runtimes import REFERENCE, Runtime, load_runtime, max_seq_length
+from gptchat.workspace import cache_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -164,8 +165,6 @@ class Embedder:
             return self._runtime
 
     def _cache(self) -> Path:
-        from gptchat.model.provision import cache_dir
-
         return embedder_cache(self.path, self._cache_root or cache_dir())
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
 from gptchat.index.document_index import DocumentIndex, IndexSettings
@@ -18,6 +21,11 @@ from gptchat.ingest.loaders import load_document
 from gptchat.ingest.walker import Candidate, Skipped, discover, special_kind
 from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.scratch import remove_leftovers
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 50_000_000
 # Chunks gathered across files before one embedding call and its commits: larger batches pad
@@ -54,6 +62,16 @@ class _Pending:
     size: int  # bytes on disk, as counted by the progress total
 
 
+@dataclass
+class _Batch:
+    """Pending files whose new texts are being embedded while the next files are read."""
+
+    files: list[_Pending]
+    missing: list[str]  # text hashes sent to the embedder, in order
+    vectors: Future[np.ndarray]
+    shown: list[int]  # bytes of this batch already reported (advanced by the embedding thread)
+
+
 class Indexer:
     """Walks, loads, chunks and embeds; commits file by file so a killed run loses little."""
 
@@ -76,6 +94,10 @@ class Indexer:
         self.embed_batch_chunks = embed_batch_chunks
         self._chunker: Chunker | None = None
         self._pending: list[_Pending] = []
+        self._embedding: _Batch | None = None
+        # One thread embeds (the runtime's own threads use the cores) while this one walks,
+        # reads and chunks the next files; SQLite is written from this thread only.
+        self._embedder_thread: ThreadPoolExecutor | None = None
         self._report = IndexReport()
         self._started = time.perf_counter()  # of the current run's reading, for the rate
 
@@ -121,11 +143,23 @@ class Indexer:
         # Progress counts the bytes of the files to read (embedding time follows their text),
         # advanced as each embedding batch finishes, so the time left is a real estimate.
         self._started = time.perf_counter()
-        self.progress.start(self._bytes_to_read(found), "Indexing", "bytes")
-        for root, candidates in found:
-            self.index.add_root(str(root))
-            self._sync_root(root, candidates)
-        self._flush()
+        to_read = self._bytes_to_read(found)
+        self.progress.start(to_read, "Indexing", "bytes")
+        with ThreadPoolExecutor(1, thread_name_prefix="gptchat-embed") as thread:
+            self._embedder_thread = thread
+            # The model loads while the first files are read; a failure shows at the first encode.
+            loading = thread.submit(self.embedder.load) if to_read else None
+            try:
+                for root, candidates in found:
+                    self.index.add_root(str(root))
+                    self._sync_root(root, candidates)
+                self._flush()
+                self._commit_embedded()
+            finally:
+                self._embedder_thread = None
+            failed = loading.exception() if loading is not None else None
+            if failed is not None and not self._report.chunks_embedded:
+                log.warning("the embedder did not load (nothing needed it): %s", failed)
         if self._changed():
             self.index.drop_unused_embeddings()
             self.index.save_vectors()
@@ -213,31 +247,45 @@ class Indexer:
         return self._chunker.chunk(document)
 
     def _flush(self) -> None:
-        """Embed the pending files' new texts in one call, then commit file by file."""
+        """Send the pending files' new texts to the embedding thread; commit the batch before."""
         if not self._pending:
             return
+        self._commit_embedded()  # its vectors are stored: the next batch never embeds them again
         texts: dict[str, str] = {}
         for pending in self._pending:
             for chunk in pending.chunks:
                 texts.setdefault(chunk.text_hash, chunk.embed_text)
         missing = sorted(self.index.missing_hashes(texts))
-        batch_bytes = sum(p.size for p in self._pending)
-        shown = 0  # bytes of this batch already reported
+        files, self._pending = self._pending, []
+        batch_bytes = sum(p.size for p in files)
+        shown = [0]
 
         def embedded(done: int) -> None:
-            nonlocal shown
             # Until the commits, the batch's bytes follow the share of its texts embedded.
             share = batch_bytes * done // max(len(missing), 1)
-            self._advance(share - shown)
-            shown = share
+            self._advance(share - shown[0])
+            shown[0] = share
 
-        encoded = self.embedder.encode([texts[h] for h in missing], embedded)
-        self._report.chunks_embedded += len(missing)
-        if missing:
+        to_embed = [texts[h] for h in missing]
+        if self._embedder_thread is None:  # outside run(): embed here
+            vectors: Future[np.ndarray] = Future()
+            vectors.set_result(self.embedder.encode(to_embed, embedded))
+        else:
+            vectors = self._embedder_thread.submit(self.embedder.encode, to_embed, embedded)
+        self._embedding = _Batch(files, missing, vectors, shown)
+
+    def _commit_embedded(self) -> None:
+        """Wait for the batch being embedded, then commit it file by file."""
+        batch, self._embedding = self._embedding, None
+        if batch is None:
+            return
+        encoded = batch.vectors.result()
+        self._report.chunks_embedded += len(batch.missing)
+        if batch.missing:
             self._note_runtime()
-        vectors_by_hash = dict(zip(missing, encoded, strict=True))
-        unstored = set(missing)
-        for pending in self._pending:
+        vectors_by_hash = dict(zip(batch.missing, encoded, strict=True))
+        unstored = set(batch.missing)
+        for pending in batch.files:
             hashes = {chunk.text_hash for chunk in pending.chunks}
             to_store = {h: vectors_by_hash[h] for h in hashes & unstored}
             self.index.replace_file(pending.state, pending.chunks, to_store, vectors_by_hash)
@@ -245,8 +293,7 @@ class Indexer:
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
-        self._advance(batch_bytes - shown)
-        self._pending = []
+        self._advance(sum(p.size for p in batch.files) - batch.shown[0])
 
     def _note_runtime(self) -> None:
         choice = self.embedder.choice()

@@ -9,7 +9,6 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
 from gptchat.index.runtimes import (
@@ -121,7 +120,9 @@ def choose(model_dir: Path, cache: Path, wanted: str) -> Measured:
 
 def probe_texts() -> list[str]:
     """Paragraphs of the bundled guide, and runs of them long enough to be truncated."""
-    guide = Path(str(resources.files("gptchat") / "guide"))
+    from gptchat.index.catalog import guide_path
+
+    guide = guide_path()
     paragraphs = [
         " ".join(block.split())
         for page in sorted(guide.glob("*.md"))

