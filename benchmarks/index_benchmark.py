@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,11 +123,33 @@ def warm_runtime(runtime: str) -> str:
     return ""
 
 
+def load_and_query(runtime: str, questions: list[str]) -> tuple[float, float]:
+    """Seconds to load the runtime from the cache, and the median ms to embed one question
+    (what each question costs before retrieval)."""
+    from gptchat.index.embedder import Embedder
+
+    started = time.perf_counter()
+    embedder = Embedder(runtime=runtime)
+    embedder.load()
+    load_seconds = time.perf_counter() - started
+    embedder.encode(questions[:3])
+    times = []
+    for question in questions:
+        begun = time.perf_counter()
+        embedder.encode([question])
+        times.append((time.perf_counter() - begun) * 1000)
+    return load_seconds, statistics.median(times)
+
+
 def eval_benchmark(paths: list[Path], runtimes: list[str], squad_limit: int) -> None:
     missing = [p for p in paths if not p.is_dir()]
     if missing:
         raise SystemExit(f"missing eval folder(s): {', '.join(map(str, missing))}")
     qa_files = {p.parent.name: p.parent / "qa.jsonl" for p in paths}
+    questions = [
+        json.loads(line)["question"]
+        for line in (paths[0].parent / "qa.jsonl").read_text().splitlines()[:200]
+    ]
     rows = []
     with tempfile.TemporaryDirectory(prefix="gptchat-bench-") as temp:
         reference: dict[str, np.ndarray] | None = None
@@ -149,7 +172,8 @@ def eval_benchmark(paths: list[Path], runtimes: list[str], squad_limit: int) -> 
                 name: hit_at_5(home, qa, squad_limit if name == "squad-dev" else None)
                 for name, qa in qa_files.items()
             }
-            rows.append((runtime, first, said.strip(), cos, hits))
+            loading = load_and_query(runtime, questions)
+            rows.append((runtime, first, said.strip(), cos, hits, loading))
         encode = raw_encode_seconds(texts)
     raw_rate = len(texts) / encode
     print(
@@ -167,20 +191,20 @@ def eval_benchmark(paths: list[Path], runtimes: list[str], squad_limit: int) -> 
         "| runtime | full run | end-to-end chunks/s | embedded texts/s | x raw PyTorch encode "
         "| cosine to PyTorch mean / min | "
         + " | ".join(f"hit@5 {n}" for n in names)
-        + " | peak RSS |"
+        + " | peak RSS | model load (libraries imported) | one question embedded (p50) |"
     )
-    print("|---|---|---|---|---|---|" + "---|" * len(names) + "---|")
+    print("|---|---|---|---|---|---|" + "---|" * len(names) + "---|---|---|")
     for row in rows:
         if len(row) == 2:
             print(f"| {row[0]} | not run: {row[1]} |")
             continue
-        runtime, run, said, cos, hits = row
+        runtime, run, said, cos, hits, (load_seconds, query_ms) = row
         rate = len(texts) / run.seconds
         print(
             f"| {runtime} | {run.seconds:.1f} s | {chunks / run.seconds:.1f} | {rate:.1f} "
             f"| {rate / raw_rate:.2f} | {cos.mean():.6f} / {cos.min():.6f} | "
             + " | ".join(f"{hits[n]:.3f}" for n in names)
-            + f" | {run.peak_rss_mb:.0f} MB |"
+            + f" | {run.peak_rss_mb:.0f} MB | {load_seconds:.2f} s | {query_ms:.1f} ms |"
         )
     print()
     for row in rows:

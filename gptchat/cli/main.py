@@ -64,6 +64,13 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     help="What runs the embedder; auto: the fastest that gives PyTorch's vectors here.",
 )
 @click.option(
+    "--vectors",
+    "vector_search",
+    type=click.Choice(["auto", "exact", "approximate"]),  # document_index.VECTOR_SEARCH
+    help="Vector search: exact (a flat scan), approximate (IVF), or auto: approximate from "
+    "1,000,000 chunks on (the default; kept once chosen).",
+)
+@click.option(
     "--overlap-tokens",
     type=click.IntRange(min=0),
     default=32,
@@ -81,6 +88,7 @@ def index(
     embedder: Path | None,
     chunk_tokens: int | None,
     runtime: str,
+    vector_search: str | None,
     overlap_tokens: int,
 ) -> None:
     """Add, update and remove PATHS' documents in an index.
@@ -111,6 +119,7 @@ def index(
         chunk_tokens=chunk_tokens,
         overlap_tokens=overlap_tokens,
         runtime=runtime,
+        vector_search=vector_search,
     )
     for line in run_index_with_bar(workspace, list(paths), options):
         echo(line)

@@ -28,6 +28,7 @@ class IndexOptions:
     chunk_tokens: int | None = None
     overlap_tokens: int = 32
     runtime: str = "auto"  # what runs the embedder: auto, or a name from runtimes.RUNTIMES
+    vector_search: str | None = None  # auto, exact or approximate; None keeps the index's
 
 
 def guide_path() -> Path:
@@ -59,7 +60,14 @@ def run_index(
     # Refreshing (no paths) needs an existing index; adding paths may create one.
     opened = DocumentIndex.open(directory, create=bool(paths), start_over=options.rebuild)
     with opened as index:
-        indexer = Indexer(index, embedder, chunk_settings, options.max_file_bytes, progress)
+        indexer = Indexer(
+            index,
+            embedder,
+            chunk_settings,
+            options.max_file_bytes,
+            progress,
+            vector_search=options.vector_search,
+        )
         return indexer.run(paths, rebuild=options.rebuild)
 
 

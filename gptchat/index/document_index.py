@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
+VECTOR_SEARCH = ("auto", "exact", "approximate")
 log = logging.getLogger(__name__)
 
 
@@ -254,16 +255,61 @@ class DocumentIndex(Closing):
         if settings is None:
             raise BadInput(f"index '{self.name}' is empty: add documents with `gptchat index PATH`")
         version = self.store.data_version()
-        cache = VectorCache.from_batches(settings.dimension, self.store.vectors(settings.dimension))
+        dimension, total = settings.dimension, self.counts().chunks
+        self._vectors = None  # a big old cache goes before the new one is built: half the peak
+        if self.wants_approximate(total):
+            cache = VectorCache.approximate_from(
+                dimension, lambda: self.store.vectors(dimension), total
+            )
+        else:
+            cache = VectorCache.from_batches(dimension, self.store.vectors(dimension))
         self._vectors, self._vectors_version = cache, version
         try:
-            self.save_vectors()
+            self._write_vectors()
         except (OSError, sqlite3.OperationalError) as exc:
             # A read-only folder can still be searched: the cache lives in memory this time.
             log.warning("cannot save %s (%s); using it from memory", VECTORS_FILE, exc)
         return cache
 
+    def vector_search(self) -> str:
+        """`exact`, `approximate`, or `auto` (approximate from APPROXIMATE_FROM chunks on)."""
+        return self.manifest().get("vector_search", "auto")
+
+    def set_vector_search(self, kind: str) -> None:
+        if kind not in VECTOR_SEARCH:
+            raise BadInput(f"vector search must be one of {', '.join(VECTOR_SEARCH)}, not {kind}")
+        self.set_manifest({"vector_search": kind})
+
+    def wants_approximate(self, chunks: int) -> bool:
+        from gptchat.index.vectors import APPROXIMATE_FROM
+
+        kind = self.vector_search()
+        if chunks == 0:
+            return False  # nothing to train the lists on yet
+        return kind == "approximate" or (kind == "auto" and chunks >= APPROXIMATE_FROM)
+
     def save_vectors(self) -> None:
+        """Write the FAISS cache; first rebuild it when it is no longer the kind wanted (the
+        index grew past the threshold, or the option changed) or its lists are too few."""
+        if self._vectors is None:
+            return
+        if self.vectors_need_rebuild():
+            self.rebuild_vectors()
+            return
+        self._write_vectors()
+
+    def vectors_need_rebuild(self) -> bool:
+        """Whether the loaded cache is of the other kind than wanted, or an IVF outgrown."""
+        from gptchat.index.vectors import list_count
+
+        cache = self._vectors
+        if cache is None:
+            return False
+        approximate = self.wants_approximate(len(cache))
+        outgrown = approximate and list_count(len(cache)) > 2 * cache.lists
+        return cache.approximate != approximate or outgrown
+
+    def _write_vectors(self) -> None:
         """Write the FAISS cache atomically and record which database version it holds."""
         if self._vectors is None:
             return

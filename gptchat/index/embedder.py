@@ -95,7 +95,8 @@ class Embedder:
         self._cache_root = cache_root
         self._choice: Measured | None = None
         self._runtime: Runtime | None = None
-        self._lock = threading.Lock()  # the app's loader and an index run may both load it
+        # The app's loader, an index run and its loading thread may all reach for the model.
+        self._lock = threading.RLock()
         self._counter: WordPieceCounter | None = None
 
     @property
@@ -113,9 +114,10 @@ class Embedder:
 
     def choice(self) -> Measured:
         """The chosen runtime and how it measured against PyTorch on this machine."""
-        if self._choice is None:
-            self._choice = choose(self.path, self._cache(), self.wanted_runtime)
-        return self._choice
+        with self._lock:  # measuring twice at once would only cost twice
+            if self._choice is None:
+                self._choice = choose(self.path, self._cache(), self.wanted_runtime)
+            return self._choice
 
     @property
     def dimension(self) -> int:

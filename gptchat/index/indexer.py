@@ -83,6 +83,7 @@ class Indexer:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         progress: Progress | None = None,
         embed_batch_chunks: int = EMBED_BATCH_CHUNKS,
+        vector_search: str | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -92,6 +93,7 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.progress = progress or NO_PROGRESS
         self.embed_batch_chunks = embed_batch_chunks
+        self.vector_search = vector_search  # None: keep the index's own choice
         self._chunker: Chunker | None = None
         self._pending: list[_Pending] = []
         self._embedding: _Batch | None = None
@@ -118,6 +120,8 @@ class Indexer:
         roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in self.index.roots()]
         if not roots:
             raise BadInput("no PATH given and this index has no folders yet")
+        if self.vector_search is not None:
+            self.index.set_vector_search(self.vector_search)
         # A run killed while saving the FAISS cache leaves its temporary file behind.
         remove_leftovers(self.index.directory, "vectors")
         settings = self.settings()
@@ -164,8 +168,11 @@ class Indexer:
             self.index.drop_unused_embeddings()
             self.index.save_vectors()
         else:
-            # Loads and checks the cache: one left stale by a crash or damaged is rebuilt now.
+            # Loads and checks the cache: one left stale by a crash or damaged is rebuilt now,
+            # and so is one of the other kind than --vectors asks for.
             self.index.vectors()
+            if self.index.vectors_need_rebuild():
+                self.index.rebuild_vectors()
         self._report.seconds = time.perf_counter() - started
         return self._report
 
@@ -266,12 +273,9 @@ class Indexer:
             self._advance(share - shown[0])
             shown[0] = share
 
+        assert self._embedder_thread is not None  # batches are flushed inside run() only
         to_embed = [texts[h] for h in missing]
-        if self._embedder_thread is None:  # outside run(): embed here
-            vectors: Future[np.ndarray] = Future()
-            vectors.set_result(self.embedder.encode(to_embed, embedded))
-        else:
-            vectors = self._embedder_thread.submit(self.embedder.encode, to_embed, embedded)
+        vectors = self._embedder_thread.submit(self.embedder.encode, to_embed, embedded)
         self._embedding = _Batch(files, missing, vectors, shown)
 
     def _commit_embedded(self) -> None:

@@ -10,7 +10,9 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gptchat.errors import BadInput
 from gptchat.index.runtimes import (
     REFERENCE,
     Runtime,
@@ -18,7 +20,10 @@ from gptchat.index.runtimes import (
     runtime_versions,
     unavailable_reason,
 )
-from gptchat.scratch import scratch_prefix
+from gptchat.scratch import remove_leftovers, scratch_prefix
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +113,6 @@ def choose(model_dir: Path, cache: Path, wanted: str) -> Measured:
     if wanted != "auto":
         reason = unavailable_reason(wanted, model_dir)
         if reason is not None:
-            from gptchat.errors import BadInput
-
             raise BadInput(f"embedding runtime {wanted}: {reason}")
         return measured(model_dir, cache, (REFERENCE, wanted))[wanted]
     results = measured(model_dir, cache, AUTO_CANDIDATES)
@@ -134,7 +137,8 @@ def probe_texts() -> list[str]:
     return short + long
 
 
-def _timed(runtime: Runtime, texts: list[str]) -> tuple:
+def _timed(runtime: Runtime, texts: list[str]) -> tuple[np.ndarray, float]:
+    """The runtime's vectors for `texts`, and its rate in texts per second."""
     runtime.encode(texts[:4], PROBE_BATCH)  # warm-up: first calls compile and allocate
     started = time.perf_counter()
     vectors = runtime.encode(texts, PROBE_BATCH)
@@ -156,6 +160,7 @@ def _read(path: Path, versions: dict[str, str]) -> dict[str, Measured]:
 
 def _write(path: Path, versions: dict[str, str], known: dict[str, Measured]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent, "runtimes")  # of a run killed while writing
     scratch = path.with_name(f"{scratch_prefix('runtimes')}{path.name}")
     body = {"versions": versions, "runtimes": {n: asdict(m) for n, m in known.items()}}
     scratch.write_text(json.dumps(body, indent=2) + "\n")

@@ -88,7 +88,8 @@ class TorchRuntime:
         # Our own progress bar covers loading; a second one would garble it.
         transformers_logging.disable_progress_bar()
         try:
-            self.model = SentenceTransformer(str(model_dir), device="cpu")
+            # No device named: sentence-transformers takes a GPU where there is one.
+            self.model = SentenceTransformer(str(model_dir))
         except (OSError, ValueError) as exc:
             raise BadInput(f"cannot load embedder from {model_dir}: {exc}") from exc
         if name == "torch-int8":
@@ -100,11 +101,12 @@ class TorchRuntime:
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         import torch
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bfloat16):
+        device = self.model.device.type
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self._bfloat16):
             vectors = self.model.encode(
                 texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
             )
-        return _unit_rows(vectors.to(torch.float32).numpy())
+        return _unit_rows(vectors.to(torch.float32).cpu().numpy())
 
 
 class OpenVinoRuntime:
