@@ -252,6 +252,7 @@ def synthetic_benchmark(megabytes: int, pool_size: int) -> None:
         second = run_index(home, [docs])
         index_size = sum(p.stat().st_size for p in (home / "indexes" / "default").iterdir())
         shutil.rmtree(docs)
+        keyword_ms, dense_ms, kind = search_latencies(home)
     print(
         f"synthetic folder: {files} files, {size / 1e6:.0f} MB, {chunks} chunks, "
         f"{len(texts)} distinct texts embedded; index on disk {index_size / 1e6:.0f} MB"
@@ -263,6 +264,42 @@ def synthetic_benchmark(megabytes: int, pool_size: int) -> None:
     print(f"| full run, wall clock | {first.seconds:.0f} s |")
     print(f"| peak RSS, full run (floor 2 GB) | {first.peak_rss_mb:.0f} MB |")
     print(f"| no-change re-run | {second.seconds:.1f} s, peak RSS {second.peak_rss_mb:.0f} MB |")
+    for name, times in (("keyword (FTS5 BM25, k=10)", keyword_ms), (f"dense ({kind})", dense_ms)):
+        p95 = statistics.quantiles(times, n=20)[18]
+        print(f"| {name} search p50 / p95 | {statistics.median(times):.1f} / {p95:.1f} ms |")
+
+
+def search_latencies(home: Path, queries: int = 200) -> tuple[list[float], list[float], str]:
+    """Keyword and dense search times on the built index: questions of 4 words drawn from
+    random stored chunks, and stored vectors as query vectors."""
+    from gptchat.index.document_index import DocumentIndex
+
+    rng = random.Random(1)
+    with DocumentIndex.open(home / "indexes" / "default") as index:
+        ids = index.chunk_ids()
+        picked = [rng.choice(ids) for _ in range(queries)]
+        with sqlite3.connect(index_db(home)) as conn:
+            rows = [
+                conn.execute(
+                    "SELECT chunks.text, embeddings.vector FROM chunks JOIN embeddings"
+                    " ON embeddings.text_hash = chunks.text_hash WHERE chunks.id = ?",
+                    (chunk_id,),
+                ).fetchone()
+                for chunk_id in picked
+            ]
+        cache = index.vectors()  # loaded before timing, as an open session holds it
+        kind = f"IVF, {cache.lists} lists" if cache.approximate else "exact scan"
+        keyword, dense = [], []
+        for text, vector in rows:
+            words = text.split()
+            question = " ".join(rng.sample(words, min(4, len(words))))
+            started = time.perf_counter()
+            index.keyword_search(question, 10)
+            keyword.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            index.dense_search(np.frombuffer(vector, dtype=np.float32), 10)
+            dense.append((time.perf_counter() - started) * 1000)
+    return keyword, dense, kind
 
 
 def main() -> None:

@@ -103,6 +103,7 @@ def index(
       gptchat index --name notes          # refresh
       gptchat index --list
       gptchat index ./docs --runtime torch   # PyTorch float32, the reference vectors
+      gptchat index ~/wiki --vectors approximate
     """
     from gptchat.cli.indexing import list_indexes, run_index_with_bar
     from gptchat.index.catalog import IndexOptions

@@ -16,7 +16,7 @@ from gptchat.scratch import remove_leftovers, scratch_prefix
 if TYPE_CHECKING:
     import numpy as np
 
-# What each runtime is, for --help and `index --list`.
+# The names `index --runtime` takes, and what each one is.
 RUNTIMES = {
     "torch": "PyTorch, float32: the reference vectors",
     "torch-bf16": "PyTorch with bfloat16 matrix products (CPUs with AVX512-BF16 or AMX)",
