@@ -67,6 +67,7 @@ class _Batch:
     """Pending files whose new texts are being embedded while the next files are read."""
 
     files: list[_Pending]
+    size: int  # their bytes on disk, as counted by the progress total
     missing: list[str]  # text hashes sent to the embedder, in order
     vectors: Future[np.ndarray]
     shown: list[int]  # bytes of this batch already reported (advanced by the embedding thread)
@@ -276,7 +277,7 @@ class Indexer:
         assert self._embedder_thread is not None  # batches are flushed inside run() only
         to_embed = [texts[h] for h in missing]
         vectors = self._embedder_thread.submit(self.embedder.encode, to_embed, embedded)
-        self._embedding = _Batch(files, missing, vectors, shown)
+        self._embedding = _Batch(files, batch_bytes, missing, vectors, shown)
 
     def _commit_embedded(self) -> None:
         """Wait for the batch being embedded, then commit it file by file."""
@@ -297,7 +298,7 @@ class Indexer:
             done = self._report.updated if pending.is_update else self._report.added
             done.append(pending.state.path)
             self._report.chunks_written += len(pending.chunks)
-        self._advance(sum(p.size for p in batch.files) - batch.shown[0])
+        self._advance(batch.size - batch.shown[0])
 
     def _note_runtime(self) -> None:
         choice = self.embedder.choice()

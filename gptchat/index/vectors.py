@@ -19,15 +19,18 @@ from gptchat.scratch import scratch_prefix
 APPROXIMATE_FROM = 1_000_000
 # Lists of the inverted file each question visits: the recall/speed trade-off.
 NPROBE = 32
-# k-means wants at least 39 training points a list; more gives steadier lists.
+# FAISS's k-means wants at least this many training points a list...
+MIN_POINTS_PER_LIST = 39
+# ...and more gives steadier lists.
 TRAINING_POINTS_PER_LIST = 64
 
 Batches = Iterable[tuple[np.ndarray, np.ndarray]]
 
 
 def list_count(vectors: int) -> int:
-    """Inverted lists for `vectors` vectors: about 4·√n, never fewer than 39 points each."""
-    return max(1, min(int(4 * math.sqrt(vectors)), vectors // 39))
+    """Inverted lists for `vectors` vectors: about 4·√n, never fewer than
+    MIN_POINTS_PER_LIST points each."""
+    return max(1, min(int(4 * math.sqrt(vectors)), vectors // MIN_POINTS_PER_LIST))
 
 
 class VectorCache:
