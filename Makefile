@@ -10,7 +10,8 @@ $(BIN)/gptchat: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build first, so nothing below pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# Ray too, so the tests run `gptchat index --ray` (a plain `pip install gptchat` has none).
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
 run: $(BIN)/gptchat

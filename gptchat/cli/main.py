@@ -71,6 +71,20 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     "1,000,000 chunks on (the default; kept once chosen).",
 )
 @click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    metavar="[ADDRESS]",
+    help="Read, chunk and embed on a Ray cluster (pip install 'gptchat[ray]'): ADDRESS as "
+    "host:port, ray://host:port or auto; alone, a Ray instance on this machine.",
+)
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1),
+    help="Embedding workers on Ray (default: one per GPU of the cluster, else 2).",
+)
+@click.option(
     "--overlap-tokens",
     type=click.IntRange(min=0),
     default=32,
@@ -89,6 +103,8 @@ def index(
     chunk_tokens: int | None,
     runtime: str,
     vector_search: str | None,
+    ray_address: str | None,
+    ray_workers: int | None,
     overlap_tokens: int,
 ) -> None:
     """Add, update and remove PATHS' documents in an index.
@@ -104,9 +120,12 @@ def index(
       gptchat index --list
       gptchat index ./docs --runtime torch   # PyTorch float32, the reference vectors
       gptchat index ~/wiki --vectors approximate
+      gptchat index ~/wiki --ray             # on a Ray instance started for the run
+      gptchat index /shared/wiki --ray=head-node:6379 --ray-workers 8
     """
     from gptchat.cli.indexing import list_indexes, run_index_with_bar
     from gptchat.index.catalog import IndexOptions
+    from gptchat.index.cluster import ClusterOptions, check_address
 
     if list_only:
         for line in list_indexes(workspace):
@@ -121,7 +140,12 @@ def index(
         overlap_tokens=overlap_tokens,
         runtime=runtime,
         vector_search=vector_search,
+        cluster=None
+        if ray_address is None
+        else ClusterOptions(check_address(ray_address), ray_workers),
     )
+    if ray_workers is not None and ray_address is None:
+        raise BadInput("--ray-workers needs --ray")
     for line in run_index_with_bar(workspace, list(paths), options):
         echo(line)
 

@@ -12,6 +12,7 @@ from gptchat.index.document_index import DocumentIndex, IndexSummary
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 if TYPE_CHECKING:
+    from gptchat.index.cluster import ClusterOptions
     from gptchat.index.embedder import Embedder
     from gptchat.index.indexer import IndexReport
     from gptchat.progress import Progress
@@ -29,6 +30,7 @@ class IndexOptions:
     overlap_tokens: int = 32
     runtime: str = "auto"  # what runs the embedder: auto, or a name from runtimes.RUNTIMES
     vector_search: str | None = None  # auto, exact or approximate; None keeps the index's
+    cluster: ClusterOptions | None = None  # read, chunk and embed on Ray (None: here)
 
 
 def guide_path() -> Path:
@@ -59,15 +61,20 @@ def run_index(
     directory = workspace.index_dir(options.name)
     # Refreshing (no paths) needs an existing index; adding paths may create one.
     opened = DocumentIndex.open(directory, create=bool(paths), start_over=options.rebuild)
+    settings = (chunk_settings, options.max_file_bytes, progress)
     with opened as index:
-        indexer = Indexer(
-            index,
-            embedder,
-            chunk_settings,
-            options.max_file_bytes,
-            progress,
-            vector_search=options.vector_search,
-        )
+        if options.cluster is None:
+            indexer = Indexer(index, embedder, *settings, vector_search=options.vector_search)
+        else:
+            from gptchat.index.cluster import RayIndexer
+
+            indexer = RayIndexer(
+                index,
+                embedder,
+                *settings,
+                vector_search=options.vector_search,
+                cluster=options.cluster,
+            )
         return indexer.run(paths, rebuild=options.rebuild)
 
 

@@ -174,6 +174,9 @@ class DocumentIndex(Closing):
     def file_chunks(self, path: str) -> list[ChunkRecord]:
         return self.store.file_chunks(path)
 
+    def file_text_hashes(self, path: str) -> set[str]:
+        return self.store.file_text_hashes(path)
+
     def paths_ending(self, suffix: str) -> list[str]:
         return self.store.paths_ending(suffix)
 

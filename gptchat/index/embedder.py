@@ -166,8 +166,13 @@ class Embedder:
                 self._runtime = load_runtime(self.runtime, self.path, self._cache())
             return self._runtime
 
+    @property
+    def cache_root(self) -> Path:
+        """Where runtime measurements and exports are kept (per model, below this)."""
+        return self._cache_root or cache_dir()
+
     def _cache(self) -> Path:
-        return embedder_cache(self.path, self._cache_root or cache_dir())
+        return embedder_cache(self.path, self.cache_root)
 
 
 def _last_start_in(starts: list[int], low: int, high: int) -> int | None:

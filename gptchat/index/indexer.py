@@ -76,6 +76,8 @@ class _Batch:
 class Indexer:
     """Walks, loads, chunks and embeds; commits file by file so a killed run loses little."""
 
+    embeds_here = True  # the embedder runs in this process (not so on a cluster)
+
     def __init__(
         self,
         index: DocumentIndex,
@@ -153,7 +155,7 @@ class Indexer:
         with ThreadPoolExecutor(1, thread_name_prefix="gptchat-embed") as thread:
             self._embedder_thread = thread
             # The model loads while the first files are read; a failure shows at the first encode.
-            loading = thread.submit(self.embedder.load) if to_read else None
+            loading = thread.submit(self.embedder.load) if to_read and self.embeds_here else None
             try:
                 for root, candidates in found:
                     self.index.add_root(str(root))
@@ -194,7 +196,7 @@ class Indexer:
         for root, candidates in found:
             known = self.index.files_under(str(root))
             for candidate in candidates:
-                if not _looks_unchanged(candidate, known.get(str(candidate.path))):
+                if not looks_unchanged(candidate, known.get(str(candidate.path))):
                     total += candidate.size
         return total
 
@@ -212,7 +214,7 @@ class Indexer:
             self._remove(path)
 
     def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
-        if _looks_unchanged(candidate, record):
+        if looks_unchanged(candidate, record):
             self._report.unchanged += 1
             return
         try:
@@ -316,7 +318,7 @@ class Indexer:
         return bool(report.added or report.updated or report.removed)
 
 
-def _looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:
+def looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:
     """Same size and modification time as when indexed: not even read again."""
     return record is not None and (record.size, record.mtime_ns) == (
         candidate.size,

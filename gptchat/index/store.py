@@ -317,6 +317,15 @@ class IndexStore(Closing):
         )
         return [ChunkRecord(*row) for row in rows]
 
+    def file_text_hashes(self, path: str) -> set[str]:
+        """Text hashes of one indexed file's chunks (their embeddings are stored)."""
+        rows = self._conn.execute(
+            "SELECT text_hash FROM chunks JOIN files ON files.id = chunks.file_id"
+            " WHERE files.path = ?",
+            (path,),
+        )
+        return {row[0] for row in rows}
+
     def paths_ending(self, name: str) -> list[str]:
         """Indexed file paths equal to `name` or ending in `/name`."""
         tail = "/" + name
