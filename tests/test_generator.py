@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeSettings, Generator, opening_processors
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,28 @@ def test_folders_that_are_not_models_are_one_line_errors(tmp_path: Path) -> None
     with pytest.raises(BadInput, match="cannot load a causal LM") as error:
         broken.load()
     assert "\n" not in str(error.value).strip() or len(str(error.value)) < 2000
+
+
+def test_a_discouraged_opening_is_penalised_at_the_first_token_only(
+    generator: Generator,
+) -> None:
+    import torch
+
+    prompt = prompt_for(generator)
+    plain = DecodeSettings(max_new_tokens=6, repetition_penalty=1.0)
+    token = generator.tokenizer("The", add_special_tokens=False)["input_ids"][0]
+    start = generator.tokenizer.decode([token])
+    assert not "".join(generator.stream(prompt, plain)).startswith(start)
+    # A negative penalty is a bonus: the generation must open with the token.
+    favoured = replace(plain, discouraged_opening="The", opening_penalty=-1e4)
+    assert "".join(generator.stream(prompt, favoured)).startswith(start)
+    unchanged = replace(plain, discouraged_opening="The", opening_penalty=0.0)
+    assert "".join(generator.stream(prompt, unchanged)) == "".join(generator.stream(prompt, plain))
+
+    penalised = replace(favoured, opening_penalty=3.0)
+    (processor,) = opening_processors(generator.tokenizer, penalised, prompt_tokens=5)
+    scores = torch.zeros(1, len(generator.tokenizer))
+    first = processor(torch.zeros(1, 5, dtype=torch.long), scores.clone())
+    later = processor(torch.zeros(1, 6, dtype=torch.long), scores.clone())
+    assert first[0, token] == -3.0 and int((first != 0).sum()) == 1
+    assert not later.any()

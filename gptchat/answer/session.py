@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gptchat.answer.attribution import Attribution, attribute, complete_sentences
-from gptchat.answer.prompt import NOT_COVERED, PromptBudget, Turn, build_prompt, is_refusal
+from gptchat.answer.prompt import (
+    NOT_COVERED,
+    REFUSAL,
+    REFUSAL_PENALTY,
+    PromptBudget,
+    Turn,
+    build_prompt,
+    is_refusal,
+)
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, StoredSource, conversation_title
@@ -62,7 +70,7 @@ class ChatSession:
         self.index_name = index_name
         self.k = k
         self.budget = budget or PromptBudget()
-        self.decode = decode or DecodeSettings(max_new_tokens=self.budget.answer_tokens)
+        self.decode = decode or answer_decoding(self.budget.answer_tokens)
 
     def ask(
         self,
@@ -196,6 +204,15 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
+
+
+def answer_decoding(max_new_tokens: int) -> DecodeSettings:
+    """How answers are decoded: the defaults, with the refusal made a little less likely."""
+    return DecodeSettings(
+        max_new_tokens=max_new_tokens,
+        discouraged_opening=REFUSAL,
+        opening_penalty=REFUSAL_PENALTY,
+    )
 
 
 def retrieval_query(question: str, history: list[Turn]) -> str:

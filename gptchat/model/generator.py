@@ -26,6 +26,10 @@ class DecodeSettings:
     repetition_penalty: float = 1.0
     temperature: float = 0.0  # 0 means greedy
     stop: tuple[str, ...] = ()
+    # An opening to make less likely by `opening_penalty` nats at the first token: the answer
+    # session passes its "not covered" reply, which a tuned model otherwise gives too often.
+    discouraged_opening: str | None = None
+    opening_penalty: float = 0.0
 
 
 @dataclass
@@ -191,6 +195,7 @@ class Generator:
             max_new_tokens=settings.max_new_tokens,
             do_sample=not greedy,
             repetition_penalty=settings.repetition_penalty,
+            logits_processor=opening_processors(tokenizer, settings, stats.prompt_tokens),
             stopping_criteria=StoppingCriteriaList([_Stop()]),
             streamer=streamer,
             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
@@ -243,6 +248,24 @@ class Generator:
             raise errors[0]
         if stats.stopped_by == "length" and stats.new_tokens < settings.max_new_tokens:
             stats.stopped_by = "eos"
+
+
+def opening_processors(tokenizer, settings: DecodeSettings, prompt_tokens: int):
+    """transformers logits processors that apply settings.opening_penalty to the first token
+    of settings.discouraged_opening, at the answer's first position only."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    if not settings.discouraged_opening or not settings.opening_penalty:
+        return LogitsProcessorList()
+    token = tokenizer(settings.discouraged_opening, add_special_tokens=False)["input_ids"][0]
+
+    class _OpeningPenalty(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            if input_ids.shape[1] == prompt_tokens:
+                scores[:, token] -= settings.opening_penalty
+            return scores
+
+    return LogitsProcessorList([_OpeningPenalty()])
 
 
 class _TokenStreamer:
