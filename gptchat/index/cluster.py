@@ -182,7 +182,6 @@ class RayIndexer(Indexer):
         self._tasks: list[FileTask] = []
         self._records: dict[str, FileRecord] = {}
         self._sizes: dict[str, int] = {}
-        self.workers_used = 0
 
     def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
         # Unchanged files (same size and time) never leave this process.
@@ -217,10 +216,10 @@ class RayIndexer(Indexer):
         ray = import_ray()
         started_here = not ray.is_initialized()
         if started_here:
+            # Seconds pass before the first file is back: say what they are spent on.
+            self.progress.advance(0, "starting Ray")
             _init_ray(ray, self.cluster)
         try:
-            import ray.data
-
             workers = self._worker_count(ray)
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
             context = ray.data.DataContext.get_current()
@@ -241,13 +240,14 @@ class RayIndexer(Indexer):
             )
             embedded = chunked.map_batches(
                 EmbedStage,
-                fn_constructor_kwargs=self._embed_settings(started_here),
+                fn_constructor_kwargs=self._embed_settings(
+                    on_this_machine=started_here and self.cluster.address == LOCAL
+                ),
                 batch_size=FILES_PER_EMBED_BATCH,
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=0 if gpus else 1,
                 num_gpus=gpus,
             )
-            self.workers_used = workers
             for row in embedded.iter_rows():
                 yield pickle.loads(row["result"])
         finally:
@@ -260,12 +260,12 @@ class RayIndexer(Indexer):
         gpus = int(ray.cluster_resources().get("GPU", 0))
         return gpus or DEFAULT_WORKERS
 
-    def _embed_settings(self, local: bool) -> dict[str, Any]:
+    def _embed_settings(self, on_this_machine: bool) -> dict[str, Any]:
         """The Embedder every worker builds. A Ray instance of our own runs on this machine:
         measure the runtime here once and hand the choice over, with this machine's cache;
         nodes of a cluster measure their own (auto only ever picks an equivalent runtime)."""
         path = self.embedder.path if self.embedder.is_custom else None
-        if not local:
+        if not on_this_machine:
             return {
                 "embedder_path": path,
                 "runtime": self.embedder.wanted_runtime,
