@@ -1,18 +1,17 @@
-"""How readily the starter refuses: the margin of its "not covered" opening on questions it
-never trained on, from the articles it trained on (never the held-out ones).
+"""How readily the starter refuses, and which refusal penalty to decode with: measured on
+questions it never trained on, from the articles it trained on (never the held-out ones).
 
-    python benchmarks/refusal_calibration.py [--questions 100]
+    python benchmarks/refusal_calibration.py [--questions 200]
 
 For each question, the app's own prompt (the real retriever over an index of the starter's 16
 training articles, k=3, the prompt budget) and the same question shown only other articles'
 passages, as `finetune --from-qa` builds its negatives. One forward pass a prompt gives the
-margin of the refusal's first token over the best other first token (a second pass says how
-surely its second token follows), so the answer refuses about when the margin exceeds the
-penalty.
-Printed: for each penalty, the refusal rate on the app's prompts (answerable questions) and on
-the other-articles prompts. The rule that chose REFUSAL_PENALTY: the largest penalty that keeps
-refusals of other-articles prompts at 75 % or more (the floor is 70 %).
-"""
+margin of the refusal's first token over the best other first token (and how surely its second
+token follows), so an answer refuses about when the margin exceeds the penalty. Printed: the
+refusal rates under one penalty for every prompt, then under RefusalPenalty rules (a penalty
+by the best shown source's cosine), and the rule chosen: the fewest refusals of the app's
+prompts among the rules that still refuse at least 75 % of the other-articles prompts (all of
+them, and those over the relevance floor, the ones the app would put to the model)."""
 
 from __future__ import annotations
 
@@ -23,6 +22,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,8 +31,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from build_starter import choose_questions  # noqa: E402
 
-from gptchat.answer.prompt import REFUSAL  # noqa: E402
-from gptchat.answer.retriever import Retriever  # noqa: E402
+from gptchat.answer.prompt import REFUSAL, PromptBudget, build_prompt  # noqa: E402
+from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
+from gptchat.answer.retriever import Retriever, RetrieverSettings  # noqa: E402
 from gptchat.eval.qa_set import QAItem  # noqa: E402
 from gptchat.index.catalog import (  # noqa: E402
     IndexOptions,
@@ -40,17 +41,19 @@ from gptchat.index.catalog import (  # noqa: E402
     open_searchable_index,
     run_index,
 )
-from gptchat.learn.qa_examples import QAExampleSettings, dataset_from_qa  # noqa: E402
+from gptchat.learn.qa_examples import other_documents  # noqa: E402
 from gptchat.model.generator import Generator  # noqa: E402
 from gptchat.model.provision import ensure_default_model  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, starter_provenance  # noqa: E402
 from gptchat.model.versions import default_choice  # noqa: E402
-from gptchat.workspace import Workspace  # noqa: E402
+from gptchat.workspace import DEFAULT_K, Workspace  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
 PENALTIES = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5, 2.0)
-KEEP_REFUSING = 0.75
-NO_NEGATIVE = "no sources from other documents for a negative"
+SIMILAR = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+CLOSE = (0.5, 1.0, 2.0, 3.0, 4.0)
+DISTANT = (0.5, 0.0, -0.5, -1.0)
+KEEP_REFUSING = 0.75  # 5 points above the 70 % floor
 
 
 def unused_training_questions(count: int, docs: Path) -> list[QAItem]:
@@ -88,9 +91,49 @@ def margins(generator: Generator, prompts: list[str]) -> tuple[list[float], list
     return found, follow
 
 
+@dataclass
+class Probe:
+    """One prompt the model answers, what it shows, and how readily it would refuse."""
+
+    prompt: str
+    shows_gold_article: bool  # False: the question shown only other articles' passages
+    best_similarity: float
+    margin: float = 0.0
+    follow: float = 0.0
+
+
+def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> list[Probe]:
+    """The app's prompt for each question, then the same question shown only other articles
+    (as `finetune --from-qa` builds its negatives); questions retrieval finds nothing relevant
+    for are left out (the app answers those without the model)."""
+    found = []
+    budget = PromptBudget()
+    for item in items:
+        retrieval = retriever.retrieve(item.question, DEFAULT_K)
+        if not retrieval.relevant:
+            continue
+        shown = [(retrieval.hits, True), (other_documents(retriever, item, DEFAULT_K), False)]
+        for hits, gold in shown:
+            if hits:
+                prompt = build_prompt(generator, item.question, hits, [], budget)
+                found.append(Probe(prompt.text, gold, best_similarity(hits)))
+    return found
+
+
+def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
+    """Share of `probes` refused when `rule` sets the penalty on the refusal."""
+    refused = sum(p.margin > rule.for_similarity(p.best_similarity) for p in probes)
+    return refused / max(len(probes), 1)
+
+
+def flat(penalty: float) -> RefusalPenalty:
+    """One penalty whatever the sources."""
+    return RefusalPenalty(0.0, penalty, penalty)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--questions", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gptchat-refusal-") as temp:
         root = Path(temp)
@@ -108,33 +151,60 @@ def main() -> None:
             generator = Generator(
                 ensure_default_model(print), choice.name, adapters=choice.adapters
             )
-            answerable, others = [], []
-            for item in items:
-                # Negatives for every question: the app's prompt first, then other articles.
-                settings = QAExampleSettings(negatives=1.0, seed=1)
-                dataset = dataset_from_qa([item], retriever, generator, settings)
-                if set(dataset.skipped) - {NO_NEGATIVE}:
-                    continue  # e.g. nothing relevant retrieved: the app answers without the model
-                answerable.append(dataset.examples[0].prompt)
-                others.extend(example.prompt for example in dataset.examples[1:2])
-            answerable_margins, follow = margins(generator, answerable)
-            other_margins, other_follow = margins(generator, others)
+            found = probes(items, retriever, generator)
+            measured = margins(generator, [p.prompt for p in found])
+            for probe, (margin, follow) in zip(found, zip(*measured, strict=True), strict=True):
+                probe.margin, probe.follow = margin, follow
 
-    print(f"{len(answerable)} app prompts, {len(others)} prompts of other articles only")
+    asked = [p for p in found if p.shows_gold_article]
+    others = [p for p in found if not p.shows_gold_article]
+    # The app itself refuses, without the model, below the relevance floor.
+    passed = [p for p in others if p.best_similarity >= RetrieverSettings().min_similarity]
+    print(
+        f"{len(asked)} app prompts, {len(others)} of other articles only "
+        f"({len(passed)} of them over the relevance floor, which the app would show the model)"
+    )
+    print(
+        "best cosine of the passages shown, median: app prompts "
+        f"{statistics.median(p.best_similarity for p in asked):.3f}, other articles "
+        f"{statistics.median(p.best_similarity for p in others):.3f}"
+    )
+    print("\nOne penalty for every prompt:")
     print("| penalty (nats) | refusals, app prompts | refusals, other articles only |")
     print("|---|---|---|")
-    chosen = 0.0
     for penalty in PENALTIES:
-        asked = sum(m > penalty for m in answerable_margins) / len(answerable_margins)
-        other = sum(m > penalty for m in other_margins) / len(other_margins)
-        if other >= KEEP_REFUSING:
-            chosen = penalty
-        print(f"| {penalty} | {asked:.3f} | {other:.3f} |")
-    print(
-        f"largest penalty keeping refusals of other-articles prompts >= {KEEP_REFUSING}: {chosen}"
-    )
-    follows = sorted(follow + other_follow)
-    share = sum(p > 0.99 for p in follows) / len(follows)
+        print(
+            f"| {penalty} | {refusals(asked, flat(penalty)):.3f} "
+            f"| {refusals(others, flat(penalty)):.3f} |"
+        )
+    print("\nBy the best source's cosine (RefusalPenalty): the rule with the fewest refusals of")
+    print(f"app prompts that refuses >= {KEEP_REFUSING} of other-articles prompts, both all of")
+    print("them and those over the relevance floor:")
+    print("| from cosine | close | distant | refusals, app | other articles | over the floor |")
+    print("|---|---|---|---|---|---|")
+    rules = []
+    for similar in SIMILAR:
+        for close in CLOSE:
+            for distant in DISTANT:
+                rule = RefusalPenalty(similar, close, distant)
+                scores = (refusals(asked, rule), refusals(others, rule), refusals(passed, rule))
+                rules.append((scores, rule))
+    allowed = [(s, r) for s, r in rules if min(s[1], s[2]) >= KEEP_REFUSING]
+    allowed.sort(key=lambda pair: (pair[0][0], abs(pair[1].close) + abs(pair[1].distant)))
+    for (app, other, over), rule in allowed[:8]:
+        cells = (
+            rule.similar,
+            rule.close,
+            rule.distant,
+            f"{app:.3f}",
+            f"{other:.3f}",
+            f"{over:.3f}",
+        )
+        print("| " + " | ".join(map(str, cells)) + " |")
+    if allowed:
+        print(f"chosen: {allowed[0][1]}")
+    follows = sorted(p.follow for p in found)
+    share = sum(f > 0.99 for f in follows) / len(follows)
     print(
         f"after the first token, the second follows with probability > 0.99 in {share:.0%} of "
         f"the prompts (median {statistics.median(follows):.4f}, least {follows[0]:.3f})"

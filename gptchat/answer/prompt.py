@@ -17,10 +17,6 @@ SYSTEM_PROMPT = (
 NOT_COVERED = "The documents do not cover this question. The closest passages are listed below."
 # What the model is taught to say when its sources do not hold the answer.
 REFUSAL = "The documents do not cover this."
-# Nats taken off the refusal's first token when an answer starts: the starter refused 39 % of
-# answerable questions it had not trained on (BENCHMARKS.md, "Refusal penalty"); 0.5 is the
-# largest penalty that kept its refusals of questions shown only other documents at 75 %.
-REFUSAL_PENALTY = 0.5
 
 
 def is_refusal(answer: str) -> bool:

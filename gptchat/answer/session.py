@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gptchat.answer.attribution import Attribution, attribute, complete_sentences
 from gptchat.answer.prompt import (
     NOT_COVERED,
     REFUSAL,
-    REFUSAL_PENALTY,
     PromptBudget,
     Turn,
     build_prompt,
     is_refusal,
 )
+from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, StoredSource, conversation_title
@@ -70,7 +70,8 @@ class ChatSession:
         self.index_name = index_name
         self.k = k
         self.budget = budget or PromptBudget()
-        self.decode = decode or answer_decoding(self.budget.answer_tokens)
+        self.decode = decode or DecodeSettings(max_new_tokens=self.budget.answer_tokens)
+        self.refusal = RefusalPenalty()
 
     def ask(
         self,
@@ -116,7 +117,12 @@ class ChatSession:
                 return
             prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
             prompt_text, answer.sources = prompt.text, prompt.sources
-            generation = self.generator.stream(prompt.text, self.decode, cancel)
+            decode = replace(
+                self.decode,
+                discouraged_opening=REFUSAL,
+                opening_penalty=self.refusal.for_sources(prompt.sources),
+            )
+            generation = self.generator.stream(prompt.text, decode, cancel)
             for piece in generation:
                 parts.append(piece)
                 yield piece
@@ -204,15 +210,6 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
-
-
-def answer_decoding(max_new_tokens: int) -> DecodeSettings:
-    """How answers are decoded: the defaults, with the refusal made a little less likely."""
-    return DecodeSettings(
-        max_new_tokens=max_new_tokens,
-        discouraged_opening=REFUSAL,
-        opening_penalty=REFUSAL_PENALTY,
-    )
 
 
 def retrieval_query(question: str, history: list[Turn]) -> str:

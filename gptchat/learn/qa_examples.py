@@ -74,7 +74,7 @@ def dataset_from_qa(
         else:
             _add(dataset, prompt.text, target)
         if chooser.random() < settings.negatives:
-            others = _other_documents(retriever, item, settings.k)
+            others = other_documents(retriever, item, settings.k)
             if others:
                 negative = build_prompt(model, item.question, others, [], settings.budget)
                 _add(dataset, negative.text, None)
@@ -92,7 +92,7 @@ def _add(dataset: QADataset, prompt: str, target: str | None) -> None:
         dataset.examples.append(TrainingExample(prompt, target))
 
 
-def _other_documents(retriever: Retriever, item: QAItem, k: int) -> list[Hit]:
+def other_documents(retriever: Retriever, item: QAItem, k: int) -> list[Hit]:
     """The best hits that neither come from a gold file nor hold a gold answer."""
     hits = retriever.retrieve(item.question, NEGATIVE_POOL).hits
     others = [h for h in hits if not from_gold_file(h, item) and not supports(h, item)]

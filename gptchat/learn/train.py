@@ -9,11 +9,10 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 
-from gptchat.answer.session import answer_decoding
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
-from gptchat.model.generator import opening_processors
+from gptchat.model.generator import DecodeSettings
 from gptchat.progress import NO_PROGRESS, Progress
 
 DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (BENCHMARKS.md)
@@ -224,7 +223,6 @@ def score(
     import torch
 
     losses, f1s, ems = [], [], []
-    decoding = answer_decoding(config.score_tokens)
     progress.start(len(held_out), label, "held-out examples")
     model.eval()
     device = next(model.parameters()).device
@@ -242,9 +240,7 @@ def score(
                     attention_mask=torch.ones_like(prompt).to(device),
                     max_new_tokens=config.score_tokens,
                     do_sample=False,
-                    repetition_penalty=decoding.repetition_penalty,
-                    # Decoded as the app decodes answers, so the gate scores what users get.
-                    logits_processor=opening_processors(tokenizer, decoding, prompt.shape[1]),
+                    repetition_penalty=DecodeSettings().repetition_penalty,
                     eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                 )
