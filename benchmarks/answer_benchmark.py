@@ -187,11 +187,17 @@ def main() -> None:
     for label, choice in models.items():
         if label not in wanted:
             continue
-        generator = Generator(base_model, choice.name, adapters=choice.adapters)
+        generator = Generator(
+            base_model, choice.name, adapters=choice.adapters, learned_refusal=choice.starter
+        )
         results[label] = measure(label, generator, retrievers, store, sets, injected)
     if "starter-int8" in wanted:
         generator = Generator(
-            base_model, "starter-int8", int8=True, adapters=models["starter"].adapters
+            base_model,
+            "starter-int8",
+            int8=True,
+            adapters=models["starter"].adapters,
+            learned_refusal=True,
         )
         print("-- starter int8: squad", flush=True)
         session = ChatSession(retrievers["squad"], generator, store, "squad")

@@ -39,7 +39,7 @@ class RecordingGenerator(Generator):
         return super().stream(prompt, settings, cancel, plain)
 
 
-def test_each_answer_is_decoded_with_the_penalty_of_its_sources(
+def test_each_answer_of_a_model_taught_to_refuse_weighs_its_sources(
     indexer: Indexer,
     index: DocumentIndex,
     embedder: Embedder,
@@ -48,20 +48,20 @@ def test_each_answer_is_decoded_with_the_penalty_of_its_sources(
     workspace: Workspace,
 ) -> None:
     indexer.run([docs])
-    generator = RecordingGenerator(tiny_model_dir, name="tiny")
-    generator.seen = []
+    decode = DecodeSettings(max_new_tokens=4)
+    taught = RecordingGenerator(tiny_model_dir, name="tiny", learned_refusal=True)
+    untaught = RecordingGenerator(tiny_model_dir, name="tiny")
     with AppStore(workspace.app_db_path) as store:
-        session = ChatSession(
-            Retriever(index, embedder),
-            generator,
-            store,
-            "default",
-            k=3,
-            decode=DecodeSettings(max_new_tokens=4),
-        )
-        answer = session.ask("How long should green tea steep?")
-        list(answer)
-    (settings,) = generator.seen
+        for generator in (taught, untaught):
+            generator.seen = []
+            session = ChatSession(
+                Retriever(index, embedder), generator, store, "default", k=3, decode=decode
+            )
+            answer = session.ask("How long should green tea steep?")
+            list(answer)
+    (settings,) = taught.seen
     assert settings.discouraged_opening == REFUSAL and settings.max_new_tokens == 4
     best = max(s.similarity for s in answer.sources if s.similarity is not None)
-    assert settings.opening_penalty == session.refusal.for_similarity(best)
+    assert settings.opening_penalty == session.refusal.for_similarity(best) != 0
+    # A model that never learned the reply decodes as asked.
+    assert untaught.seen == [decode]

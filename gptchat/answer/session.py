@@ -11,6 +11,7 @@ from gptchat.answer.attribution import Attribution, attribute, complete_sentence
 from gptchat.answer.prompt import (
     NOT_COVERED,
     REFUSAL,
+    Prompt,
     PromptBudget,
     Turn,
     build_prompt,
@@ -73,6 +74,14 @@ class ChatSession:
         self.decode = decode or DecodeSettings(max_new_tokens=self.budget.answer_tokens)
         self.refusal = RefusalPenalty()
 
+    def _decoding(self, prompt: Prompt) -> DecodeSettings:
+        """The decode settings for one answer: a model taught to refuse weighs its refusal
+        against how close the sources are to the question."""
+        if not self.generator.learned_refusal:
+            return self.decode
+        penalty = self.refusal.for_sources(prompt.sources)
+        return replace(self.decode, discouraged_opening=REFUSAL, opening_penalty=penalty)
+
     def ask(
         self,
         question: str,
@@ -117,12 +126,7 @@ class ChatSession:
                 return
             prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
             prompt_text, answer.sources = prompt.text, prompt.sources
-            decode = replace(
-                self.decode,
-                discouraged_opening=REFUSAL,
-                opening_penalty=self.refusal.for_sources(prompt.sources),
-            )
-            generation = self.generator.stream(prompt.text, decode, cancel)
+            generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
             for piece in generation:
                 parts.append(piece)
                 yield piece

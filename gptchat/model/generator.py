@@ -76,11 +76,15 @@ class Generator:
         name: str | None = None,
         int8: bool = False,
         adapters: tuple[Path, ...] = (),
+        learned_refusal: bool = False,
     ) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name
         self.int8 = int8
         self.adapters = tuple(check_adapter_dir(adapter) for adapter in adapters)
+        # Taught the "not covered" reply (the starter adapter is in its chain), so answers
+        # weigh that reply against the sources; other models never learned it.
+        self.learned_refusal = learned_refusal
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()

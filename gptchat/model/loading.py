@@ -38,4 +38,10 @@ def load_generator(
         return Generator(options.path, int8=options.int8)
     choice = active_choice(workspace, store) if workspace is not None else ModelChoice(None)
     base = choice.base or ensure_default_model(report)
-    return Generator(base, name=choice.name, int8=options.int8, adapters=choice.adapters)
+    return Generator(
+        base,
+        name=choice.name,
+        int8=options.int8,
+        adapters=choice.adapters,
+        learned_refusal=choice.starter,
+    )
