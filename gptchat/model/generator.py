@@ -26,8 +26,8 @@ class DecodeSettings:
     repetition_penalty: float = 1.0
     temperature: float = 0.0  # 0 means greedy
     stop: tuple[str, ...] = ()
-    # An opening to make less likely by `opening_penalty` nats at the first token: the answer
-    # session passes its "not covered" reply, which a tuned model otherwise gives too often.
+    # An opening whose first token loses `opening_penalty` nats at the answer's first position
+    # (a negative penalty favours it): the answer session passes its "not covered" reply.
     discouraged_opening: str | None = None
     opening_penalty: float = 0.0
 
