@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -96,6 +97,18 @@ def test_a_folder_after_ray_is_taken_for_a_misplaced_path(
     code, _out, err = run_cli(monkeypatch, capsys, "index", "--ray", str(docs))
     assert code == 2
     assert "put PATH before --ray" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_cluster_that_does_not_answer_is_a_one_line_error(
+    docs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _out, err = run_cli(monkeypatch, capsys, "index", str(docs), f"--ray=127.0.0.1:{port}")
+    assert code == 2
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_without_ray_installed_the_error_says_how_to_install_it(

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import pickle
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ DEFAULT_WORKERS = 2
 # Files a worker embeds in one call: enough texts to batch well, few enough to stream.
 FILES_PER_EMBED_BATCH = 8
 INSTALL_HINT = "Ray is not installed: pip install 'gptchat[ray]'"
+CONNECT_SECONDS = 5  # for the head node to accept a connection
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,12 @@ def import_ray():  # -> the ray module
 
 
 def check_address(address: str) -> str:
-    """The address as Ray takes it; a folder name given after --ray is a misplaced PATH."""
-    if address in (LOCAL, "auto") or address.startswith("ray://") or ":" in address:
+    """The address as Ray takes it, its head node answering; a folder name given after --ray
+    is a misplaced PATH."""
+    if address in (LOCAL, "auto"):
+        return address
+    if address.startswith("ray://") or ":" in address:
+        _check_reachable(address)
         return address
     where = "a folder" if Path(address).exists() else "not a Ray address"
     raise BadInput(
@@ -323,3 +329,17 @@ def _init_ray(ray, cluster: ClusterOptions) -> None:
             ray.init(address=cluster.address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BadInput(f"cannot reach the Ray cluster at {cluster.address}: {exc}") from exc
+
+
+def _check_reachable(address: str) -> None:
+    """A one-line error now for a head node that does not answer: Ray itself retries for a
+    minute or more and then ends the process."""
+    if address == "auto":
+        return  # Ray finds the cluster of this machine itself, or says there is none
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BadInput(f"cannot reach the Ray cluster at {address}: {reason}") from exc
