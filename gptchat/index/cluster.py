@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gptchat.errors import BadInput
-from gptchat.index.indexer import Indexer, looks_unchanged
+from gptchat.index.indexer import Indexer
 from gptchat.index.store import FileRecord, FileState
 from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.ingest.documents import UnreadableDocument
@@ -50,6 +50,7 @@ class FileTask:
     size: int
     mtime_ns: int
     kind: str
+    record_id: int | None  # the file's row in the index; None for a new file
     known_hash: str | None  # content hash in the index: the same content is not chunked again
     known_texts: frozenset[str]  # text hashes already embedded for this file's chunks
 
@@ -147,7 +148,7 @@ class EmbedStage:
             result.vectors = {h: vectors[h] for h in wanted}
             if choice is not None:
                 result.runtime, result.min_cosine = choice.runtime, choice.min_cosine
-            out.append(pickle.dumps(result))
+            out.append(pickle.dumps((task, result)))
         return {"result": out}
 
 
@@ -186,14 +187,9 @@ class RayIndexer(Indexer):
         super().__init__(*args, **kwargs)
         self.cluster = cluster or ClusterOptions()
         self._tasks: list[FileTask] = []
-        self._records: dict[str, FileRecord] = {}
-        self._sizes: dict[str, int] = {}
 
-    def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
-        # Unchanged files (same size and time) never leave this process.
-        if looks_unchanged(candidate, record):
-            self._report.unchanged += 1
-            return
+    def _read_changed(self, candidate: Candidate, record: FileRecord | None) -> None:
+        # Queued for the workers: only files whose size or time changed leave this process.
         path = str(candidate.path)
         known_texts = frozenset(self.index.file_text_hashes(path)) if record else frozenset()
         self._tasks.append(
@@ -202,23 +198,21 @@ class RayIndexer(Indexer):
                 candidate.size,
                 candidate.mtime_ns,
                 candidate.kind,
+                record.id if record else None,
                 record.content_hash if record else None,
                 known_texts,
             )
         )
-        if record is not None:
-            self._records[path] = record
-        self._sizes[path] = candidate.size
 
     def _flush(self) -> None:
         """Run the queued files through the cluster, committing each result as it comes."""
         tasks, self._tasks = self._tasks, []
         if not tasks:
             return
-        for result in self._run_on_ray(tasks):
-            self._commit_result(result)
+        for task, result in self._run_on_ray(tasks):
+            self._commit_result(task, result)
 
-    def _run_on_ray(self, tasks: list[FileTask]) -> Iterator[FileResult]:
+    def _run_on_ray(self, tasks: list[FileTask]) -> Iterator[tuple[FileTask, FileResult]]:
         ray = import_ray()
         started_here = not ray.is_initialized()
         if started_here:
@@ -283,33 +277,32 @@ class RayIndexer(Indexer):
             "cache_root": self.embedder.cache_root,
         }
 
-    def _commit_result(self, result: FileResult) -> None:
-        record = self._records.get(result.path)
-        size = self._sizes.get(result.path, 0)
+    def _commit_result(self, task: FileTask, result: FileResult) -> None:
         if result.status == "failed":
             self._report.failed.append((result.path, result.reason))
         elif result.status == "deleted":
-            if record is not None:
-                self._remove(record.path)
+            if task.record_id is not None:
+                self._remove(task.path)
         elif result.status == "unchanged":
-            assert record is not None and result.state is not None  # only known files compare
-            self.index.touch_file(record.id, result.state.size, result.state.mtime_ns)
+            assert task.record_id is not None and result.state is not None  # known files only
+            self.index.touch_file(task.record_id, result.state.size, result.state.mtime_ns)
             self._report.unchanged += 1
         else:
             assert result.state is not None
             self._report.warnings.extend((result.path, p) for p in result.problems)
             missing = self.index.missing_hashes(result.vectors)
             new_vectors = {h: v for h, v in result.vectors.items() if h in missing}
-            self.index.replace_file(result.state, result.chunks, new_vectors, dict(result.vectors))
-            done = self._report.updated if record is not None else self._report.added
-            done.append(result.path)
-            self._report.chunks_written += len(result.chunks)
+            self._store_file(
+                result.state,
+                result.chunks,
+                new_vectors,
+                dict(result.vectors),
+                task.record_id is not None,
+            )
             self._report.chunks_embedded += len(new_vectors)
-            if result.runtime and not self._report.runtime:
-                self._report.runtime = result.runtime
-                self._report.runtime_min_cosine = result.min_cosine
-                self.index.set_manifest({"embedded_with": result.runtime})
-        self._advance(size)
+            if result.runtime:
+                self._note_runtime(result.runtime, result.min_cosine)
+        self._advance(task.size)
 
 
 def _init_ray(ray, cluster: ClusterOptions) -> None:

@@ -196,7 +196,7 @@ class Indexer:
         for root, candidates in found:
             known = self.index.files_under(str(root))
             for candidate in candidates:
-                if not looks_unchanged(candidate, known.get(str(candidate.path))):
+                if not _looks_unchanged(candidate, known.get(str(candidate.path))):
                     total += candidate.size
         return total
 
@@ -214,9 +214,14 @@ class Indexer:
             self._remove(path)
 
     def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
-        if looks_unchanged(candidate, record):
+        if _looks_unchanged(candidate, record):
             self._report.unchanged += 1
             return
+        self._read_changed(candidate, record)
+
+    def _read_changed(self, candidate: Candidate, record: FileRecord | None) -> None:
+        """Read a file whose size or time changed: unchanged content is touched, new content
+        chunked and queued for embedding."""
         try:
             data = candidate.path.read_bytes()
         except FileNotFoundError:
@@ -289,25 +294,39 @@ class Indexer:
         encoded = batch.vectors.result()
         self._report.chunks_embedded += len(batch.missing)
         if batch.missing:
-            self._note_runtime()
+            choice = self.embedder.choice()
+            self._note_runtime(choice.runtime, choice.min_cosine)
         vectors_by_hash = dict(zip(batch.missing, encoded, strict=True))
         unstored = set(batch.missing)
         for pending in batch.files:
             hashes = {chunk.text_hash for chunk in pending.chunks}
             to_store = {h: vectors_by_hash[h] for h in hashes & unstored}
-            self.index.replace_file(pending.state, pending.chunks, to_store, vectors_by_hash)
+            self._store_file(
+                pending.state, pending.chunks, to_store, vectors_by_hash, pending.is_update
+            )
             unstored -= to_store.keys()
-            done = self._report.updated if pending.is_update else self._report.added
-            done.append(pending.state.path)
-            self._report.chunks_written += len(pending.chunks)
         self._advance(batch.size - batch.shown[0])
 
-    def _note_runtime(self) -> None:
-        choice = self.embedder.choice()
-        if self._report.runtime != choice.runtime:
-            self._report.runtime = choice.runtime
-            self._report.runtime_min_cosine = choice.min_cosine
-            self.index.set_manifest({"embedded_with": choice.runtime})
+    def _store_file(
+        self,
+        state: FileState,
+        chunks: list[Chunk],
+        new_vectors: dict[str, np.ndarray],
+        known: dict[str, np.ndarray],
+        is_update: bool,
+    ) -> None:
+        """Commit one file's chunks (see DocumentIndex.replace_file) and count it."""
+        self.index.replace_file(state, chunks, new_vectors, known)
+        done = self._report.updated if is_update else self._report.added
+        done.append(state.path)
+        self._report.chunks_written += len(chunks)
+
+    def _note_runtime(self, runtime: str, min_cosine: float) -> None:
+        """Record what embedded (in the report and the manifest) when it changes."""
+        if self._report.runtime != runtime:
+            self._report.runtime = runtime
+            self._report.runtime_min_cosine = min_cosine
+            self.index.set_manifest({"embedded_with": runtime})
 
     def _remove(self, path: str) -> None:
         self.index.delete_file(path)
@@ -318,7 +337,7 @@ class Indexer:
         return bool(report.added or report.updated or report.removed)
 
 
-def looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:
+def _looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:
     """Same size and modification time as when indexed: not even read again."""
     return record is not None and (record.size, record.mtime_ns) == (
         candidate.size,
