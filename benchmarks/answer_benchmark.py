@@ -214,7 +214,9 @@ def report(results: dict) -> None:
 
     rows = [
         ("squad held-out token F1", "squad", "token_f1"),
+        ("  the model's own words, before quoting", "squad", "model_token_f1"),
         ("squad held-out exact match", "squad", "exact_match"),
+        ("answers quoting the source's sentence (how/why)", "squad", "quoted"),
         ("answers with a citation", "squad", "answers_with_citation"),
         ("  of them cited by the model itself", "squad", "model_cited"),
         ("citations to a supporting source", "squad", "cited_sources_gold"),
@@ -223,6 +225,8 @@ def report(results: dict) -> None:
         ("first token ms p50", "squad", "first_token_ms_p50"),
         ("answer ms p50", "squad", "answer_ms_p50"),
         ("claude-docs ROUGE-L recall", "claude", "rouge_l_recall"),
+        ("  the model's own words, before quoting", "claude", "model_rouge_l_recall"),
+        ("claude-docs answers quoting the source's sentence", "claude", "quoted"),
         ("claude-docs answers with a citation", "claude", "answers_with_citation"),
         ("claude-docs cited-gold share", "claude", "cited_sources_gold"),
         ("refusal: answer in no document", "absent", "not_in_documents_rate"),

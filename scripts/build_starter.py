@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import subprocess
@@ -31,32 +30,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gptchat.eval.metrics import contains_answer, normalize_answer  # noqa: E402
+from gptchat.answer.quoting import asks_for_explanation, sentence_holding  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
-
-# "How did ..." and "Why ..." ask for an explanation; "how many/much/long ..." for a quantity.
-EXPLANATORY = re.compile(
-    r"^(why\b|how (?!many|much|long|old|far|large|often|big|tall|few|high|fast|deep|wide"
-    r"|early|soon|common)\w+)",
-    re.IGNORECASE,
-)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-MAX_SENTENCE_WORDS = 45
 
 
 def answer_sentence(question: str, answers: list[str], article: str) -> str | None:
     """The article's sentence holding a gold span that shares most words with the question."""
-    asked = set(normalize_answer(question).split())
-    best, best_overlap = None, -1
-    for paragraph in article.split("\n\n"):
-        for sentence in SENTENCE_END.split(paragraph.strip()):
-            words = sentence.split()
-            if len(words) > MAX_SENTENCE_WORDS or not contains_answer(sentence, answers):
-                continue
-            overlap = len(asked & set(normalize_answer(sentence).split()))
-            if overlap > best_overlap:
-                best, best_overlap = sentence.strip(), overlap
-    return best
+    found = sentence_holding(answers, question, [article])
+    return found[1] if found else None
 
 
 def choose_questions(
@@ -70,7 +51,7 @@ def choose_questions(
     ids = {row["id"] for row in chosen}
     articles: dict[str, str] = {}
     for row in rows:
-        if not EXPLANATORY.match(row["question"]):
+        if not asks_for_explanation(row["question"]):
             continue
         name = row["sources"][0]
         article = articles.setdefault(name, (docs / name).read_text(encoding="utf-8"))

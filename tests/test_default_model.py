@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.index.catalog import guide_path
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
 from gptchat.model.provision import check_model_dir, ensure_default_model
@@ -61,6 +62,24 @@ def test_the_starter_answers_short_cited_and_from_the_source(
     with AppStore(workspace.app_db_path) as store:
         models = [store.messages(c.id)[-1].model for c in store.conversations()]
     assert sorted(models) == ["SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct+starter"]
+
+
+def test_the_starter_answers_how_in_the_guides_own_words(
+    monkeypatch, capsys, default_model, workspace
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(guide_path()))[0] == 0
+    question = "How do I leave files out of an index?"
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", question, "--json")
+    assert code == 0
+    result = json.loads(out)
+    guide = next(s["number"] for s in result["sources"] if s["path"].endswith("indexing.md"))
+    # The model names the file; the answer is the guide's sentence that holds the name.
+    assert result["status"] == "complete" and result["quoted"] is True
+    assert "gptchatignore" in result["raw_answer"] and len(result["raw_answer"].split()) < 8
+    assert result["answer"].startswith("To leave out more, put a `.gptchatignore` file")
+    assert result["answer"].endswith(f"[{guide}].") and result["cited"] == [guide]
+    sentence = result["answer"].removesuffix(f" [{guide}].")
+    assert sentence in " ".join((guide_path() / "indexing.md").read_text().split())
 
 
 def test_generate_continues_hello_my_name_is(monkeypatch, capsys, default_model) -> None:

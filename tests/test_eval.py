@@ -165,6 +165,8 @@ def test_summary_metrics_by_hand() -> None:
             exact_match=0.0,
             token_f1=0.5,
             citations=[False, True],
+            quoted=True,  # the model's span scored 0.25 before its sentence was quoted
+            model_score=0.25,
         ),
         QuestionResult(
             item,
@@ -182,9 +184,13 @@ def test_summary_metrics_by_hand() -> None:
     assert metrics["mrr@10"] == pytest.approx((1 + 1 / 4) / 3)
     assert metrics["exact_match"] == pytest.approx(1 / 3)
     assert metrics["token_f1"] == pytest.approx(0.5)
+    # Only one result says what the model's own words scored; the others do not count.
+    assert metrics["model_token_f1"] == pytest.approx(0.25)
+    assert "model_rouge_l_recall" not in metrics
     assert metrics["not_in_documents_rate"] == pytest.approx(1 / 3)
     # Of the two that are not "not covered" replies, both cite.
     assert metrics["answers_with_citation"] == pytest.approx(1.0)
+    assert metrics["quoted"] == pytest.approx(0.5)
     assert metrics["cited_sources_gold"] == pytest.approx(2 / 3)
     assert metrics["retrieval_ms_p50"] == 20.0
 

@@ -110,13 +110,13 @@ def _render(sentences: list[CitedSentence]) -> str:
         if not sentence.cited:
             parts.append(sentence.text)
             continue
-        body, end = _split_end(sentence.text)
+        body, end = split_end(sentence.text)
         marks = "".join(f"[{n}]" for n in sentence.cited)
         parts.append(f"{body} {marks}{end}")
     return " ".join(parts)
 
 
-def _split_end(text: str) -> tuple[str, str]:
+def split_end(text: str) -> tuple[str, str]:
     """The sentence without its final punctuation, and that punctuation."""
     stripped = text.rstrip()
     end = len(stripped)

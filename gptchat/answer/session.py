@@ -17,6 +17,7 @@ from gptchat.answer.prompt import (
     build_prompt,
     is_refusal,
 )
+from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
@@ -41,6 +42,7 @@ class Answer:
     attribution: Attribution | None = None
     query: str = ""  # what retrieval searched for: the question, after the one before it
     cut: bool = False  # the token cap ended it mid-sentence
+    quoted: bool = False  # a how or why answered with the source's sentence holding the span
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -153,11 +155,12 @@ class ChatSession:
         finally:
             answer.raw_text = answer.text = "".join(parts).strip()
             if prompt_text is not None and answer.status in ("complete", "interrupted"):
-                self._finish_text(answer)
+                self._finish_text(answer, question)
             self._log(answer, prompt_text)
 
-    def _finish_text(self, answer: Answer) -> None:
-        """End at a complete sentence and check the citations, once the model has stopped."""
+    def _finish_text(self, answer: Answer, question: str) -> None:
+        """End at a complete sentence, answer how and why in the source's words, and check
+        the citations, once the model has stopped."""
         started = time.perf_counter()
         text = answer.raw_text
         if answer.timings.get("stopped_by") == "length":
@@ -173,6 +176,11 @@ class ChatSession:
         shown = [
             f"{hit.heading}\n{hit.text}" if hit.heading else hit.text for hit in answer.sources
         ]
+        if not answer.cut and answer.status == "complete":
+            # Only the passage text is quoted: a heading is not a sentence of the source.
+            quote = quoted_answer(question, text, [hit.text for hit in answer.sources])
+            answer.quoted = quote is not None
+            text = quote or text
         answer.attribution = attribute(text, shown, embed)
         answer.text = answer.attribution.text
         answer.timings["attribution_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -52,6 +52,7 @@ def answer_json(answer: Answer) -> dict:
         "answer": answer.text,
         "raw_answer": answer.raw_text,
         "cut": answer.cut,
+        "quoted": answer.quoted,
         "status": answer.status,
         "relevant": answer.relevant,
         "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],

@@ -263,8 +263,9 @@ def ask(
         else:
             echo("\n")
             if answer.text != answer.raw_text:
-                # The streamed text was the model's; this one ends whole, citations checked.
-                echo(f"Checked: {answer.text}\n")
+                # The streamed text was the model's; this one ends whole, citations checked,
+                # or is the source's sentence that holds the model's short answer.
+                echo(f"{'Quoted' if answer.quoted else 'Checked'}: {answer.text}\n")
             for line in sources_lines(answer):
                 echo(line)
     finally:

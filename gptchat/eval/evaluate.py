@@ -39,6 +39,8 @@ class QuestionResult:
     rouge_l: float | None = None
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
     model_cited: bool = False  # the model wrote a citation itself, before they were checked
+    quoted: bool = False  # answered with the sentence of a source that holds the model's span
+    model_score: float | None = None  # token F1 or ROUGE-L of the model's own words
     first_token_ms: float | None = None
     answer_tokens: int | None = None
     answer_ms: float | None = None
@@ -74,11 +76,14 @@ def evaluate_question(
     result.answer, result.status = answer.text, answer.status
     result.sources = list(answer.sources)
     result.message_id = answer.message_id
+    result.quoted = answer.quoted
     if is_long(item):
         result.rouge_l = max(rouge_l_recall(answer.text, gold) for gold in item.answers)
+        result.model_score = max(rouge_l_recall(answer.raw_text, gold) for gold in item.answers)
     else:
         result.exact_match = exact_match(answer.text, item.answers)
         result.token_f1 = token_f1(answer.text, item.answers)
+        result.model_score = token_f1(answer.raw_text, item.answers)
     cited = cited_numbers(answer.text)
     result.model_cited = bool(cited_numbers(answer.raw_text))
     result.citations = [
@@ -136,12 +141,17 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
         metrics["token_f1"] = statistics.mean(r.token_f1 for r in short)
     if long:
         metrics["rouge_l_recall"] = statistics.mean(r.rouge_l for r in long)
+    for name, part in (("model_token_f1", short), ("model_rouge_l_recall", long)):
+        own = [r.model_score for r in part if r.model_score is not None]
+        if own:
+            metrics[name] = statistics.mean(own)
     metrics["not_in_documents_rate"] = statistics.mean(r.status == "no_answer" for r in answered)
     # A "not covered" reply cites nothing by design: citations are counted on real answers.
     replies = [r for r in answered if r.status != "no_answer"]
     if replies:
         metrics["answers_with_citation"] = statistics.mean(bool(r.citations) for r in replies)
         metrics["model_cited"] = statistics.mean(r.model_cited for r in replies)
+        metrics["quoted"] = statistics.mean(r.quoted for r in replies)
     cited = [gold for r in answered for gold in r.citations]
     if cited:
         metrics["cited_sources_gold"] = statistics.mean(cited)

@@ -1,0 +1,63 @@
+"""How and why questions get the source's sentence that holds the model's short answer."""
+
+from __future__ import annotations
+
+from gptchat.answer.quoting import asks_for_explanation, quoted_answer, source_sentences
+
+GUIDE = (
+    "## Leaving files out\n\n"
+    "Hidden files are never indexed. To leave out more,\n"
+    "put a `.gptchatignore` file at the top of the indexed folder; it uses the same patterns\n"
+    "as `.gitignore`.\n\n"
+    "- Files over 50 MB are skipped.\n"
+    "- Change the limit with `--max-file-mb`.\n"
+)
+
+
+def test_how_and_why_ask_for_an_explanation_how_many_does_not() -> None:
+    assert asks_for_explanation("How do I leave files out?")
+    assert asks_for_explanation("  why is the sky blue?")
+    assert asks_for_explanation("How did the Normans win?")
+    for question in ("How many files are indexed?", "How long is tea steeped?", "What is it?"):
+        assert not asks_for_explanation(question)
+
+
+def test_a_passage_splits_into_whole_sentences_without_markup() -> None:
+    assert source_sentences(GUIDE) == [
+        "Leaving files out",
+        "Hidden files are never indexed.",
+        "To leave out more, put a `.gptchatignore` file at the top of the indexed folder; it"
+        " uses the same patterns as `.gitignore`.",
+        "Files over 50 MB are skipped.",
+        "Change the limit with `--max-file-mb`.",
+    ]
+
+
+def test_a_short_answer_to_how_becomes_its_sentence_citing_where_it_stands() -> None:
+    sources = ["Black tea takes boiling water.", GUIDE]
+    answer = quoted_answer("How do I leave files out of an index?", "`gptchatignore` [2].", sources)
+    assert answer == (
+        "To leave out more, put a `.gptchatignore` file at the top of the indexed folder; it uses"
+        " the same patterns as `.gitignore` [2]."
+    )
+    # A wrong citation does not decide where the sentence comes from: the words do.
+    wrong = quoted_answer("How do I leave files out of an index?", "`gptchatignore` [1].", sources)
+    assert wrong == answer
+    # Of several sentences holding the span, the one closest to the question.
+    limit = quoted_answer("How do I change the size limit?", "`--max-file-mb`", sources)
+    assert limit == "Change the limit with `--max-file-mb` [2]."
+
+
+def test_answers_that_are_not_quotable_stay_as_the_model_wrote_them() -> None:
+    sources = [GUIDE]
+    # Not a how or why question: a span is the answer.
+    assert quoted_answer("What file leaves files out?", "`.gptchatignore` [1].", sources) is None
+    # Words that stand in no source, or only across two sentences.
+    assert quoted_answer("How do I do it?", "Delete the folder [1].", sources) is None
+    assert quoted_answer("How is it done?", "skipped change limit [1].", sources) is None
+    # Already the whole sentence: nothing to add.
+    whole = "Files over 50 MB are skipped [1]."
+    assert quoted_answer("How are big files treated?", whole, sources) is None
+    # A "sentence" too long to be one statement (a table or list run together) is not quoted.
+    table = " ".join(f"cell{i}" for i in range(60)) + " gptchatignore here."
+    assert quoted_answer("How do I leave files out?", "gptchatignore", [table]) is None
