@@ -107,6 +107,24 @@ def run_set(session: ChatSession, items: list[QAItem]) -> tuple[dict, list]:
     started = time.perf_counter()
     metrics, results = evaluate(items, session.retriever, session)
     metrics["seconds"] = time.perf_counter() - started
+    # A refusal with a passage holding the answer in the prompt is the model's doing; one
+    # without is retrieval's (or the right call).
+    metrics["refused_with_answer_shown"] = sum(
+        r.status == "no_answer" and any(supports(hit, r.item) for hit in r.sources) for r in results
+    ) / max(len(results), 1)
+    metrics["answers"] = [
+        {
+            "question": r.item.question,
+            "gold": r.item.answers[0],
+            "answer": r.answer,
+            "status": r.status,
+            "quoted": r.quoted,
+            "score": r.token_f1 if r.token_f1 is not None else r.rouge_l,
+            "model_score": r.model_score,
+            "best_cosine": max((h.similarity or 0.0 for h in r.sources), default=None),
+        }
+        for r in results
+    ]
     return metrics, results
 
 
@@ -221,6 +239,7 @@ def report(results: dict) -> None:
         ("  of them cited by the model itself", "squad", "model_cited"),
         ("citations to a supporting source", "squad", "cited_sources_gold"),
         ("'not covered' on answerable questions", "squad", "not_in_documents_rate"),
+        ("  of them with the answer in the prompt", "squad", "refused_with_answer_shown"),
         ("answer tokens p50", "squad", "answer_tokens_p50"),
         ("first token ms p50", "squad", "first_token_ms_p50"),
         ("answer ms p50", "squad", "answer_ms_p50"),
