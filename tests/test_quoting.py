@@ -18,7 +18,16 @@ def test_how_and_why_ask_for_an_explanation_how_many_does_not() -> None:
     assert asks_for_explanation("How do I leave files out?")
     assert asks_for_explanation("  why is the sky blue?")
     assert asks_for_explanation("How did the Normans win?")
-    for question in ("How many files are indexed?", "How long is tea steeped?", "What is it?"):
+    assert asks_for_explanation("What does a 529 error mean?")
+    assert asks_for_explanation("What happens when the index is empty?")
+    assert asks_for_explanation("Explain the prompt budget.")
+    for question in (
+        "How many files are indexed?",
+        "How long is tea steeped?",
+        "What is it?",
+        "What does the guide recommend?",
+        "What year did it happen?",
+    ):
         assert not asks_for_explanation(question)
 
 

@@ -15,10 +15,12 @@ import re
 from gptchat.answer.attribution import split_end
 from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
 
-# "How did ..." and "Why ..." ask for an explanation; "how many/much/long ..." for a quantity.
+# "How did ...", "Why ...", "What does X mean?", "What happens ...", "Explain ..." ask for an
+# explanation; "how many/much/long ..." for a quantity, and other "what" questions for a name.
 EXPLANATORY = re.compile(
     r"^\W*(why\b|how (?!many|much|long|old|far|large|often|big|tall|few|high|fast|deep|wide"
-    r"|early|soon|common)\w+)",
+    r"|early|soon|common)\w+|what (?:does|do|did)\b.*\bmean\b|what happens\b|explain\b"
+    r"|describe\b)",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(*_\[])")
@@ -27,7 +29,7 @@ MAX_QUOTE_WORDS = 45  # longer "sentences" are tables or lists run together, not
 
 
 def asks_for_explanation(question: str) -> bool:
-    """Whether `question` asks how or why (not how many, how long, ...)."""
+    """Whether `question` asks how, why or what something means (not how many, how long, ...)."""
     return bool(EXPLANATORY.match(question.strip()))
 
 
