@@ -19,7 +19,7 @@ from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
 # explanation; "how many/much/long ..." for a quantity, and other "what" questions for a name.
 EXPLANATORY = re.compile(
     r"^\W*(why\b|how (?!many|much|long|old|far|large|often|big|tall|few|high|fast|deep|wide"
-    r"|early|soon|common)\w+|what (?:does|do|did)\b.*\bmean\b|what happens\b|explain\b"
+    r"|early|soon|common)\w+|what (?:does|do)\b.*\bmean\b|what happens\b|explain\b"
     r"|describe\b)",
     re.IGNORECASE,
 )
