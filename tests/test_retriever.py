@@ -99,3 +99,28 @@ def test_terms_common_to_most_chunks_leave_large_index_queries(
     assert index.store._query_terms("rivers") == ["river"]  # nothing rarer: the rarest stays
     (top,) = index.chunks([index.keyword_search("otters in the river", 1)[0][0]])
     assert Path(top.path).name == "otters.md"
+
+
+def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
+    indexed: DocumentIndex, embedder: Embedder
+) -> None:
+    # A floor no cosine reaches: only the question's words can decide.
+    by_words = RetrieverSettings(min_similarity=1.01, min_word_share=0.8)
+    covered = Retriever(indexed, embedder, by_words).retrieve("What is called lava?")
+    assert covered.word_share == 1.0 and covered.relevant  # "called", "lava": both there
+    best = max(h.similarity for h in covered.hits if h.similarity is not None)
+    assert covered.best_similarity >= best
+    unrelated = Retriever(indexed, embedder, by_words).retrieve("Who won the football cup?")
+    assert unrelated.word_share < 0.8 and not unrelated.relevant
+    by_cosine_only = RetrieverSettings(min_similarity=1.01, min_word_share=float("inf"))
+    assert (
+        not Retriever(indexed, embedder, by_cosine_only).retrieve("What is called lava?").relevant
+    )
+
+
+def test_a_question_of_stop_words_alone_shares_no_words_with_any_passage(
+    indexed: DocumentIndex, embedder: Embedder
+) -> None:
+    by_words = RetrieverSettings(min_similarity=1.01, min_word_share=0.1)
+    retrieval = Retriever(indexed, embedder, by_words).retrieve("How is it?")
+    assert retrieval.word_share == 0.0 and not retrieval.relevant

@@ -57,11 +57,14 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
 
 
+def meaningful_words(text: str) -> list[str]:
+    """The normalised words of `text` that carry meaning, none if it has only stop words."""
+    return [w for w in normalize_answer(text).split() if w not in _STOP_WORDS]
+
+
 def content_words(text: str) -> list[str]:
     """The normalised words of `text` that carry meaning (all of them if none does)."""
-    words = normalize_answer(text).split()
-    content = [w for w in words if w not in _STOP_WORDS]
-    return content or words
+    return meaningful_words(text) or normalize_answer(text).split()
 
 
 def overlap(sentence: str, vocabulary: set[str]) -> float:
