@@ -10,7 +10,8 @@ GUIDE = (
     "put a `.gptchatignore` file at the top of the indexed folder; it uses the same patterns\n"
     "as `.gitignore`.\n\n"
     "- Files over 50 MB are skipped.\n"
-    "- Change the limit with `--max-file-mb`.\n"
+    "- Change the limit with `--max-file-mb`.\n\n"
+    "```sh\ngptchat index ./docs --max-file-mb 100\n```\n"
 )
 
 
@@ -70,3 +71,7 @@ def test_answers_that_are_not_quotable_stay_as_the_model_wrote_them() -> None:
     # A "sentence" too long to be one statement (a table or list run together) is not quoted.
     table = " ".join(f"cell{i}" for i in range(60)) + " gptchatignore here."
     assert quoted_answer("How do I leave files out?", "gptchatignore", [table]) is None
+    # Nor is code, fenced or not.
+    command = 'curl https://example.com/v1 \\ --header "x-api-key: $KEY" \\ --data {}'
+    assert quoted_answer("How do I call it?", "curl [1].", [command]) is None
+    assert quoted_answer("How do I index?", "--max-file-mb 100", sources) is None

@@ -26,6 +26,8 @@ EXPLANATORY = re.compile(
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(*_\[])")
 _LINE_MARKUP = re.compile(r"^\s*(?:#+\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
 MAX_QUOTE_WORDS = 45  # longer "sentences" are tables or lists run together, not one statement
+_WORD = re.compile(r"^[(\"'\u201c]?[A-Za-z][A-Za-z'\u2019-]*[,.;:!?)\"'\u201d]*$")
+MIN_PROSE_SHARE = 0.6  # of a sentence's tokens plain words: below, it is code or a command
 
 
 def asks_for_explanation(question: str) -> bool:
@@ -33,11 +35,26 @@ def asks_for_explanation(question: str) -> bool:
     return bool(EXPLANATORY.match(question.strip()))
 
 
+def is_prose(sentence: str) -> bool:
+    """Whether a sentence reads as words, not as code ("curl https://… --header …")."""
+    tokens = sentence.split()
+    return bool(tokens) and sum(bool(_WORD.match(t)) for t in tokens) / len(tokens) >= (
+        MIN_PROSE_SHARE
+    )
+
+
 def source_sentences(text: str) -> list[str]:
-    """The sentences of a passage: wrapped lines joined, list and heading markup removed."""
+    """The sentences of a passage: wrapped lines joined, list and heading markup removed,
+    fenced code left out."""
     blocks: list[str] = []
+    fenced = False
     for line in text.splitlines():
-        if not line.strip():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            blocks.append("")
+        elif fenced:
+            continue
+        elif not line.strip():
             blocks.append("")  # a blank line ends a paragraph
         elif _LINE_MARKUP.match(line) or not blocks or not blocks[-1]:
             blocks.append(_LINE_MARKUP.sub("", line).strip())
@@ -57,7 +74,7 @@ def sentence_holding(spans: list[str], question: str, texts: list[str]) -> tuple
     for index, text in enumerate(texts):
         for sentence in source_sentences(text):
             words = normalize_answer(sentence)
-            if len(sentence.split()) > MAX_QUOTE_WORDS:
+            if len(sentence.split()) > MAX_QUOTE_WORDS or not is_prose(sentence):
                 continue
             if not any(span in f" {words} " and span != f" {words} " for span in wanted):
                 continue
