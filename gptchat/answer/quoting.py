@@ -90,8 +90,8 @@ def quoted_answer(question: str, answer: str, sources: list[str]) -> str | None:
     if not asks_for_explanation(question):
         return None
     span = strip_citations(answer).strip()
-    cited = [n for n in dict.fromkeys(int(n) for n in CITATION.findall(answer))]
-    cited = [n for n in cited if 0 < n <= len(sources)]
+    claimed = dict.fromkeys(int(n) for n in CITATION.findall(answer))
+    cited = [n for n in claimed if 0 < n <= len(sources)]
     for numbers in (cited, range(1, len(sources) + 1)):
         found = sentence_holding([span], question, [sources[n - 1] for n in numbers])
         if found is not None:
