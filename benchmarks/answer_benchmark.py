@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gptchat.answer.refusal import best_similarity  # noqa: E402
 from gptchat.answer.retriever import Retrieval, Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.eval.evaluate import evaluate  # noqa: E402
@@ -121,7 +122,7 @@ def run_set(session: ChatSession, items: list[QAItem]) -> tuple[dict, list]:
             "quoted": r.quoted,
             "score": r.token_f1 if r.token_f1 is not None else r.rouge_l,
             "model_score": r.model_score,
-            "best_cosine": max((h.similarity or 0.0 for h in r.sources), default=None),
+            "best_cosine": best_similarity(r.sources) if r.sources else None,
         }
         for r in results
     ]

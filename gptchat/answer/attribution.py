@@ -69,10 +69,12 @@ def content_words(text: str) -> list[str]:
 
 def overlap(sentence: str, vocabulary: set[str]) -> float:
     """Share of the sentence's content words found in a source's (normalised) words."""
-    words = content_words(sentence)
-    if not words:
-        return 0.0
-    return sum(w in vocabulary for w in words) / len(words)
+    return share_found(content_words(sentence), vocabulary)
+
+
+def share_found(words: list[str], vocabulary: set[str]) -> float:
+    """Share of `words` found in `vocabulary` (0 for no words)."""
+    return sum(w in vocabulary for w in words) / len(words) if words else 0.0
 
 
 def attribute(answer: str, sources: list[str], embed: Embed | None = None) -> Attribution:

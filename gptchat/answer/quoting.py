@@ -67,7 +67,7 @@ def sentence_holding(spans: list[str], question: str, texts: list[str]) -> tuple
     """(index into `texts`, sentence) of the sentence that holds one of `spans` word for word
     and shares most words with `question`; None when no sentence of at most MAX_QUOTE_WORDS
     words says more than the span itself."""
-    wanted = [f" {normalize_answer(span)} " for span in spans if normalize_answer(span)]
+    wanted = [f" {words} " for words in map(normalize_answer, spans) if words]
     asked = set(normalize_answer(question).split())
     best: tuple[int, str] | None = None
     best_overlap = -1
@@ -97,5 +97,5 @@ def quoted_answer(question: str, answer: str, sources: list[str]) -> str | None:
         if found is not None:
             index, sentence = found
             body, end = split_end(sentence)
-            return f"{body} [{list(numbers)[index]}]{end or '.'}"
+            return f"{body} [{numbers[index]}]{end or '.'}"
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from gptchat.answer.attribution import meaningful_words
+from gptchat.answer.attribution import meaningful_words, share_found
 from gptchat.answer.citations import normalize_answer
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
@@ -114,11 +114,10 @@ def question_word_share(question: str, hits: list[Hit]) -> float:
     """The largest share of the question's content words that one hit (heading and text)
     holds; 0 for a question of stop words alone ("How are you?" says nothing of a topic)."""
     words = meaningful_words(question)
-    best = 0.0
-    for hit in hits:
-        vocabulary = set(normalize_answer(f"{hit.heading} {hit.text}").split())
-        best = max(best, sum(w in vocabulary for w in words) / len(words) if words else 0.0)
-    return best
+    return max(
+        (share_found(words, set(normalize_answer(f"{h.heading} {h.text}").split())) for h in hits),
+        default=0.0,
+    )
 
 
 def fuse(rankings: list[list[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
