@@ -1,4 +1,5 @@
-"""How and why questions get the source's sentence that holds the model's short answer."""
+"""Explanations get the source's sentence that holds the model's short answer, and the
+sentences closest to the question."""
 
 from __future__ import annotations
 
@@ -22,12 +23,19 @@ def test_how_and_why_ask_for_an_explanation_how_many_does_not() -> None:
     assert asks_for_explanation("What does a 529 error mean?")
     assert asks_for_explanation("What happens when the index is empty?")
     assert asks_for_explanation("Explain the prompt budget.")
+    assert asks_for_explanation("What is the difference between a chunk and a passage?")
+    assert asks_for_explanation("What are the key steps of indexing?")
+    assert asks_for_explanation("What should you do when a file is skipped?")
+    # Two things at once: no span answers both.
+    assert asks_for_explanation("Which model is used, and how fast is it?")
     for question in (
         "How many files are indexed?",
         "How long is tea steeped?",
         "What is it?",
         "What does the guide recommend?",
         "What year did it happen?",
+        "Who founded Warsaw and the Old Town?",
+        "What are the two colours of the flag?",
     ):
         assert not asks_for_explanation(question)
 
@@ -75,3 +83,57 @@ def test_answers_that_are_not_quotable_stay_as_the_model_wrote_them() -> None:
     command = 'curl https://example.com/v1 \\ --header "x-api-key: $KEY" \\ --data {}'
     assert quoted_answer("How do I call it?", "curl [1].", [command]) is None
     assert quoted_answer("How do I index?", "--max-file-mb 100", sources) is None
+
+
+STREAMING = (
+    "Streaming sends the answer in events. Each event carries a short delta of text.\n\n"
+    "A client joins the deltas in order to rebuild the answer. The last event is message_stop,"
+    " after which no more deltas arrive. Pricing is per token."
+)
+RETRIES = "An overloaded error means the service is busy. Retry the request after a pause."
+
+
+def test_an_explanation_adds_the_sentences_closest_to_the_question_each_cited() -> None:
+    sources = [RETRIES, STREAMING]
+    answer = quoted_answer(
+        "How does a client rebuild a streaming answer?", "joins the deltas [2].", sources
+    )
+    # The sentence holding the model's words leads; the others that share two or more of the
+    # question's words follow in the order they stand, each citing its own source.
+    assert answer == (
+        "A client joins the deltas in order to rebuild the answer [2]."
+        " Streaming sends the answer in events [2]."
+    )
+    # The model's words in no source: the closest sentences alone, from whichever source.
+    invented = quoted_answer(
+        "Why retry a request after an overloaded error?", "Buy a bigger plan [1].", sources
+    )
+    assert (
+        invented
+        == "An overloaded error means the service is busy [1]. Retry the request after a pause [1]."
+    )
+
+
+def test_a_quoted_answer_stays_within_three_sentences_and_eighty_words() -> None:
+    filler = " ".join(["words"] * 20)
+    sentences = [f"Deltas rebuild answers {filler} number{n}." for n in range(6)]
+    answer = quoted_answer("How do deltas rebuild answers?", "", [" ".join(sentences)])
+    assert answer is not None
+    assert 2 <= answer.count("[1]") <= 3 and len(answer.split()) <= 80 + 3
+
+
+def test_a_repeated_sentence_is_said_once_and_a_line_that_does_not_end_not_at_all() -> None:
+    page = (
+        "Retry limits\n\nRetry the request after a pause. Retry the request after a pause.\n\n"
+        "Retry request menu Home Docs Support"
+    )
+    assert quoted_answer("Why retry a request?", "a pause [1].", [page]) == (
+        "Retry the request after a pause [1]."
+    )
+
+
+def test_e_g_does_not_end_a_sentence() -> None:
+    assert source_sentences("Some errors (e.g. Timeouts) pass. Others stay.") == [
+        "Some errors (e.g. Timeouts) pass.",
+        "Others stay.",
+    ]

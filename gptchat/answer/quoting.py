@@ -1,18 +1,20 @@
-"""How and why questions answered in the source's own words: the sentence a short answer is from.
+"""Explanations answered in the sources' own words: the sentence a short answer is from, and
+the sentences closest to the question.
 
 Asked "How do I leave files out of an index?", the starter model answers with a span
-("`.gptchatignore` [1]."): it names the thing but not what to do with it. When that span stands
-word for word in one sentence of a source, the sentence is the answer, citing that source; the
-model's words stay in the log as the raw answer. Quoting, not rewriting, keeps it grounded: a
-135M model taught to write such sentences copied them with the wrong verb (BENCHMARKS.md, "A
-second recipe").
+("`.gptchatignore` [1]."): it names the thing but not what to do with it. A question that asks
+how, why, what to do, what differs or two things at once is answered instead with the sentence
+of a source that holds that span word for word, then the shown sources' sentences that share
+most words with the question (three at most), each citing its source; the model's words stay in
+the log as the raw answer. Quoting, not rewriting, keeps it grounded: a 135M model taught to
+write such sentences copied them with the wrong verb (BENCHMARKS.md, "A second recipe").
 """
 
 from __future__ import annotations
 
 import re
 
-from gptchat.answer.attribution import split_end
+from gptchat.answer.attribution import meaningful_words, split_end
 from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
 
 # "How did ...", "Why ...", "What does X mean?", "What happens ...", "Explain ..." ask for an
@@ -20,19 +22,37 @@ from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
 EXPLANATORY = re.compile(
     r"^\W*(why\b|how (?!many|much|long|old|far|large|often|big|tall|few|high|fast|deep|wide"
     r"|early|soon|common)\w+|what (?:does|do)\b.*\bmean\b|what happens\b|explain\b"
-    r"|describe\b)",
+    r"|describe\b"
+    # what differs, what it is for, and lists of several things ("What are the key ...")
+    r"|what (?:is|are|was|were) (?:the )?(?:difference|differences|purpose|role|benefits?"
+    r"|advantages?|reasons?|relationship)\b|what (?:are|were) (?:some|the (?:key|main|major))\b)",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(*_\[])")
+# A question that asks two things at once ("What model ..., and how does it compare?") or
+# what to do is answered by no span alone, wherever those words stand in it.
+SEVERAL_OR_STEPS = re.compile(
+    r",? and (?:how|what|why|which|when|where|who|is|are|was|were|does|do|did|can|could"
+    r"|should|would)\b|\bwhat (?:should|can|could|must) (?:you|i|one|we) do\b",
+    re.IGNORECASE,
+)
+# A sentence ends at . ! or ? before a capital or a digit, but not at "e.g." or "i.e.".
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z0-9`\"'(*_\[])")
+_ENDS_A_STATEMENT = re.compile(r"[.!?][)\"'\u201d\u2019]*$")
 _LINE_MARKUP = re.compile(r"^\s*(?:#+\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
 MAX_QUOTE_WORDS = 45  # longer "sentences" are tables or lists run together, not one statement
+MIN_QUOTE_WORDS = 4  # shorter ones are headings or labels
+MAX_QUOTED_SENTENCES = 3
+MAX_ANSWER_WORDS = 80  # a quoted answer stays a paragraph, not a page
+MIN_SHARED_WORDS = 2  # of the question's, for a sentence that does not hold the model's answer
 _WORD = re.compile(r"^[(\"'\u201c]?[A-Za-z][A-Za-z'\u2019-]*[,.;:!?)\"'\u201d]*$")
 MIN_PROSE_SHARE = 0.6  # of a sentence's tokens plain words: below, it is code or a command
 
 
 def asks_for_explanation(question: str) -> bool:
-    """Whether `question` asks how, why or what something means (not how many, how long, ...)."""
-    return bool(EXPLANATORY.match(question.strip()))
+    """Whether `question` asks how, why, what something means, what differs, what to do, or
+    two things at once (not how many, how long, who, when, ...)."""
+    stripped = question.strip()
+    return bool(EXPLANATORY.match(stripped) or SEVERAL_OR_STEPS.search(stripped))
 
 
 def is_prose(sentence: str) -> bool:
@@ -63,10 +83,15 @@ def source_sentences(text: str) -> list[str]:
     return [part.strip() for block in blocks for part in _SENTENCE_END.split(block) if part.strip()]
 
 
+def quotable(sentence: str) -> bool:
+    """Whether a source sentence can be quoted: one statement in words, not code or a label."""
+    return MIN_QUOTE_WORDS <= len(sentence.split()) <= MAX_QUOTE_WORDS and is_prose(sentence)
+
+
 def sentence_holding(spans: list[str], question: str, texts: list[str]) -> tuple[int, str] | None:
     """(index into `texts`, sentence) of the sentence that holds one of `spans` word for word
-    and shares most words with `question`; None when no sentence of at most MAX_QUOTE_WORDS
-    words says more than the span itself."""
+    and shares most words with `question`; None when no quotable sentence says more than the
+    span itself."""
     wanted = [f" {words} " for words in map(normalize_answer, spans) if words]
     asked = set(normalize_answer(question).split())
     best: tuple[int, str] | None = None
@@ -74,7 +99,7 @@ def sentence_holding(spans: list[str], question: str, texts: list[str]) -> tuple
     for index, text in enumerate(texts):
         for sentence in source_sentences(text):
             words = normalize_answer(sentence)
-            if len(sentence.split()) > MAX_QUOTE_WORDS or not is_prose(sentence):
+            if not quotable(sentence):
                 continue
             if not any(span in f" {words} " and span != f" {words} " for span in wanted):
                 continue
@@ -84,18 +109,69 @@ def sentence_holding(spans: list[str], question: str, texts: list[str]) -> tuple
     return best
 
 
-def quoted_answer(question: str, answer: str, sources: list[str]) -> str | None:
-    """For a how or why question, the sentence of a source that holds the short `answer`,
-    citing it (the sources the answer cited are searched first); None to keep the answer."""
-    if not asks_for_explanation(question):
-        return None
+def closest_sentences(question: str, sources: list[str]) -> list[tuple[float, int, int, str]]:
+    """(closeness, source index, position, sentence) of every quotable, ended sentence sharing
+    at least MIN_SHARED_WORDS of the question's words, closest first.
+
+    Closeness is shared words over the root of the sentence's length, so a sentence that says
+    the question's words densely beats one that mentions them in passing.
+    """
+    asked = set(meaningful_words(question))
+    found = []
+    for index, text in enumerate(sources):
+        for position, sentence in enumerate(source_sentences(text)):
+            # Only whole statements: a line that does not end is a heading or a page's menu.
+            if not quotable(sentence) or not _ENDS_A_STATEMENT.search(sentence):
+                continue
+            words = set(meaningful_words(sentence))
+            shared = len(asked & words)
+            if shared >= MIN_SHARED_WORDS:
+                found.append((shared / (1 + len(words) ** 0.5), index, position, sentence))
+    return sorted(found, key=lambda row: -row[0])
+
+
+def _lead_sentence(answer: str, question: str, sources: list[str]) -> tuple[int, str] | None:
+    """(source index, sentence) holding the model's short answer; the sources it cited are
+    searched first."""
     span = strip_citations(answer).strip()
     claimed = dict.fromkeys(int(n) for n in CITATION.findall(answer))
-    cited = [n for n in claimed if 0 < n <= len(sources)]
-    for numbers in (cited, range(1, len(sources) + 1)):
-        found = sentence_holding([span], question, [sources[n - 1] for n in numbers])
+    cited = [n - 1 for n in claimed if 0 < n <= len(sources)]
+    for indexes in (cited, range(len(sources))):
+        found = sentence_holding([span], question, [sources[i] for i in indexes])
         if found is not None:
-            index, sentence = found
-            body, end = split_end(sentence)
-            return f"{body} [{numbers[index]}]{end or '.'}"
+            return indexes[found[0]], found[1]
     return None
+
+
+def quoted_answer(question: str, answer: str, sources: list[str]) -> str | None:
+    """For a question that asks for an explanation, the sentence of a source that holds the
+    short `answer`, then the sentences closest to the question, each citing its source (at most
+    MAX_QUOTED_SENTENCES and MAX_ANSWER_WORDS); None to keep the answer as it is."""
+    if not asks_for_explanation(question):
+        return None
+    lead = _lead_sentence(answer, question, sources)
+    chosen = [(lead[0], -1, lead[1])] if lead else []
+    words = len(lead[1].split()) if lead else 0
+    said = [f" {normalize_answer(lead[1])} "] if lead else []
+    for _, index, position, sentence in closest_sentences(question, sources):
+        if len(chosen) == MAX_QUOTED_SENTENCES:
+            break
+        length, words_of = len(sentence.split()), f" {normalize_answer(sentence)} "
+        # Pages repeat themselves: a sentence already said, or said within another, once.
+        if any(words_of in other or other in words_of for other in said):
+            continue
+        if words + length > MAX_ANSWER_WORDS:
+            continue
+        chosen.append((index, position, sentence))
+        said.append(words_of)
+        words += length
+    if not chosen:
+        return None
+    # The lead first, the rest in the order the sources and their sentences came.
+    ordered = chosen[:1] + sorted(chosen[1:]) if lead else sorted(chosen)
+    parts = []
+    for index, _, sentence in ordered:
+        body, end = split_end(sentence)
+        parts.append(f"{body} [{index + 1}]{end or '.'}")
+    quote = " ".join(parts)
+    return None if normalize_answer(quote) == normalize_answer(answer) else quote

@@ -42,7 +42,7 @@ class Answer:
     attribution: Attribution | None = None
     query: str = ""  # what retrieval searched for: the question, after the one before it
     cut: bool = False  # the token cap ended it mid-sentence
-    quoted: bool = False  # a how or why answered with the source's sentence holding the span
+    quoted: bool = False  # an explanation answered with the sources' own sentences
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -159,7 +159,7 @@ class ChatSession:
             self._log(answer, prompt_text)
 
     def _finish_text(self, answer: Answer, question: str) -> None:
-        """End at a complete sentence, answer how and why in the source's words, and check
+        """End at a complete sentence, answer explanations in the sources' words, and check
         the citations, once the model has stopped."""
         started = time.perf_counter()
         text = answer.raw_text

@@ -30,7 +30,7 @@ _LABELS = {
     "not_in_documents_rate": "'not in the documents' replies",
     "answers_with_citation": "answers with a citation (not counting 'not covered')",
     "model_cited": "answers the model cited itself, before checking",
-    "quoted": "how/why answers given as the source's sentence",
+    "quoted": "explanations given in the sources' sentences",
     "cited_sources_gold": "cited sources that are gold",
     "retrieval_ms_p50": "retrieval ms p50",
     "retrieval_ms_p95": "retrieval ms p95",

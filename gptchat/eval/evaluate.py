@@ -39,7 +39,7 @@ class QuestionResult:
     rouge_l: float | None = None
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
     model_cited: bool = False  # the model wrote a citation itself, before they were checked
-    quoted: bool = False  # answered with the sentence of a source that holds the model's span
+    quoted: bool = False  # answered with the sources' sentences (gptchat.answer.quoting)
     model_score: float | None = None  # token F1 or ROUGE-L of the model's own words
     first_token_ms: float | None = None
     answer_tokens: int | None = None
