@@ -42,8 +42,8 @@ class RetrieverSettings:
     candidates: int = 30  # taken from each of dense and keyword search before fusion
     rrf_k: int = 60  # the constant of reciprocal-rank fusion (Cormack et al. 2009)
     min_similarity: float = 0.35  # below this best cosine, the documents do not cover it...
-    # ...unless one hit holds this share of the question's content words: a terse question
-    # ("Economy, Energy and Tourism is one of the what?") can be far in meaning yet all there.
+    # ...unless one hit holds this share of the question's content words: a question ("What did
+    # historians do in the absence of census figures?", 0.33) can be far in meaning yet all there.
     min_word_share: float = 0.7  # chosen by benchmarks/relevance_calibration.py
     mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
 
