@@ -33,7 +33,11 @@ from build_starter import choose_questions  # noqa: E402
 
 from gptchat.answer.prompt import REFUSAL, PromptBudget, build_prompt  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
-from gptchat.answer.retriever import Retriever, RetrieverSettings  # noqa: E402
+from gptchat.answer.retriever import (  # noqa: E402
+    Retriever,
+    RetrieverSettings,
+    question_word_share,
+)
 from gptchat.eval.qa_set import QAItem  # noqa: E402
 from gptchat.index.catalog import (  # noqa: E402
     IndexOptions,
@@ -98,6 +102,7 @@ class Probe:
     prompt: str
     shows_gold_article: bool  # False: the question shown only other articles' passages
     best_similarity: float
+    word_share: float  # of the question's content words, most found in one passage shown
     margin: float = 0.0
     follow: float = 0.0
 
@@ -116,7 +121,8 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
         for hits, gold in shown:
             if hits:
                 prompt = build_prompt(generator, item.question, hits, [], budget)
-                found.append(Probe(prompt.text, gold, best_similarity(hits)))
+                share = question_word_share(item.question, hits)
+                found.append(Probe(prompt.text, gold, best_similarity(hits), share))
     return found
 
 
@@ -158,8 +164,9 @@ def main() -> None:
 
     asked = [p for p in found if p.shows_gold_article]
     others = [p for p in found if not p.shows_gold_article]
-    # The app itself refuses, without the model, below the relevance floor.
-    passed = [p for p in others if p.best_similarity >= RetrieverSettings().min_similarity]
+    # The app itself refuses, without the model, below the relevance floor (cosine or words).
+    floor = RetrieverSettings()
+    passed = [p for p in others if floor.covers(p.best_similarity, p.word_share)]
     print(
         f"{len(asked)} app prompts, {len(others)} of other articles only "
         f"({len(passed)} of them over the relevance floor, which the app would show the model)"

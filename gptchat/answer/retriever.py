@@ -47,6 +47,10 @@ class RetrieverSettings:
     min_word_share: float = 0.7  # chosen by benchmarks/relevance_calibration.py
     mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
 
+    def covers(self, best_similarity: float, word_share: float) -> bool:
+        """Whether passages this close, holding this share of the question's words, cover it."""
+        return best_similarity >= self.min_similarity or word_share >= self.min_word_share
+
 
 class Retriever:
     """Finds the passages of an index that best answer a question."""
@@ -86,7 +90,7 @@ class Retriever:
             ranked_at = time.perf_counter()
             hits = self._hits(rankings[mode](), similarity, k)
             share = question_word_share(question, hits)
-            relevant = best >= settings.min_similarity or share >= settings.min_word_share
+            relevant = settings.covers(best, share)
             seconds = searched + time.perf_counter() - ranked_at
             results[mode] = Retrieval(hits, relevant, seconds * 1000, best, share)
         return results
