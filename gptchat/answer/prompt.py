@@ -67,13 +67,8 @@ def defuse(text: str) -> str:
 
 
 def format_source(number: int, hit: Hit) -> str:
-    """One source block: its number, where it is from, and its text quoted.
-
-    The file's name, not its whole path: folders say nothing of the text, and a small model
-    copies what it sees ("How long is tea steeped?" answered "202." from /tmp/pytest-202/).
-    """
-    place = hit.file_location
-    where = f"{place} — {hit.heading}" if hit.heading else place
+    """One source block: its number, where it is from, and its text quoted."""
+    where = f"{hit.location} — {hit.heading}" if hit.heading else hit.location
     return f'[{number}] {defuse(where)}\n"""\n{defuse(hit.text)}\n"""'
 
 

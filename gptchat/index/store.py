@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import numpy as np
 
@@ -70,21 +70,13 @@ class Passage:
     @property
     def location(self) -> str:
         """`path:12-30`, `path:12`, `path (page 3)` or just `path`."""
-        return self._located(self.path)
-
-    @property
-    def file_location(self) -> str:
-        """As `location`, with the file's name instead of its whole path."""
-        return self._located(PurePath(self.path).name or self.path)
-
-    def _located(self, name: str) -> str:
         if self.page is not None:
-            return f"{name} (page {self.page})"
+            return f"{self.path} (page {self.page})"
         if self.line_start is None:
-            return name
+            return self.path
         if self.line_end in (None, self.line_start):
-            return f"{name}:{self.line_start}"
-        return f"{name}:{self.line_start}-{self.line_end}"
+            return f"{self.path}:{self.line_start}"
+        return f"{self.path}:{self.line_start}-{self.line_end}"
 
 
 @dataclass(frozen=True)
