@@ -104,6 +104,11 @@ def test_an_explanation_adds_the_sentences_closest_to_the_question_each_cited() 
         "A client joins the deltas in order to rebuild the answer [2]."
         " Streaming sends the answer in events [2]."
     )
+    # The rest comes from the lead's passage, even where another shares the question's words.
+    lead_only = quoted_answer(
+        "How does a client retry a streaming request?", "joins the deltas [2].", sources
+    )
+    assert lead_only is not None and "[1]" not in lead_only
     # The model's words in no source: the closest sentences alone, from whichever source.
     invented = quoted_answer(
         "Why retry a request after an overloaded error?", "Buy a bigger plan [1].", sources

@@ -4,10 +4,11 @@ the sentences closest to the question.
 Asked "How do I leave files out of an index?", the starter model answers with a span
 ("`.gptchatignore` [1]."): it names the thing but not what to do with it. A question that asks
 how, why, what to do, what differs or two things at once is answered instead with the sentence
-of a source that holds that span word for word, then the shown sources' sentences that share
-most words with the question (three at most), each citing its source; the model's words stay in
-the log as the raw answer. Quoting, not rewriting, keeps it grounded: a 135M model taught to
-write such sentences copied them with the wrong verb (BENCHMARKS.md, "A second recipe").
+of a source that holds that span word for word, then that passage's sentences that share most
+words with the question (three at most; with no such sentence, any shown passage's), each
+citing its source; the model's words stay in the log as the raw answer. Quoting, not
+rewriting, keeps it grounded: a 135M model taught to write such sentences copied them with the
+wrong verb (BENCHMARKS.md, "A second recipe").
 """
 
 from __future__ import annotations
@@ -145,15 +146,20 @@ def _lead_sentence(answer: str, question: str, sources: list[str]) -> tuple[int,
 
 def quoted_answer(question: str, answer: str, sources: list[str]) -> str | None:
     """For a question that asks for an explanation, the sentence of a source that holds the
-    short `answer`, then the sentences closest to the question, each citing its source (at most
-    MAX_QUOTED_SENTENCES and MAX_ANSWER_WORDS); None to keep the answer as it is."""
+    short `answer`, then that source's sentences closest to the question (with no such sentence,
+    any source's), each citing its source (at most MAX_QUOTED_SENTENCES and MAX_ANSWER_WORDS);
+    None to keep the answer as it is."""
     if not asks_for_explanation(question):
         return None
     lead = _lead_sentence(answer, question, sources)
     chosen = [(lead[0], -1, lead[1])] if lead else []
     words = len(lead[1].split()) if lead else 0
     said = [f" {normalize_answer(lead[1])} "] if lead else []
-    for _, index, position, sentence in closest_sentences(question, sources):
+    # With a lead, the rest comes from its passage: one place to read, and every citation
+    # points where the answer stands.
+    near = [sources[lead[0]]] if lead else sources
+    for _, index, position, sentence in closest_sentences(question, near):
+        index = lead[0] if lead else index
         if len(chosen) == MAX_QUOTED_SENTENCES:
             break
         length, words_of = len(sentence.split()), f" {normalize_answer(sentence)} "
