@@ -52,10 +52,6 @@ class Probe:
     word_share: float
 
 
-def passes(probe: Probe, cosine: float, word_share: float) -> bool:
-    return probe.cosine >= cosine or probe.word_share >= word_share
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=300, help="of each half")
@@ -105,10 +101,11 @@ def main() -> None:
 
 def rates(probes: list[Probe], cosine: float, share: float) -> tuple[float, float]:
     """(share of covered questions answered, share of uncovered ones let through)."""
+    rule = RetrieverSettings(min_similarity=cosine, min_word_share=share)
     covered = [p for p in probes if p.covered]
     uncovered = [p for p in probes if not p.covered]
-    answered = sum(passes(p, cosine, share) for p in covered) / len(covered)
-    through = sum(passes(p, cosine, share) for p in uncovered) / len(uncovered)
+    answered = sum(rule.covers(p.cosine, p.word_share) for p in covered) / len(covered)
+    through = sum(rule.covers(p.cosine, p.word_share) for p in uncovered) / len(uncovered)
     return answered, through
 
 
