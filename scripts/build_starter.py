@@ -64,6 +64,20 @@ def choose_questions(
     return chosen
 
 
+def unseen_by_starter(rows: list[dict], docs: Path) -> list[dict]:
+    """The questions the shipped starter's own recipe did not sample (its seed and size)."""
+    recipe = json.loads((STARTER_DIR / "version.json").read_text())
+    settings = recipe["settings"]
+    stages = recipe.get("stages", [settings])
+    seen: set[str] = set()
+    for stage in stages:
+        sample = stage.get("sampled", stage["questions"])
+        sentences = bool(stage.get("sentence_answers"))
+        picked = choose_questions(rows, docs, sample, stage["seed"], sentences)
+        seen |= {row["id"] for row in picked}
+    return [row for row in rows if row["id"] not in seen]
+
+
 def split(squad: Path, work: Path) -> dict[str, Path]:
     """Write the train and held-out docs folders and question files under `work`."""
     articles = sorted(p.name for p in (squad / "docs").glob("*.md"))
@@ -140,6 +154,11 @@ def main() -> None:
         help="answer how/why questions with the article's sentence holding the gold span",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--on-starter",
+        action="store_true",
+        help="train a second stage on top of the shipped starter, on questions it never saw",
+    )
     parser.add_argument("--held-out", type=float, default=0.05, help="share for the gate")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
@@ -153,6 +172,8 @@ def main() -> None:
         for database in args.work.glob("gptchat.db*"):
             database.unlink()
     rows = [json.loads(line) for line in paths["train-qa"].read_text().splitlines()]
+    if args.on_starter:
+        rows = unseen_by_starter(rows, paths["train-docs"])
     chosen = choose_questions(
         rows, paths["train-docs"], args.examples, args.seed, args.sentence_answers
     )
@@ -162,8 +183,8 @@ def main() -> None:
     sentences = sum(1 for r in chosen if r["answers"] != by_id[r["id"]]["answers"])
     print(f"{len(chosen)} questions, {sentences} of them answered with a sentence", flush=True)
     gptchat(args.work, "index", str(paths["train-docs"]))
-    # Trained from the plain base model, never from an earlier starter.
-    gptchat(args.work, "models", "use", "base")
+    # Stage one trains from the plain base model; stage two on top of the shipped starter.
+    gptchat(args.work, "models", "use", "starter" if args.on_starter else "base")
     settings = {
         "k": 3,
         "questions": len(chosen),
