@@ -7,6 +7,10 @@ become `finetune --from-qa` examples (the app's own prompts, gold answer + [n], 
 the HELD_OUT ones are never trained on and are what benchmarks/answer_benchmark.py measures.
 claude-docs is never training data. The adapter is saved in bf16 with its provenance.
 
+With --on-starter, a second stage is trained on top of the shipped starter, on training
+questions its recipe never drew, and stacked with it into one adapter (gptchat.learn.stacking);
+version.json then lists every stage's command, settings and scores.
+
 With --sentence-answers, questions that ask how or why are answered with the article's whole
 sentence that holds the gold span (SQuAD's spans are a few words; an explanation is not).
 The defaults are the recipe of the shipped adapter (its version.json records them); the
@@ -31,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gptchat.answer.quoting import asks_for_explanation, sentence_holding  # noqa: E402
+from gptchat.learn.stacking import stack_adapters  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
 
 
@@ -90,26 +95,6 @@ def unseen_by_starter(rows: list[dict], docs: Path) -> list[dict]:
     return [row for row in rows if row["id"] not in seen]
 
 
-def stacked_lora(first: dict, second: dict) -> dict:
-    """One LoRA whose update is the sum of two of the same modules and scale (tensors by name).
-
-    B1 A1 + B2 A2 = [B1 B2] [A1; A2]: the A matrices stacked, the B ones side by side, so the
-    rank (and alpha, to keep alpha / r) doubles and the merged weights are the same."""
-    import torch
-
-    if first.keys() != second.keys():
-        raise SystemExit("the two adapters do not adapt the same modules")
-    stacked = {}
-    for name, tensor in first.items():
-        if "lora_A" in name:
-            stacked[name] = torch.cat([tensor, second[name]], dim=0)
-        elif "lora_B" in name:
-            stacked[name] = torch.cat([tensor, second[name]], dim=1)
-        else:
-            raise SystemExit(f"cannot stack {name}: not a LoRA A or B matrix")
-    return stacked
-
-
 def split(squad: Path, work: Path) -> dict[str, Path]:
     """Write the train and held-out docs folders and question files under `work`."""
     articles = sorted(p.name for p in (squad / "docs").glob("*.md"))
@@ -148,8 +133,6 @@ def export(
 
     version = work / "models" / "v1"
     trained = json.loads((version / "version.json").read_text())
-    weights = load_file(version / "adapter" / "adapter_model.safetensors")
-    config = json.loads((version / "adapter" / "adapter_config.json").read_text())
     stage = {
         "command": " ".join(command),
         "settings": settings,
@@ -158,17 +141,14 @@ def export(
         "peak_rss_mb": peak_rss_mb,
     }
     stages = [stage]
-    if stack:
+    if stack:  # one adapter doing what the shipped starter and then the new one do
         shipped = json.loads((STARTER_DIR / "version.json").read_text())
-        shipped_config = json.loads((STARTER_DIR / "adapter_config.json").read_text())
-        if shipped_config["lora_alpha"] / shipped_config["r"] != config["lora_alpha"] / config["r"]:
-            raise SystemExit("the shipped starter and the new stage differ in LoRA scale")
-        earlier = load_file(STARTER_DIR / "adapter_model.safetensors")
-        weights = stacked_lora({n: t.float() for n, t in earlier.items()}, weights)
-        config["r"] += shipped_config["r"]
-        config["lora_alpha"] += shipped_config["lora_alpha"]
+        weights, config = stack_adapters(STARTER_DIR, version / "adapter")
         stages = shipped.get("stages") or [{key: shipped[key] for key in stage}]
         stages.append(stage)
+    else:
+        weights = load_file(version / "adapter" / "adapter_model.safetensors")
+        config = json.loads((version / "adapter" / "adapter_config.json").read_text())
     STARTER_DIR.mkdir(parents=True, exist_ok=True)
     for old in STARTER_DIR.glob("adapter_*"):
         old.unlink()
