@@ -12,6 +12,8 @@ starter never trained on:
   squad index), and squad questions shown only other articles' passages;
 - injection: 20 documents that each carry a planted instruction, and a question each.
 The starter is also measured with int8 Linear layers on squad, to choose the default.
+`--candidate DIR` measures a rebuilt starter adapter (scripts/build_starter.py) beside the
+shipped one, with its own refusal rule if `--candidate-refusal SIMILAR,CLOSE,DISTANT` is given.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gptchat.answer.refusal import best_similarity  # noqa: E402
+from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
 from gptchat.answer.retriever import Retrieval, Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.eval.evaluate import evaluate  # noqa: E402
@@ -136,11 +138,14 @@ def measure(
     store: AppStore,
     sets: dict[str, list[QAItem]],
     injected: list[QAItem],
+    refusal: RefusalPenalty | None = None,
 ) -> dict[str, dict]:
-    """Every measured set, answered by `generator`."""
+    """Every measured set, answered by `generator` (with `refusal`, not the app's own rule)."""
 
     def session(name: str, retriever: Retriever | None = None) -> ChatSession:
-        return ChatSession(retriever or retrievers[name], generator, store, name)
+        chat = ChatSession(retriever or retrievers[name], generator, store, name)
+        chat.refusal = refusal or chat.refusal
+        return chat
 
     row: dict[str, dict] = {}
     print(f"-- {label}: squad", flush=True)
@@ -169,8 +174,10 @@ def main() -> None:
     parser.add_argument("--refusal", type=int, default=20)
     parser.add_argument("--models", default="base,starter,starter-int8", help="which to measure")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--candidate", type=Path, help="a rebuilt starter adapter folder")
+    parser.add_argument("--candidate-refusal", help="its refusal rule: SIMILAR,CLOSE,DISTANT")
     args = parser.parse_args()
-    wanted = args.models.split(",")
+    wanted = args.models.split(",") + (["candidate"] if args.candidate else [])
     if any(m.startswith("starter") for m in wanted) and not starter_available():
         sys.exit("no starter adapter installed: build it with scripts/build_starter.py")
     scratch = Path(tempfile.mkdtemp(prefix="gptchat-answers-"))
@@ -202,6 +209,9 @@ def main() -> None:
     retrievers = {name: Retriever(index, index_embedder(index)) for name, index in indexes.items()}
     results: dict[str, dict] = {}
     models = {"base": default_choice(starter=False), "starter": default_choice()}
+    if args.candidate:
+        models["candidate"] = replace(models["starter"], adapters=(args.candidate.resolve(),))
+    rules = {"candidate": candidate_rule(args.candidate_refusal)}
     sets = {"squad": squad, "claude": claude, "absent": absent, "hidden": hidden}
     for label, choice in models.items():
         if label not in wanted:
@@ -209,7 +219,8 @@ def main() -> None:
         generator = Generator(
             base_model, choice.name, adapters=choice.adapters, learned_refusal=choice.starter
         )
-        results[label] = measure(label, generator, retrievers, store, sets, injected)
+        refusal = rules.get(label)
+        results[label] = measure(label, generator, retrievers, store, sets, injected, refusal)
     if "starter-int8" in wanted:
         generator = Generator(
             base_model,
@@ -224,6 +235,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "answer_benchmark.json").write_text(json.dumps(results, indent=2))
     report(results)
+
+
+def candidate_rule(given: str | None) -> RefusalPenalty | None:
+    """`SIMILAR,CLOSE,DISTANT` as a refusal rule (None: the app's own)."""
+    if not given:
+        return None
+    similar, close, distant = (float(part) for part in given.split(","))
+    return RefusalPenalty(similar, close, distant)
 
 
 def report(results: dict) -> None:
