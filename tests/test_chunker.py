@@ -93,3 +93,15 @@ def test_an_overlong_heading_is_shortened_to_leave_room(chunker: Chunker) -> Non
     (chunk,) = chunker.chunk(load_document(Path("h.md"), text.encode()))
     assert chunk.text == "Body."
     assert model_tokens(chunk.embed_text) <= MODEL_LIMIT
+
+
+def test_a_long_paragraph_is_never_split_after_e_g_or_i_e(chunker: Chunker) -> None:
+    sentences = [
+        f"Rule {i} holds for small inputs (e.g. size {i}) and, i.e. in short, fails on large ones."
+        for i in range(80)
+    ]
+    document = Document(Path("r.txt"), "text", [Block(" ".join(sentences), 1, 1)])
+    chunks = chunker.chunk(document)
+    assert len(chunks) >= 2  # the paragraph had to be split into sentences
+    pieces = [piece for chunk in chunks for piece in chunk.text.split("\n\n")]
+    assert pieces and all(piece.startswith("Rule ") for piece in pieces)

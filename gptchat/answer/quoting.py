@@ -17,6 +17,7 @@ import re
 
 from gptchat.answer.attribution import meaningful_words, split_end
 from gptchat.answer.citations import CITATION, normalize_answer, strip_citations
+from gptchat.ingest.chunker import SENTENCE_STOP
 
 # "How did ...", "Why ...", "What does X mean?", "What happens ...", "Explain ..." ask for an
 # explanation; "how many/much/long ..." for a quantity, and other "what" questions for a name.
@@ -36,8 +37,8 @@ SEVERAL_OR_STEPS = re.compile(
     r"|should|would)\b|\bwhat (?:should|can|could|must) (?:you|i|one|we) do\b",
     re.IGNORECASE,
 )
-# A sentence ends at . ! or ? before a capital or a digit, but not at "e.g." or "i.e.".
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z0-9`\"'(*_\[])")
+# In a source, a sentence ends before a capital, a digit or markup (not at "e.g." or "i.e.").
+_SENTENCE_END = re.compile(SENTENCE_STOP + r"\s+(?=[A-Z0-9`\"'(*_\[])")
 _ENDS_A_STATEMENT = re.compile(r"[.!?][)\"'\u201d\u2019]*$")
 _LINE_MARKUP = re.compile(r"^\s*(?:#+\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
 MAX_QUOTE_WORDS = 45  # longer "sentences" are tables or lists run together, not one statement

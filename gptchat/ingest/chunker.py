@@ -11,7 +11,9 @@ from typing import Protocol
 from gptchat.errors import BadInput
 from gptchat.ingest.documents import Block, Document
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+# Where a sentence may end: after . ! or ?, but not after "e.g." or "i.e.", which go on.
+SENTENCE_STOP = r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)"
+_SENTENCE_END = re.compile(SENTENCE_STOP + r"\s+(?=\S)")
 HEADING_SEPARATOR = " > "
 # A chunk's characters are bounded as well as its tokens: the tokenizer reads any word over
 # 100 characters as one [UNK], so a 2 MB run without spaces would count as a single token.
