@@ -211,7 +211,6 @@ def main() -> None:
     models = {"base": default_choice(starter=False), "starter": default_choice()}
     if args.candidate:
         models["candidate"] = replace(models["starter"], adapters=(args.candidate.resolve(),))
-    rules = {"candidate": candidate_rule(args.candidate_refusal)}
     sets = {"squad": squad, "claude": claude, "absent": absent, "hidden": hidden}
     for label, choice in models.items():
         if label not in wanted:
@@ -219,7 +218,7 @@ def main() -> None:
         generator = Generator(
             base_model, choice.name, adapters=choice.adapters, learned_refusal=choice.starter
         )
-        refusal = rules.get(label)
+        refusal = candidate_rule(args.candidate_refusal) if label == "candidate" else None
         results[label] = measure(label, generator, retrievers, store, sets, injected, refusal)
     if "starter-int8" in wanted:
         generator = Generator(

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from build_starter import trained_by_starter  # noqa: E402
+from build_starter import unseen_by_starter  # noqa: E402
 
 from gptchat.answer.prompt import REFUSAL, PromptBudget, build_prompt  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
@@ -64,9 +64,7 @@ def unused_training_questions(count: int, docs: Path) -> list[QAItem]:
     """Questions of the training articles that the starter's recipe did not sample."""
     rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines() if line]
     training = [r for r in rows if r["sources"][0] not in HELD_OUT_ARTICLES]
-    trained = trained_by_starter(training, docs)
-    unused = [r for r in training if r["id"] not in trained]
-    picked = random.Random(7).sample(unused, count)
+    picked = random.Random(7).sample(unseen_by_starter(training, docs), count)
     return [QAItem(r["id"], r["question"], r["answers"], r["sources"]) for r in picked]
 
 

