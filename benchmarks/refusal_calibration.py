@@ -9,9 +9,10 @@ passages, as `finetune --from-qa` builds its negatives. One forward pass a promp
 margin of the refusal's first token over the best other first token (and how surely its second
 token follows), so an answer refuses about when the margin exceeds the penalty. Printed: the
 refusal rates under one penalty for every prompt, then under RefusalPenalty rules (a penalty
-by the best shown source's cosine), and the rule chosen: the fewest refusals of the app's
-prompts among the rules that still refuse at least 75 % of the other-articles prompts (all of
-them, and those over the relevance floor, the ones the app would put to the model)."""
+by the best shown source's cosine, and a floor under which the app refuses without the
+model), and the rule chosen: the fewest refusals of the app's prompts among the rules that
+still refuse at least 75 % of the other-articles prompts (all of them, and those the rule's
+floor lets through to the model)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ PENALTIES = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5, 2.0)
 SIMILAR = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 CLOSE = (0.5, 1.0, 2.0, 3.0, 4.0)
 DISTANT = (0.5, 0.0, -0.5, -1.0)
+FLOORS = (0.35, 0.3, 0.25, 0.2, 0.0)  # 0.35: retrieval's own floor, nothing more shown
 KEEP_REFUSING = 0.75  # 5 points above the 70 % floor
 
 
@@ -99,37 +101,53 @@ class Probe:
     shows_gold_article: bool  # False: the question shown only other articles' passages
     best_similarity: float
     word_share: float  # of the question's content words, most found in one passage shown
+    floor_similarity: float  # the best cosine retrieval found, which the floor judges
     margin: float = 0.0
     follow: float = 0.0
 
 
 def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> list[Probe]:
     """The app's prompt for each question, then the same question shown only other articles
-    (as `finetune --from-qa` builds its negatives); questions retrieval finds nothing relevant
-    for are left out (the app answers those without the model)."""
+    (as `finetune --from-qa` builds its negatives); every one, however far its passages, as
+    the rule's floor decides which the app would show the model."""
     found = []
     budget = PromptBudget()
     for item in items:
         retrieval = retriever.retrieve(item.question, DEFAULT_K)
-        if not retrieval.relevant:
-            continue
-        shown = [(retrieval.hits, True), (other_documents(retriever, item, DEFAULT_K), False)]
-        for hits, gold in shown:
+        others = other_documents(retriever, item, DEFAULT_K)
+        # Shown only other articles, the best cosine retrieval finds is theirs.
+        shown = [
+            (retrieval.hits, True, retrieval.best_similarity),
+            (others, False, best_similarity(others)),
+        ]
+        for hits, gold, floor_similarity in shown:
             if hits:
                 prompt = build_prompt(generator, item.question, hits, [], budget)
                 share = question_word_share(item.question, hits)
-                found.append(Probe(prompt.text, gold, best_similarity(hits), share))
+                found.append(
+                    Probe(prompt.text, gold, best_similarity(hits), share, floor_similarity)
+                )
     return found
 
 
+def shown_to_model(probe: Probe, rule: RefusalPenalty) -> bool:
+    """Whether the app would put `probe` to the model (RefusalPenalty.shows_model)."""
+    relevant = RetrieverSettings().covers(probe.floor_similarity, probe.word_share)
+    return relevant or probe.floor_similarity >= rule.floor
+
+
 def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
-    """Share of `probes` refused when `rule` sets the penalty on the refusal."""
-    refused = sum(p.margin > rule.for_similarity(p.best_similarity) for p in probes)
+    """Share of `probes` refused, by the app under `rule`'s floor or by the model when `rule`
+    sets the penalty on its refusal."""
+    refused = sum(
+        not shown_to_model(p, rule) or p.margin > rule.for_similarity(p.best_similarity)
+        for p in probes
+    )
     return refused / max(len(probes), 1)
 
 
 def flat(penalty: float) -> RefusalPenalty:
-    """One penalty whatever the sources."""
+    """One penalty whatever the sources, and retrieval's own floor."""
     return RefusalPenalty(0.0, penalty, penalty)
 
 
@@ -160,19 +178,19 @@ def main() -> None:
 
     asked = [p for p in found if p.shows_gold_article]
     others = [p for p in found if not p.shows_gold_article]
-    # The app itself refuses, without the model, below the relevance floor (cosine or words).
-    floor = RetrieverSettings()
-    passed = [p for p in others if floor.covers(p.best_similarity, p.word_share)]
-    print(
-        f"{len(asked)} app prompts, {len(others)} of other articles only "
-        f"({len(passed)} of them over the relevance floor, which the app would show the model)"
-    )
+    print(f"{len(asked)} app prompts, {len(others)} of other articles only")
     print(
         "best cosine of the passages shown, median: app prompts "
         f"{statistics.median(p.best_similarity for p in asked):.3f}, other articles "
         f"{statistics.median(p.best_similarity for p in others):.3f}"
     )
-    print("\nOne penalty for every prompt:")
+    print("\nThe app's own refusals, without the model, under each floor (cosine or words):")
+    print("| floor | app prompts | other articles only |")
+    print("|---|---|---|")
+    for floor in FLOORS:
+        never = RefusalPenalty(floor=floor, close=float("inf"), distant=float("inf"))
+        print(f"| {floor} | {refusals(asked, never):.3f} | {refusals(others, never):.3f} |")
+    print("\nOne penalty for every prompt (retrieval's floor):")
     print("| penalty (nats) | refusals, app prompts | refusals, other articles only |")
     print("|---|---|---|")
     for penalty in PENALTIES:
@@ -180,22 +198,32 @@ def main() -> None:
             f"| {penalty} | {refusals(asked, flat(penalty)):.3f} "
             f"| {refusals(others, flat(penalty)):.3f} |"
         )
-    print("\nBy the best source's cosine (RefusalPenalty): the rule with the fewest refusals of")
-    print(f"app prompts that refuses >= {KEEP_REFUSING} of other-articles prompts, both all of")
-    print("them and those over the relevance floor:")
-    print("| from cosine | close | distant | refusals, app | other articles | over the floor |")
-    print("|---|---|---|---|---|---|")
+    print("\nBy the best source's cosine and a floor (RefusalPenalty): the rule with the fewest")
+    print(f"refusals of app prompts that refuses >= {KEEP_REFUSING} of other-articles prompts,")
+    print("both all of them and those its floor shows the model:")
+    print("| floor | from cosine | close | distant | refusals, app | other articles | shown |")
+    print("|---|---|---|---|---|---|---|")
     rules = []
-    for similar in SIMILAR:
-        for close in CLOSE:
-            for distant in DISTANT:
-                rule = RefusalPenalty(similar, close, distant)
-                scores = (refusals(asked, rule), refusals(others, rule), refusals(passed, rule))
-                rules.append((scores, rule))
+    for floor in FLOORS:
+        for similar in SIMILAR:
+            for close in CLOSE:
+                for distant in DISTANT:
+                    rule = RefusalPenalty(similar, close, distant, floor)
+                    shown = [p for p in others if shown_to_model(p, rule)]
+                    scores = (refusals(asked, rule), refusals(others, rule), refusals(shown, rule))
+                    rules.append((scores, rule))
     allowed = [(s, r) for s, r in rules if min(s[1], s[2]) >= KEEP_REFUSING]
-    allowed.sort(key=lambda pair: (pair[0][0], abs(pair[1].close) + abs(pair[1].distant)))
+    # Ties go to the smaller penalties, then to the higher floor (the app's refusal is sure).
+    allowed.sort(
+        key=lambda pair: (
+            pair[0][0],
+            abs(pair[1].close) + abs(pair[1].distant),
+            -pair[1].floor,
+        )
+    )
     for (app, other, over), rule in allowed[:8]:
         cells = (
+            rule.floor,
             rule.similar,
             rule.close,
             rule.distant,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.answer.prompt import REFUSAL, is_refusal
-from gptchat.answer.retriever import Hit, Retriever
+from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
 from gptchat.eval.qa_set import QAItem
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
@@ -77,6 +77,22 @@ def test_examples_are_the_apps_prompts_with_refusals_and_negatives(
     kept = dataset_from_qa(items, tea_retriever, model, skipping)
     assert kept.refusals == 0 and kept.answered == 2
     assert kept.skipped["no retrieved source holds the gold answer"] == 1
+
+
+def test_questions_far_from_the_documents_are_kept_for_a_model_taught_to_refuse(
+    index, embedder: Embedder, docs: Path, tiny_model_dir: Path
+) -> None:
+    Indexer(index, embedder).run([docs])
+    # Retrieval's floor above anything the question reaches: it finds nothing relevant.
+    strict = Retriever(index, embedder, RetrieverSettings(min_similarity=0.99, min_word_share=1.01))
+    items = [QAItem("a", "How long is green tea steeped?", ["two minutes"], ["tea.txt"])]
+    settings = QAExampleSettings(k=2, negatives=0.0)
+    model = Generator(tiny_model_dir)
+    untaught = dataset_from_qa(items, strict, model, settings)
+    assert untaught.examples == [] and sum(untaught.skipped.values()) == 1
+    # The app shows such passages to a model taught to refuse, so its examples hold them too.
+    taught = dataset_from_qa(items, strict, model, settings, learned_refusal=True)
+    assert [e.target.split(" [")[0] for e in taught.examples] == ["two minutes"]
 
 
 def test_finetune_from_qa_and_a_golden_file_round_trip(

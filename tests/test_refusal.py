@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from gptchat.answer.prompt import REFUSAL
+import pytest
+
+from gptchat.answer.prompt import NOT_COVERED, REFUSAL
 from gptchat.answer.refusal import RefusalPenalty
-from gptchat.answer.retriever import Hit, Retriever
-from gptchat.answer.session import ChatSession
+from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
+from gptchat.answer.session import Answer, ChatSession
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
@@ -39,29 +43,84 @@ class RecordingGenerator(Generator):
         return super().stream(prompt, settings, cancel, plain)
 
 
-def test_each_answer_of_a_model_taught_to_refuse_weighs_its_sources(
-    indexer: Indexer,
-    index: DocumentIndex,
-    embedder: Embedder,
-    docs: Path,
-    tiny_model_dir: Path,
-    workspace: Workspace,
-) -> None:
+DECODE = DecodeSettings(max_new_tokens=4)
+QUESTION = "How long should green tea steep?"
+
+
+@pytest.fixture
+def taught(tiny_model_dir: Path) -> RecordingGenerator:
+    """A generator that counts as having learned the refusal, as the starter has."""
+    generator = RecordingGenerator(tiny_model_dir, name="tiny", learned_refusal=True)
+    generator.seen = []
+    return generator
+
+
+@pytest.fixture
+def untaught(tiny_model_dir: Path) -> RecordingGenerator:
+    generator = RecordingGenerator(tiny_model_dir, name="tiny")
+    generator.seen = []
+    return generator
+
+
+Ask = Callable[..., tuple[Answer, ChatSession]]
+
+
+@pytest.fixture
+def ask(
+    indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path, workspace: Workspace
+) -> Iterator[Ask]:
+    """Asks QUESTION of the tea documents with a generator, retrieval settings and a refusal
+    floor, through a real ChatSession; returns the finished answer and its session."""
     indexer.run([docs])
-    decode = DecodeSettings(max_new_tokens=4)
-    taught = RecordingGenerator(tiny_model_dir, name="tiny", learned_refusal=True)
-    untaught = RecordingGenerator(tiny_model_dir, name="tiny")
     with AppStore(workspace.app_db_path) as store:
-        for generator in (taught, untaught):
-            generator.seen = []
-            session = ChatSession(
-                Retriever(index, embedder), generator, store, "default", k=3, decode=decode
-            )
-            answer = session.ask("How long should green tea steep?")
+
+        def asking(
+            generator: Generator, settings: RetrieverSettings | None = None, floor: float = 0.0
+        ) -> tuple[Answer, ChatSession]:
+            retriever = Retriever(index, embedder, settings)
+            session = ChatSession(retriever, generator, store, "default", k=3, decode=DECODE)
+            session.refusal = replace(session.refusal, floor=floor)
+            answer = session.ask(QUESTION)
             list(answer)
+            return answer, session
+
+        yield asking
+
+
+def test_each_answer_of_a_model_taught_to_refuse_weighs_its_sources(
+    ask: Ask, taught: RecordingGenerator, untaught: RecordingGenerator
+) -> None:
+    answer, session = ask(taught)
+    ask(untaught)
     (settings,) = taught.seen
     assert settings.discouraged_opening == REFUSAL and settings.max_new_tokens == 4
     best = max(s.similarity for s in answer.sources if s.similarity is not None)
     assert settings.opening_penalty == session.refusal.for_similarity(best) != 0
     # A model that never learned the reply decodes as asked.
-    assert untaught.seen == [decode]
+    assert untaught.seen == [DECODE]
+
+
+def test_a_model_taught_to_refuse_reads_passages_under_retrievals_floor_down_to_its_own(
+    ask: Ask, taught: RecordingGenerator, untaught: RecordingGenerator
+) -> None:
+    # Retrieval's floor above anything the question reaches: nothing is relevant to it.
+    strict = RetrieverSettings(min_similarity=0.99, min_word_share=1.01)
+    far, session = ask(taught, strict)
+    retrieval = session.retriever.retrieve(QUESTION, 3)
+    assert not retrieval.relevant
+    assert far.relevant and far.far and far.sources and len(taught.seen) == 1
+    # The tiny model's words are in no source: from passages that far, that is invented,
+    # and the app says "not covered"; the log keeps what the model wrote.
+    assert far.attribution is not None and not far.attribution.cited
+    assert far.text == NOT_COVERED and far.status == "no_answer" and far.raw_text
+    assert session.store.message(far.message_id).raw_content == far.raw_text
+    # The same words from passages retrieval finds close are the model's answer.
+    close, _ = ask(taught)
+    assert not close.far and close.raw_text == far.raw_text and close.text != NOT_COVERED
+    # Under the rule's own floor the model is not asked.
+    taught.seen = []
+    below, _ = ask(taught, strict, floor=retrieval.best_similarity + 0.01)
+    assert taught.seen == [] and below.text == NOT_COVERED and below.status == "no_answer"
+    # A model that never learned the reply gets retrieval's floor alone.
+    plain, _ = ask(untaught, strict)
+    assert untaught.seen == [] and plain.text == NOT_COVERED and not plain.relevant

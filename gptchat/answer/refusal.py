@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gptchat.answer.retriever import Hit
+from gptchat.answer.retriever import Hit, Retrieval
 
 
 @dataclass(frozen=True)
@@ -13,11 +13,26 @@ class RefusalPenalty:
     """Nats taken off the refusal's first token when an answer starts, by how similar the best
     source shown is to the question: the model alone refuses answerable questions too often,
     and retrieval's similarity tells the two cases apart far better (BENCHMARKS.md, "Refusal
-    penalty"; the values were chosen by benchmarks/refusal_calibration.py)."""
+    penalty" and "A model taught to refuse judges far passages itself"; the values were chosen
+    by benchmarks/refusal_calibration.py)."""
 
-    similar: float = 0.45  # cosine from which the sources count as close to the question
-    close: float = 3.0  # penalty when they are: answer unless the model is quite sure
-    distant: float = 0.0  # when they are not (negative would make the refusal likelier)
+    similar: float = 0.35  # cosine from which the sources count as close to the question
+    close: float = 4.0  # penalty when they are: answer unless the model is quite sure
+    distant: float = -1.0  # when they are not: a bonus, the refusal is likelier
+    # A model taught to refuse is shown passages down to this best cosine (retrieval's own
+    # floor is for a model that never learned to say "not covered"); below it, and without the
+    # question's words in a passage, the app refuses without asking the model.
+    floor: float = 0.0  # 0: the model judges every question itself
+
+    def shows_model(self, retrieval: Retrieval, learned_refusal: bool) -> bool:
+        """Whether the model reads what `retrieval` found, or the app says "not covered"
+        itself: a model taught to refuse judges passages further from the question than
+        retrieval's floor, which is set for a model that never learned to refuse."""
+        if not learned_refusal:
+            return retrieval.relevant
+        return retrieval.relevant or (
+            bool(retrieval.hits) and retrieval.best_similarity >= self.floor
+        )
 
     def for_similarity(self, similarity: float) -> float:
         return self.close if similarity >= self.similar else self.distant

@@ -43,6 +43,9 @@ class Answer:
     query: str = ""  # what retrieval searched for: the question, after the one before it
     cut: bool = False  # the token cap ended it mid-sentence
     quoted: bool = False  # an explanation answered with the sources' own sentences
+    # Shown to the model though retrieval found nothing close (a model taught to refuse reads
+    # further): an answer no source supports is then taken for invented, and not kept.
+    far: bool = False
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -109,7 +112,9 @@ class ChatSession:
         )
         query = retrieval_query(question, history)
         retrieval = self.retriever.retrieve(query, self.k)
-        answer = Answer(conversation_id, answer_id, retrieval.hits, retrieval.relevant)
+        relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
+        answer = Answer(conversation_id, answer_id, retrieval.hits, relevant)
+        answer.far = relevant and not retrieval.relevant
         answer.query = query
         answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
         answer._pieces = self._stream(answer, question, history, cancel or threading.Event())
@@ -183,6 +188,9 @@ class ChatSession:
             text = quote or text
         answer.attribution = attribute(text, shown, embed)
         answer.text = answer.attribution.text
+        if answer.far and answer.status == "complete" and not answer.attribution.cited:
+            answer.status = "no_answer"
+            answer.text = NOT_COVERED
         answer.timings["attribution_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     def _log(self, answer: Answer, prompt_text: str | None) -> None:

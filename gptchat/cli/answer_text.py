@@ -15,6 +15,16 @@ def source_line(number: int | None, location: str, heading: str) -> str:
     return f"{label} {location} — {heading}" if heading else f"{label} {location}"
 
 
+def final_label(answer: Answer) -> str:
+    """What the text after the streamed one is: a quote, the model's words checked, or the
+    app's "not covered" in place of an answer no source supports."""
+    if answer.quoted:
+        return "Quoted"
+    if answer.far and answer.status == "no_answer":
+        return "Not kept, no passage supports it"
+    return "Checked"
+
+
 def sources_lines(answer: Answer) -> list[str]:
     """The Sources list under an answer: `[n] path:lines — heading`."""
     if not answer.relevant:
@@ -55,6 +65,7 @@ def answer_json(answer: Answer) -> dict:
         "quoted": answer.quoted,
         "status": answer.status,
         "relevant": answer.relevant,
+        "far": answer.far,
         "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],
         "cited": sorted(answer.attribution.cited) if answer.attribution else [],
         "timings": answer.timings,

@@ -229,7 +229,7 @@ def ask(
       echo "What is the refund policy?" | gptchat ask --index policies --json
     """
     from gptchat.answer.open_session import open_chat_session
-    from gptchat.cli.answer_text import answer_json, sources_lines
+    from gptchat.cli.answer_text import answer_json, final_label, sources_lines
     from gptchat.log.store import AppStore
     from gptchat.model.loading import ModelOptions
 
@@ -265,7 +265,7 @@ def ask(
             if answer.text != answer.raw_text:
                 # The streamed text was the model's; this one ends whole, citations checked,
                 # or is the source's sentence that holds the model's short answer.
-                echo(f"{'Quoted' if answer.quoted else 'Checked'}: {answer.text}\n")
+                echo(f"{final_label(answer)}: {answer.text}\n")
             for line in sources_lines(answer):
                 echo(line)
     finally:

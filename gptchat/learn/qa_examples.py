@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from gptchat.answer.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
+from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
 from gptchat.eval.qa_set import QAItem, cited_target, from_gold_file, is_long, supports
@@ -44,6 +45,7 @@ def dataset_from_qa(
     model: PromptModel,
     settings: QAExampleSettings,
     progress: Progress = NO_PROGRESS,
+    learned_refusal: bool = False,
 ) -> QADataset:
     """One example per question as the app would prompt it, plus planted negatives.
 
@@ -59,7 +61,8 @@ def dataset_from_qa(
             dataset.skipped["long answer without source files"] += 1
             continue
         retrieval = retriever.retrieve(item.question, settings.k)
-        if not retrieval.relevant:
+        # As the app decides: a model taught to refuse reads passages retrieval finds far.
+        if not RefusalPenalty().shows_model(retrieval, learned_refusal):
             # The app answers "not covered" without asking the model: nothing to learn here.
             dataset.skipped["nothing relevant retrieved (the app answers without the model)"] += 1
             continue

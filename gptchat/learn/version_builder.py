@@ -104,7 +104,9 @@ def _qa_examples(
         # The model that will be trained: its chat template and tokenizer shape the prompts.
         model = load_generator(ModelOptions(options.base_model), hooks.report, workspace)
         hooks.progress.start(len(items), "Building prompts", "questions")
-        dataset = dataset_from_qa(items, retriever, model, options.qa_settings, hooks.progress)
+        dataset = dataset_from_qa(
+            items, retriever, model, options.qa_settings, hooks.progress, model.learned_refusal
+        )
     skipped.update(dataset.skipped)
     return FinetuneOutcome(dataset.examples, 0, skipped, refusals=dataset.refusals)
 
