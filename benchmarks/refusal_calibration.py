@@ -133,7 +133,7 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
 def shown_to_model(probe: Probe, rule: RefusalPenalty) -> bool:
     """Whether the app would put `probe` to the model (RefusalPenalty.shows_model)."""
     relevant = RetrieverSettings().covers(probe.floor_similarity, probe.word_share)
-    return relevant or probe.floor_similarity >= rule.floor
+    return relevant or rule.reaches(probe.floor_similarity)
 
 
 def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
@@ -148,7 +148,7 @@ def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
 
 def flat(penalty: float) -> RefusalPenalty:
     """One penalty whatever the sources, and retrieval's own floor."""
-    return RefusalPenalty(0.0, penalty, penalty)
+    return RefusalPenalty(0.0, penalty, penalty, floor=RetrieverSettings().min_similarity)
 
 
 def main() -> None:

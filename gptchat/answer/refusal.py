@@ -31,8 +31,13 @@ class RefusalPenalty:
         if not learned_refusal:
             return retrieval.relevant
         return retrieval.relevant or (
-            bool(retrieval.hits) and retrieval.best_similarity >= self.floor
+            bool(retrieval.hits) and self.reaches(retrieval.best_similarity)
         )
+
+    def reaches(self, best_similarity: float) -> bool:
+        """Whether passages whose best cosine to the question is `best_similarity` are close
+        enough for a model taught to refuse to read, though retrieval found them too far."""
+        return best_similarity >= self.floor
 
     def for_similarity(self, similarity: float) -> float:
         return self.close if similarity >= self.similar else self.distant
