@@ -12,6 +12,7 @@ from gptchat.answer.prompt import NOT_COVERED, REFUSAL
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
 from gptchat.answer.session import Answer, ChatSession
+from gptchat.cli.answer_text import final_label
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
@@ -117,6 +118,7 @@ def test_a_model_taught_to_refuse_reads_passages_under_retrievals_floor_down_to_
     # The same words from passages retrieval finds close are the model's answer.
     close, _ = ask(taught)
     assert not close.far and close.raw_text == far.raw_text and close.text != NOT_COVERED
+    assert final_label(far) == "Not kept, no passage supports it" != final_label(close)
     # Under the rule's own floor the model is not asked.
     taught.seen = []
     below, _ = ask(taught, strict, floor=retrieval.best_similarity + 0.01)

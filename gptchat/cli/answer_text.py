@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from gptchat.answer.prompt import NOT_COVERED
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
 from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
@@ -20,7 +21,7 @@ def final_label(answer: Answer) -> str:
     app's "not covered" in place of an answer no source supports."""
     if answer.quoted:
         return "Quoted"
-    if answer.far and answer.status == "no_answer":
+    if answer.far and answer.text == NOT_COVERED:
         return "Not kept, no passage supports it"
     return "Checked"
 
