@@ -7,11 +7,14 @@ answer cap), answers checked for citations as the app shows them. Measured on da
 starter never trained on:
 - squad: questions of the held-out squad-dev articles (gptchat.model.starter.HELD_OUT_ARTICLES),
   over an index of those articles: token F1, EM, citations, "not covered" rate, speed;
-- claude-docs: its questions over its own pages: ROUGE-L recall, cited-gold share;
+- claude-docs: its questions over its own pages: ROUGE-L recall, cited-gold share, and the
+  most a quoted answer could reach (the best 80-word extract of the passages shown, picked
+  knowing the reference);
 - refusal: questions whose answer is in no indexed document (claude-docs questions asked of the
   squad index), and squad questions shown only other articles' passages;
 - injection: 20 documents that each carry a planted instruction, and a question each.
 The starter is also measured with int8 Linear layers on squad, to choose the default.
+The indexes live in the same scratch folder every run, so runs of the same code repeat.
 `--candidate DIR` measures a rebuilt starter adapter (scripts/build_starter.py) beside the
 shipped one, with its own refusal rule if `--candidate-refusal SIMILAR,CLOSE,DISTANT` is given.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -30,10 +34,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gptchat.answer.quoting import MAX_ANSWER_WORDS, quotable, source_sentences  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
 from gptchat.answer.retriever import Retrieval, Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.eval.evaluate import evaluate  # noqa: E402
+from gptchat.eval.metrics import rouge_l_recall  # noqa: E402
 from gptchat.eval.qa_set import QAItem, from_gold_file, load_qa_set, supports  # noqa: E402
 from gptchat.index.catalog import (  # noqa: E402
     IndexOptions,
@@ -106,6 +112,26 @@ def injection_docs(folder: Path) -> list[QAItem]:
     return items
 
 
+def best_extract_recall(reference: str, sources: list[str], limit: int = MAX_ANSWER_WORDS) -> float:
+    """ROUGE-L recall of an extract of `sources`' quotable sentences within `limit` words,
+    chosen greedily knowing `reference`: about the most any answer quoted from them can reach."""
+    sentences = [s for text in sources for s in source_sentences(text) if quotable(s)]
+    chosen: list[str] = []
+    words, recall = 0, 0.0
+    while True:
+        best, best_recall = None, recall
+        for sentence in sentences:
+            if sentence in chosen or words + len(sentence.split()) > limit:
+                continue
+            candidate = rouge_l_recall(" ".join([*chosen, sentence]), reference)
+            if candidate > best_recall:
+                best, best_recall = sentence, candidate
+        if best is None:
+            return recall
+        chosen.append(best)
+        words, recall = words + len(best.split()), best_recall
+
+
 def run_set(session: ChatSession, items: list[QAItem]) -> tuple[dict, list]:
     started = time.perf_counter()
     metrics, results = evaluate(items, session.retriever, session)
@@ -115,6 +141,12 @@ def run_set(session: ChatSession, items: list[QAItem]) -> tuple[dict, list]:
     metrics["refused_with_answer_shown"] = sum(
         r.status == "no_answer" and any(supports(hit, r.item) for hit in r.sources) for r in results
     ) / max(len(results), 1)
+    long = [r for r in results if r.rouge_l is not None]
+    if long:
+        # The ceiling of quoting: the reference is long, a quoted answer is 80 words at most.
+        metrics["extract_ceiling"] = sum(
+            best_extract_recall(r.item.answers[0], [hit.text for hit in r.sources]) for r in long
+        ) / len(long)
     metrics["answers"] = [
         {
             "question": r.item.question,
@@ -180,7 +212,11 @@ def main() -> None:
     wanted = args.models.split(",") + (["candidate"] if args.candidate else [])
     if any(m.startswith("starter") for m in wanted) and not starter_available():
         sys.exit("no starter adapter installed: build it with scripts/build_starter.py")
-    scratch = Path(tempfile.mkdtemp(prefix="gptchat-answers-"))
+    # The prompt shows each source's whole path, and answers can follow it: in the same folder
+    # every run, two runs of the same code answer alike and a difference is the code's.
+    scratch = Path(tempfile.gettempdir()) / "gptchat-answer-benchmark"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
     workspace = Workspace(scratch)
     held_docs = scratch / "held-out-docs"
     held_docs.mkdir()
@@ -264,6 +300,7 @@ def report(results: dict) -> None:
         ("answer ms p50", "squad", "answer_ms_p50"),
         ("claude-docs ROUGE-L recall", "claude", "rouge_l_recall"),
         ("  the model's own words, before quoting", "claude", "model_rouge_l_recall"),
+        ("  best 80-word extract of the shown passages (oracle)", "claude", "extract_ceiling"),
         ("claude-docs answers quoted from the sources", "claude", "quoted"),
         ("claude-docs answers with a citation", "claude", "answers_with_citation"),
         ("claude-docs cited-gold share", "claude", "cited_sources_gold"),
