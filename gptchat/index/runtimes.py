@@ -3,6 +3,7 @@ the same vectors to share an index with it (see runtime_choice)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -115,7 +116,6 @@ class OpenVinoRuntime:
     sentence-transformers Pooling module does it."""
 
     def __init__(self, model_dir: Path, cache: Path, precision: str | None) -> None:
-        import openvino
         from tokenizers import Tokenizer
 
         exported = cache / "openvino"
@@ -124,7 +124,7 @@ class OpenVinoRuntime:
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if precision is not None:
             config["INFERENCE_PRECISION_HINT"] = precision
-        core = openvino.Core()
+        core = openvino_core()
         try:
             compiled = core.compile_model(core.read_model(exported / "model.xml"), "CPU", config)
         except RuntimeError as exc:  # a damaged export: made again on the next load
@@ -166,6 +166,24 @@ class OpenVinoRuntime:
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return _unit_rows(pooled.astype(np.float32))
+
+
+_CORE_LOCK = threading.Lock()  # two threads may load embedders at once
+
+
+def openvino_core():  # -> openvino.Core
+    """The process's one OpenVINO Core: every embedder loaded compiles on it, since creating
+    Cores over and over in one process can crash it (a segmentation fault seen in the test
+    suite, and openvinotoolkit/openvino issue 35338)."""
+    with _CORE_LOCK:
+        return _process_core()
+
+
+@functools.cache
+def _process_core():  # -> openvino.Core
+    import openvino
+
+    return openvino.Core()
 
 
 def _export_openvino(model_dir: Path, target: Path) -> None:
