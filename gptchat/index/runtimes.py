@@ -181,6 +181,7 @@ def openvino_core():  # -> openvino.Core
 
 @functools.cache
 def _process_core():  # -> openvino.Core
+    """Created on first use and kept until the process ends."""
     import openvino
 
     return openvino.Core()
