@@ -37,7 +37,9 @@ def test_close_sources_discourage_the_refusal_and_distant_ones_encourage_it() ->
 class RecordingGenerator(Generator):
     """The real generator, keeping the decode settings of each answer."""
 
-    seen: list[DecodeSettings]
+    def __init__(self, model_dir: Path, learned_refusal: bool = False) -> None:
+        super().__init__(model_dir, name="tiny", learned_refusal=learned_refusal)
+        self.seen: list[DecodeSettings] = []
 
     def stream(self, prompt, settings=None, cancel=None, plain=False):  # type: ignore[override]
         self.seen.append(settings)
@@ -51,16 +53,12 @@ QUESTION = "How long should green tea steep?"
 @pytest.fixture
 def taught(tiny_model_dir: Path) -> RecordingGenerator:
     """A generator that counts as having learned the refusal, as the starter has."""
-    generator = RecordingGenerator(tiny_model_dir, name="tiny", learned_refusal=True)
-    generator.seen = []
-    return generator
+    return RecordingGenerator(tiny_model_dir, learned_refusal=True)
 
 
 @pytest.fixture
 def untaught(tiny_model_dir: Path) -> RecordingGenerator:
-    generator = RecordingGenerator(tiny_model_dir, name="tiny")
-    generator.seen = []
-    return generator
+    return RecordingGenerator(tiny_model_dir)
 
 
 Ask = Callable[..., tuple[Answer, ChatSession]]
