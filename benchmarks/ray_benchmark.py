@@ -114,7 +114,7 @@ def writer_ceiling(
     chunker = Chunker(embedder.token_counter(), ChunkSettings(max_tokens=embedder.max_tokens - 2))
     with DocumentIndex.open(built) as source:
         files = []
-        for candidate in discover(folder, 50_000_000)[0]:
+        for candidate in discover(folder, 50_000_000).candidates:
             data = candidate.path.read_bytes()
             chunks = chunker.chunk(load_document(candidate.path, data))
             hashes = sorted({c.text_hash for c in chunks})

@@ -8,9 +8,9 @@ from gptchat.ingest.walker import UNSUPPORTED, discover
 
 
 def names(root: Path, max_bytes: int = 10_000) -> tuple[list[str], dict[str, str]]:
-    candidates, skipped = discover(root.resolve(), max_bytes)
-    found = [c.path.relative_to(root.resolve()).as_posix() for c in candidates]
-    reasons = {Path(s.path).name: s.reason for s in skipped}
+    walk = discover(root.resolve(), max_bytes)
+    found = [c.path.relative_to(root.resolve()).as_posix() for c in walk.candidates]
+    reasons = {Path(s.path).name: s.reason for s in walk.skipped}
     return found, reasons
 
 
@@ -58,5 +58,6 @@ def test_big_and_unsupported_files_are_skipped_with_reasons(tmp_path: Path) -> N
 
 def test_a_single_file_can_be_the_root(tmp_path: Path) -> None:
     (tmp_path / "one.md").write_text("x")
-    candidates, skipped = discover((tmp_path / "one.md").resolve(), 10_000)
-    assert [c.path.name for c in candidates] == ["one.md"] and skipped == []
+    walk = discover((tmp_path / "one.md").resolve(), 10_000)
+    assert [c.path.name for c in walk.candidates] == ["one.md"] and walk.skipped == []
+    assert walk.unread == {}

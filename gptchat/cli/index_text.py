@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -48,7 +49,20 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
         f"  warning: nothing to index in {root} (no file of a type gptchat reads)"
         for root in report.empty_roots
     )
+    for kept in report.kept:
+        files = "file" if kept.files == 1 else "files"
+        lines.append(
+            f"  kept {kept.files} indexed {files} under {kept.place}: {kept.reason}; they stay "
+            f"searchable until it can be read again (to drop them: gptchat index --name "
+            f"{index_name} --forget {shlex.quote(kept.place)})"
+        )
     return lines
+
+
+def forget_lines(dropped: list[str], index_name: str) -> list[str]:
+    """What `gptchat index --forget` did."""
+    files = "file" if len(dropped) == 1 else "files"
+    return [f"Index '{index_name}': dropped {len(dropped)} {files}"]
 
 
 def index_table(summaries: list[IndexSummary]) -> list[str]:

@@ -44,6 +44,12 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 @click.option("--rebuild", is_flag=True, help="Start the index over with the current settings.")
 @click.option("--list", "list_only", is_flag=True, help="List the workspace's indexes and exit.")
 @click.option(
+    "--forget",
+    is_flag=True,
+    help="Drop what the index holds under PATHS without reading them (a folder moved away "
+    "for good, a drive retired).",
+)
+@click.option(
     "--max-file-mb",
     type=click.FloatRange(min=0, min_open=True),
     default=50,
@@ -98,6 +104,7 @@ def index(
     name: str,
     rebuild: bool,
     list_only: bool,
+    forget: bool,
     max_file_mb: float,
     embedder: Path | None,
     chunk_tokens: int | None,
@@ -118,17 +125,25 @@ def index(
       gptchat index ~/notes --name notes
       gptchat index --name notes          # refresh
       gptchat index --list
+      gptchat index --forget /mnt/old-drive/docs   # drop a folder that is gone for good
       gptchat index ./docs --runtime torch   # PyTorch float32, the reference vectors
       gptchat index ~/wiki --vectors approximate
       gptchat index ~/wiki --ray             # on a Ray instance started for the run
       gptchat index /shared/wiki --ray=head-node:6379 --ray-workers 8
     """
+    from gptchat.cli.index_text import forget_lines
     from gptchat.cli.indexing import list_indexes, run_index_with_bar
-    from gptchat.index.catalog import IndexOptions
+    from gptchat.index.catalog import IndexOptions, forget_paths
     from gptchat.index.cluster import ClusterOptions, check_address
 
     if list_only:
         for line in list_indexes(workspace):
+            echo(line)
+        return
+    if forget:
+        if not paths:
+            raise BadInput("--forget needs the PATHS to drop")
+        for line in forget_lines(forget_paths(workspace, name, list(paths)), name):
             echo(line)
         return
     options = IndexOptions(

@@ -78,6 +78,24 @@ def run_index(
         return indexer.run(paths, rebuild=options.rebuild)
 
 
+def forget_paths(workspace: Workspace, name: str, paths: list[Path]) -> list[str]:
+    """Drop what index `name` holds at or below `paths` without reading them (a folder moved
+    away for good, a drive retired); returns the files dropped."""
+    if name not in workspace.index_names():
+        raise BadInput(f"no index named '{name}' (see `gptchat index --list`)")
+    with DocumentIndex.open(workspace.index_dir(name)) as index:
+        # Roots are stored resolved; a path that is gone resolves as far as it still exists.
+        places = [str(path.expanduser().resolve()) for path in paths]
+        held = [place for place in places if index.files_under(place) or place in index.roots()]
+        unknown = sorted(set(places) - set(held))
+        if unknown:
+            raise BadInput(f"index '{name}' holds nothing at or below {unknown[0]}")
+        dropped = [path for place in held for path in index.forget_under(place)]
+        index.drop_unused_embeddings()
+        index.save_vectors()
+    return dropped
+
+
 def index_summaries(workspace: Workspace) -> list[IndexSummary]:
     """Every index of the workspace, summarized."""
     summaries = []

@@ -165,6 +165,14 @@ class DocumentIndex(Closing):
         cache.remove(self.store.delete_file(path))
         self.vectors_updated()
 
+    def forget_under(self, place: str) -> list[str]:
+        """Drop the files and roots at or below `place`, read or not; returns the files."""
+        cache = self.vectors()  # loaded before the delete commits, as above
+        paths, removed = self.store.forget_under(place)
+        cache.remove(removed)
+        self.vectors_updated()
+        return paths
+
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
         self.store.touch_file(file_id, size, mtime_ns)
 

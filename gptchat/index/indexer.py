@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from gptchat.index.store import FileRecord, FileState
 from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
 from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document
-from gptchat.ingest.walker import Candidate, Skipped, discover, special_kind
+from gptchat.ingest.walker import Candidate, Skipped, Walk, discover, special_kind
 from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.scratch import remove_leftovers
 
@@ -45,11 +46,26 @@ class IndexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, parts left out
     empty_roots: list[str] = field(default_factory=list)  # given paths with nothing to index
+    kept: list[KeptFiles] = field(default_factory=list)  # indexed files whose folder went unread
     chunks_written: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
     runtime: str = ""  # what ran the embedder, when anything was embedded
     runtime_min_cosine: float = 1.0  # its least cosine to PyTorch's vectors on the probe
+
+
+@dataclass(frozen=True)
+class KeptFiles:
+    """Indexed files left as they were because their folder could not be read this run."""
+
+    place: str  # the folder (or file) that could not be read
+    reason: str
+    files: int
+
+
+# Why a recorded root is not walked: what the index holds of it stays until it is back.
+ROOT_MISSING = "no longer there (moved, renamed, or on a drive that is not mounted)"
+ROOT_BARE = "the folder is empty, not even hidden files (a drive that is not mounted?)"
 
 
 @dataclass
@@ -120,7 +136,8 @@ class Indexer:
         self._report = IndexReport()
         self._pending = []
         # Check every path before touching the index: a typo must not cost a rebuilt index.
-        roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in self.index.roots()]
+        recorded = self.index.roots()
+        roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in recorded]
         if not roots:
             raise BadInput("no PATH given and this index has no folders yet")
         if self.vector_search is not None:
@@ -140,12 +157,13 @@ class Indexer:
         self.index.set_manifest(
             {"embedder_runtime": self.embedder.wanted_runtime if own_vectors else "auto"}
         )
-        found: list[tuple[Path, list[Candidate]]] = []
+        found: list[tuple[Path, Walk]] = []
         for root in roots:
-            candidates, skipped = discover(root, self.max_file_bytes)
-            found.append((root, candidates))
-            self._report.skipped.extend(skipped)
-            if not candidates:
+            walk = discover(root, self.max_file_bytes)
+            self._report.skipped.extend(walk.skipped)
+            if not self._keep_unseen_root(root, walk):
+                found.append((root, walk))
+            if not walk.candidates and not walk.unread:
                 self._report.empty_roots.append(str(root))
         # Progress counts the bytes of the files to read (embedding time follows their text),
         # advanced as each embedding batch finishes, so the time left is a real estimate.
@@ -157,11 +175,15 @@ class Indexer:
             # The model loads while the first files are read; a failure shows at the first encode.
             loading = thread.submit(self.embedder.load) if to_read and self.embeds_here else None
             try:
-                for root, candidates in found:
-                    self.index.add_root(str(root))
-                    self._sync_root(root, candidates)
+                for root, walk in found:
+                    self._sync_root(root, walk)
                 self._flush()
                 self._commit_embedded()
+                # Only now: a root whose first run was interrupted is not refreshed by every
+                # later plain `gptchat index` (its committed files stay searchable).
+                for root, _ in found:
+                    if str(root) not in recorded:
+                        self.index.add_root(str(root))
             finally:
                 self._embedder_thread = None
             failed = loading.exception() if loading is not None else None
@@ -190,12 +212,34 @@ class Indexer:
             raise BadInput(f"{path}: not readable")
         return resolved
 
-    def _bytes_to_read(self, found: list[tuple[Path, list[Candidate]]]) -> int:
+    def _keep_unseen_root(self, root: Path, walk: Walk) -> bool:
+        """Whether a recorded root is gone or bare, so that its files are kept, not synced.
+
+        A moved folder or an unmounted drive must not empty the index: files leave it only
+        when their folder was read and they were not there. A single-file root whose folder
+        is still there was deleted, and leaves as any deleted file does.
+        """
+        known = self.index.files_under(str(root))
+        if not known:
+            return False
+        if not os.path.lexists(root):
+            was_file = list(known) == [str(root)]
+            if was_file and os.path.isdir(root.parent) and _can_read(root.parent):
+                return False
+            reason = ROOT_MISSING
+        elif walk.root_is_bare:
+            reason = ROOT_BARE
+        else:
+            return False
+        self._report.kept.append(KeptFiles(str(root), reason, len(known)))
+        return True
+
+    def _bytes_to_read(self, found: list[tuple[Path, Walk]]) -> int:
         """Bytes of the files whose size or time changed: the ones a run reads and embeds."""
         total = 0
-        for root, candidates in found:
+        for root, walk in found:
             known = self.index.files_under(str(root))
-            for candidate in candidates:
+            for candidate in walk.candidates:
                 if not _looks_unchanged(candidate, known.get(str(candidate.path))):
                     total += candidate.size
         return total
@@ -206,12 +250,20 @@ class Indexer:
         seconds = max(time.perf_counter() - self._started, 1e-6)
         self.progress.advance(size, f"{chunks} chunks, {chunks / seconds:.0f}/s")
 
-    def _sync_root(self, root: Path, candidates: list[Candidate]) -> None:
+    def _sync_root(self, root: Path, walk: Walk) -> None:
         known = self.index.files_under(str(root))
-        for candidate in candidates:
+        for candidate in walk.candidates:
             self._sync_file(candidate, known.pop(str(candidate.path), None))
+        kept: Counter[Path] = Counter()
         for path in known:
-            self._remove(path)
+            place = walk.unread_place(Path(path))
+            if place is None:
+                self._remove(path)
+            else:
+                kept[place] += 1
+        self._report.kept.extend(
+            KeptFiles(str(place), walk.unread[place], count) for place, count in kept.items()
+        )
 
     def _sync_file(self, candidate: Candidate, record: FileRecord | None) -> None:
         if _looks_unchanged(candidate, record):

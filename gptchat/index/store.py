@@ -143,6 +143,22 @@ class IndexStore(Closing):
     def roots(self) -> list[str]:
         return [row[0] for row in self._conn.execute("SELECT path FROM roots ORDER BY path")]
 
+    def forget_under(self, place: str) -> tuple[list[str], list[int]]:
+        """Drop the files at or below `place` and the roots there, in one transaction.
+
+        Returns the paths of the files dropped and the ids of their chunks.
+        """
+        with self._transaction():
+            paths = sorted(self.files_under(place))
+            removed = [chunk_id for path in paths for chunk_id in self._delete_file(path)]
+            prefix = place.rstrip("/") + "/"
+            self._conn.execute(
+                "DELETE FROM roots WHERE path = ? OR substr(path, 1, ?) = ?",
+                (place, len(prefix), prefix),
+            )
+            self._bump_data_version()
+        return paths, removed
+
     def files_under(self, root: str) -> dict[str, FileRecord]:
         """Indexed files at or below `root`, by path."""
         prefix = root.rstrip("/") + "/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_mode
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
@@ -33,29 +33,67 @@ class Skipped:
     reason: str
 
 
+@dataclass
+class Walk:
+    """What one walk under a root found."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    # Folders that could not be listed and files that could not be looked at, with the reason:
+    # what the index holds of them is unknown, not gone, so it must stay.
+    unread: dict[Path, str] = field(default_factory=dict)
+    # The root folder held no entry at all, hidden ones included: what an unmounted drive's
+    # mount point looks like.
+    root_is_bare: bool = False
+
+    def unread_place(self, path: Path) -> Path | None:
+        """The unread folder (or file) that hides `path`, if any: only a path the walk could
+        have seen and did not is gone."""
+        return next((place for place in self.unread if path.is_relative_to(place)), None)
+
+    def skip_unread(self, place: Path, reason: str) -> None:
+        self.skipped.append(Skipped(str(place), reason))
+        self.unread[place] = reason
+
+
 UNSUPPORTED = "unsupported file type"
 
 
-def discover(root: Path, max_bytes: int) -> tuple[list[Candidate], list[Skipped]]:
-    """Files under `root` (a resolved folder or file) to index, and those skipped with reasons.
+def discover(root: Path, max_bytes: int) -> Walk:
+    """Files under `root` (a resolved folder or file) to index, those skipped with reasons,
+    and the places that could not be read.
 
     Hidden files and folders and `.gptchatignore` matches are left out without a word, like git;
     symlinks are followed only while they stay inside `root`.
     """
-    candidates: list[Candidate] = []
-    skipped: list[Skipped] = []
-    if root.is_file():
-        _consider(root, root.stat(), max_bytes, candidates, skipped)
-        return candidates, skipped
-    ignore = _ignore_spec(root)
+    walk = Walk()
+    candidates, skipped = walk.candidates, walk.skipped
+    if not os.path.lexists(root):
+        return walk  # whether its folder was read, and so whether it is gone, is the caller's
+    if os.path.isfile(root):  # never raises, also under an unreadable parent
+        try:
+            stat = root.stat()
+        except OSError as exc:
+            walk.skip_unread(root, f"cannot read ({exc.strerror})")
+            return walk
+        _consider(root, stat, max_bytes, candidates, skipped)
+        return walk
+    try:
+        ignore = _ignore_spec(root)
+    except OSError as exc:
+        # Without its ignore rules, reading the folder could index what it means to leave out.
+        walk.skip_unread(root, f"cannot read its {IGNORE_FILE} ({exc.strerror})")
+        return walk
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            skipped.append(Skipped(str(folder), f"unreadable folder ({exc.strerror})"))
+            walk.skip_unread(folder, f"unreadable folder ({exc.strerror})")
             continue
+        if folder == root and not entries:
+            walk.root_is_bare = True
         subfolders: list[Path] = []
         for entry in entries:
             if entry.name.startswith("."):
@@ -91,11 +129,11 @@ def discover(root: Path, max_bytes: int) -> tuple[list[Candidate], list[Skipped]
             try:
                 stat = path.stat()
             except OSError as exc:
-                skipped.append(Skipped(str(path), f"cannot read ({exc.strerror})"))
+                walk.skip_unread(path, f"cannot read ({exc.strerror})")
                 continue
             _consider(path, stat, max_bytes, candidates, skipped)
         stack.extend(reversed(subfolders))
-    return candidates, skipped
+    return walk
 
 
 def _consider(
