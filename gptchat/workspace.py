@@ -56,6 +56,16 @@ class Workspace:
     def models_dir(self) -> Path:
         return self.root / "models"
 
+    @property
+    def eval_dir(self) -> Path:
+        """Eval reports, one JSON file a run."""
+        return self.root / "eval"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Conversations exported as Markdown."""
+        return self.root / "exports"
+
     def index_dir(self, name: str) -> Path:
         return self.indexes_dir / check_index_name(name)
 

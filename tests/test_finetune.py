@@ -231,10 +231,10 @@ def test_ctrl_c_and_a_full_disk_leave_the_active_model(
     with pytest.raises(KeyboardInterrupt):
         build_version(workspace, options, FinetuneHooks(progress=_StopAtStep()))
 
-    def full_disk(self, *args, **kwargs):
+    def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    monkeypatch.setattr("gptchat.learn.version_builder.write_replacing", full_disk)
     with pytest.raises(GptchatError, match=r"No space left on device.*active model is unchanged"):
         build_version(workspace, options, FinetuneHooks())
     monkeypatch.undo()

@@ -11,6 +11,7 @@ import click
 from gptchat.cli.options import index_option, k_option, model_options, status
 from gptchat.cli.output import echo, echo_json
 from gptchat.errors import BadInput
+from gptchat.safe_files import make_folder, write_replacing
 from gptchat.workspace import Workspace
 
 
@@ -107,14 +108,19 @@ def eval_command(
         record_feedback,
         max_tokens,
     )
+    # Where the report goes is checked before the run, not after it.
+    reports = make_folder(workspace.root, workspace.eval_dir) if report is None else None
     with CountProgressBar() as bar:
         outcome = run_eval(workspace, qa_file, options, status, bar)
     for problem in outcome.problems:
         status(f"skipped {qa_file}: {problem}")
     document = outcome_json(outcome)
-    target = report or workspace.root / "eval" / f"run-{outcome.run_id}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    if reports is not None:
+        target = reports / f"run-{outcome.run_id}.json"
+    else:
+        target = report
+        target.parent.mkdir(parents=True, exist_ok=True)
+    write_replacing(target, json.dumps(document, indent=2, ensure_ascii=False))
     if as_json:
         echo_json(document)
         return

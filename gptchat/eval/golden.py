@@ -8,6 +8,7 @@ from pathlib import Path
 from gptchat.answer.citations import cited_numbers
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, FeedbackExample, StoredSource
+from gptchat.safe_files import write_replacing
 from gptchat.workspace import Workspace
 
 
@@ -41,7 +42,7 @@ def export_golden(examples: list[FeedbackExample], path: Path) -> int:
     rows = [row for row in map(golden_row, examples) if row is not None]
     if not rows:
         raise BadInput(f"none of the {len(examples)} rated answers is approved (+1) or corrected")
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    write_replacing(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     return len(rows)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from gptchat.errors import BadInput, DamagedIndex, IndexMismatch
 from gptchat.index.store import ChunkRecord, FileRecord, FileState, IndexStore, StoreCounts
 from gptchat.log.sqlite import Closing, now_iso
+from gptchat.safe_files import refuse_link
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -73,6 +74,8 @@ class DocumentIndex(Closing):
         begun; otherwise it is a DamagedIndex error that says so.
         """
         db_path = directory / DB_FILE
+        for folder in (directory.parent, directory):  # indexes/ and indexes/NAME
+            refuse_link(folder)
         if not db_path.is_file():
             if not create:
                 raise BadInput(f"no index at {directory} (build one with `gptchat index PATH`)")

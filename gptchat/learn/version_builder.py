@@ -20,6 +20,7 @@ from gptchat.learn.qa_examples import QAExampleSettings
 from gptchat.learn.train import TrainConfig, TrainingRun
 from gptchat.log.store import AppStore
 from gptchat.progress import NO_PROGRESS, Progress
+from gptchat.safe_files import make_folder, write_replacing
 from gptchat.scratch import remove_leftovers, scratch_prefix
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
@@ -118,10 +119,18 @@ def build_version(
     from gptchat.learn.train import not_worse, score, train
     from gptchat.model.generator import load_causal_lm
     from gptchat.model.provision import check_model_dir, ensure_default_model
-    from gptchat.model.versions import ModelChoice, active_choice, version_dir
+    from gptchat.model.versions import (
+        ModelChoice,
+        active_choice,
+        first_free_version,
+        version_dir,
+    )
 
     config = options.config
     config.check()
+    if not options.dry_run:
+        # A link planted at models/ is refused now, not after an hour of training.
+        make_folder(workspace.root, workspace.models_dir)
     remove_leftovers(workspace.models_dir, "new-version")  # a killed run's half-saved version
     outcome = collect_examples(workspace, options, hooks)
     outcome.needed = options.min_examples
@@ -161,6 +170,8 @@ def build_version(
     passed = not_worse(outcome.before, outcome.after)
     folder = _save(workspace, model, tokenizer, config, outcome)
     with AppStore(workspace.app_db_path) as store:
+        # Recorded in the same transaction that moves the folder into place: no version
+        # without its files, and a name already taken on disk (a leftover, a link) is skipped.
         version = store.add_model_version(
             source=options.source,
             method=config.method,
@@ -169,8 +180,9 @@ def build_version(
             examples=len(train_set),
             metrics={"before": outcome.before, "after": outcome.after, "passed_gate": passed},
             config=config.as_dict(),
+            lowest=first_free_version(workspace),
+            place=lambda number: folder.rename(version_dir(workspace, number)),
         )
-        folder.rename(version_dir(workspace, version))
         if passed or options.force:
             store.activate_model_version(version)
     outcome.version, outcome.activated = version, passed or options.force
@@ -179,7 +191,7 @@ def build_version(
 
 def _save(workspace: Workspace, model, tokenizer, config: TrainConfig, outcome) -> Path:
     """Write the version into a fresh folder beside the others; nothing half-written remains."""
-    workspace.models_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(workspace.root, workspace.models_dir)
     folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("new-version"), dir=workspace.models_dir))
     try:
         if config.method == "lora":
@@ -198,7 +210,7 @@ def _save(workspace: Workspace, model, tokenizer, config: TrainConfig, outcome) 
             },
             "metrics": {"before": outcome.before, "after": outcome.after},
         }
-        (folder / "version.json").write_text(json.dumps(summary, indent=2))
+        write_replacing(folder / "version.json", json.dumps(summary, indent=2))
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise GptchatError(

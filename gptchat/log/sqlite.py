@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from gptchat.errors import GptchatError
+from gptchat.safe_files import refuse_link
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ def open_database(
     read-only, the database is opened for reading; with `copy_if_read_only` it is copied
     into memory instead, so a session can still write (and keep nothing).
     """
+    # SQLite follows links, and writes its -wal and -shm files beside the database.
+    for name in ("", "-wal", "-shm", "-journal"):
+        refuse_link(path.with_name(path.name + name))
     if not _writable(path):
         return _open_read_only(path, migrations, timeout_s, copy_if_read_only)
     try:

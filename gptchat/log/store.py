@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
@@ -357,13 +358,24 @@ class AppStore(Closing):
         examples: int,
         metrics: dict,
         config: dict,
+        lowest: int = 1,
+        place: Callable[[int], None] | None = None,
     ) -> int:
-        """Record a new, inactive version; returns its number."""
+        """Record a new, inactive version numbered `lowest` or above; returns its number.
+
+        `place`, given the number, puts the version's files where they belong inside the same
+        transaction: if it fails, nothing is recorded.
+        """
         with Transaction(self._conn):
-            cursor = self._conn.execute(
-                "INSERT INTO model_versions(created_at, source, method, base_model, parent,"
-                " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (highest,) = self._conn.execute(
+                "SELECT COALESCE(MAX(id), 0) FROM model_versions"
+            ).fetchone()
+            number = max(highest + 1, lowest)
+            self._conn.execute(
+                "INSERT INTO model_versions(id, created_at, source, method, base_model, parent,"
+                " examples, metrics, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    number,
                     now_iso(),
                     source,
                     method,
@@ -374,7 +386,9 @@ class AppStore(Closing):
                     json.dumps(config),
                 ),
             )
-        return int(cursor.lastrowid)
+            if place is not None:
+                place(number)
+        return number
 
     def model_versions(self) -> list[ModelVersion]:
         rows = self._conn.execute(

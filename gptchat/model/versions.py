@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,16 @@ def root_choice(store: AppStore) -> ModelChoice:
 
 def version_dir(workspace: Workspace, version: int) -> Path:
     return workspace.models_dir / f"v{version}"
+
+
+def first_free_version(workspace: Workspace) -> int:
+    """The lowest version number above every `models/vN` on disk, folder, file or link."""
+    taken = [
+        int(match.group(1))
+        for path in (workspace.models_dir.iterdir() if workspace.models_dir.is_dir() else [])
+        if (match := re.fullmatch(r"v(\d+)", path.name))
+    ]
+    return max(taken, default=0) + 1
 
 
 def version_chain(store: AppStore, version: ModelVersion) -> list[ModelVersion]:

@@ -19,6 +19,7 @@ from gptchat.log.store import (
     conversation_title,
 )
 from gptchat.model.loading import ModelOptions
+from gptchat.safe_files import make_folder, write_replacing
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
@@ -272,10 +273,13 @@ class Assistant:
         workspace); returns where."""
         from gptchat.cli.answer_text import conversation_markdown
 
-        path = target or self.workspace.root / "exports" / f"conversation-{conversation_id}.md"
-        path = path.expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(conversation_markdown(self.store, conversation_id) + "\n", "utf-8")
+        if target is None:
+            folder = make_folder(self.workspace.root, self.workspace.exports_dir)
+            path = folder / f"conversation-{conversation_id}.md"
+        else:
+            path = target.expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+        write_replacing(path, conversation_markdown(self.store, conversation_id) + "\n")
         return path
 
     def delete(self, conversation_id: int) -> None:
