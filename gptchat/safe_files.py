@@ -8,6 +8,7 @@ it; folders and databases that are links are refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -32,10 +33,8 @@ def make_folder(root: Path, folder: Path) -> Path:
     current = root
     for part in folder.relative_to(root).parts:
         current = current / part
-        try:
+        with contextlib.suppress(FileExistsError):  # the checks below see what is there
             current.mkdir()
-        except FileExistsError:
-            pass
         refuse_link(current)
         if not stat.S_ISDIR(current.lstat().st_mode):
             raise BadInput(f"{current} is in the way: gptchat needs a folder there")

@@ -33,7 +33,12 @@ def untouched(outside: Path) -> bool:
 
 
 def test_an_eval_report_replaces_a_link_instead_of_following_it(
-    monkeypatch, capsys, docs, qa_file, workspace: Workspace, outside: Path  # noqa: F811
+    monkeypatch,
+    capsys,
+    docs,
+    qa_file,
+    workspace: Workspace,
+    outside: Path,  # noqa: F811
 ) -> None:
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     workspace.eval_dir.mkdir()
@@ -46,7 +51,12 @@ def test_an_eval_report_replaces_a_link_instead_of_following_it(
 
 
 def test_a_linked_eval_folder_is_refused(
-    monkeypatch, capsys, docs, qa_file, workspace: Workspace, outside: Path  # noqa: F811
+    monkeypatch,
+    capsys,
+    docs,
+    qa_file,
+    workspace: Workspace,
+    outside: Path,  # noqa: F811
 ) -> None:
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     workspace.eval_dir.symlink_to(outside)
