@@ -30,6 +30,16 @@ def visible(text: str) -> str:
     return _CONTROL.sub(_symbol, text)
 
 
+def one_line(text: str) -> str:
+    """A name or heading as one line: also newlines, tabs and Unicode line breaks shown as
+    symbols, so a file named "a\\n[9] b" cannot pose as a second source line."""
+    return _LINE_BREAKING.sub(_symbol, text)
+
+
+# Every control character, and the Unicode line and paragraph separators.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _symbol(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return _VISIBLE.get(code, f"\\x{code:02x}")
+    return _VISIBLE.get(code, f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

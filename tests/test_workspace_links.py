@@ -11,7 +11,6 @@ from gptchat.log.store import AppStore
 from gptchat.tui.assistant import Assistant
 from gptchat.workspace import Workspace
 from tests.conftest import FAST, run_cli, versions
-from tests.test_eval import qa_file  # noqa: F401 (a fixture)
 from tests.test_finetune import record_feedback
 
 PRECIOUS = "the user's own file\n"
@@ -26,6 +25,15 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def questions(tmp_path: Path) -> Path:
+    """A one-question file about the `docs` fixture."""
+    path = tmp_path / "qa.jsonl"
+    row = {"question": "How long is green tea steeped?", "answers": ["two minutes"]}
+    path.write_text(json.dumps(row) + "\n")
+    return path
+
+
 def untouched(outside: Path) -> bool:
     return [p.name for p in outside.iterdir()] == ["precious.txt"] and (
         outside / "precious.txt"
@@ -36,15 +44,15 @@ def test_an_eval_report_replaces_a_link_instead_of_following_it(
     monkeypatch,
     capsys,
     docs,
-    qa_file,
+    questions,
     workspace: Workspace,
-    outside: Path,  # noqa: F811
+    outside: Path,
 ) -> None:
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     workspace.eval_dir.mkdir()
     planted = workspace.eval_dir / "run-1.json"
     planted.symlink_to(outside / "precious.txt")
-    code, _, err = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--retrieval-only")
+    code, _, err = run_cli(monkeypatch, capsys, "eval", str(questions), "--retrieval-only")
     assert code == 0, err
     assert untouched(outside)
     assert not planted.is_symlink() and json.loads(planted.read_text())["run_id"] == 1
@@ -54,13 +62,13 @@ def test_a_linked_eval_folder_is_refused(
     monkeypatch,
     capsys,
     docs,
-    qa_file,
+    questions,
     workspace: Workspace,
-    outside: Path,  # noqa: F811
+    outside: Path,
 ) -> None:
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     workspace.eval_dir.symlink_to(outside)
-    code, _, err = run_cli(monkeypatch, capsys, "eval", str(qa_file), "--retrieval-only")
+    code, _, err = run_cli(monkeypatch, capsys, "eval", str(questions), "--retrieval-only")
     assert code == 2 and "is a symbolic link" in err and "Evaluating" not in err
     assert untouched(outside)
 

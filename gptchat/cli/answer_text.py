@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass
 from gptchat.answer.prompt import NOT_COVERED
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
+from gptchat.control_chars import one_line, visible
 from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
 
 
 def source_line(number: int | None, location: str, heading: str) -> str:
     """`[n] location — heading`; `[-]` for a passage the prompt did not number."""
     label = f"[{number}]" if number is not None else "[-]"
+    location, heading = one_line(location), one_line(heading)
     return f"{label} {location} — {heading}" if heading else f"{label} {location}"
 
 
@@ -182,4 +184,5 @@ def conversation_markdown(store: AppStore, conversation_id: int) -> str:
             lines += ["Sources:", "", *(f"- {_source_line(s)}" for s in turn.sources), ""]
         if turn.feedback is not None:
             lines += [f"> {line}" for line in feedback_lines(turn.feedback)] + [""]
-    return "\n".join(lines)
+    # A file that `cat` shows: escape sequences from documents or the model stay inert.
+    return visible("\n".join(lines))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich import filesize
 
+from gptchat.control_chars import one_line
 from gptchat.index.document_index import IndexSummary
 from gptchat.index.indexer import IndexReport
 from gptchat.ingest.walker import UNSUPPORTED
@@ -41,10 +42,14 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
         kinds = ", ".join(f"{suffix} x{n}" for suffix, n in unsupported.most_common())
         lines.append(f"  skipped, unsupported type: {kinds}")
     lines.extend(
-        f"  skipped {s.path}: {s.reason}" for s in report.skipped if s.reason != UNSUPPORTED
+        f"  skipped {one_line(s.path)}: {s.reason}"
+        for s in report.skipped
+        if s.reason != UNSUPPORTED
     )
-    lines.extend(f"  failed {path}: {reason}" for path, reason in report.failed)
-    lines.extend(f"  indexed in part {path}: {problem}" for path, problem in report.warnings)
+    lines.extend(f"  failed {one_line(path)}: {reason}" for path, reason in report.failed)
+    lines.extend(
+        f"  indexed in part {one_line(path)}: {problem}" for path, problem in report.warnings
+    )
     lines.extend(
         f"  warning: nothing to index in {root} (no file of a type gptchat reads)"
         for root in report.empty_roots

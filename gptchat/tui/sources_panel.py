@@ -8,7 +8,7 @@ from pathlib import PurePath
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
-from gptchat.control_chars import visible
+from gptchat.control_chars import one_line, visible
 from gptchat.log.store import StoredSource
 from gptchat.tui.side_panel import SidePanel
 
@@ -19,7 +19,7 @@ def compact_label(source: StoredSource) -> Text:
     lines = source.location.rsplit(":", 1)[1] if ":" in source.location else ""
     name = PurePath(source.path).name if source.path else source.location
     label = Text(f"{number} ", style="bold")
-    label.append(visible(f"{name}:{lines}" if lines else name), style="bold")
+    label.append(one_line(f"{name}:{lines}" if lines else name), style="bold")
     label.append(f"  {source.score:.3f}", style="dim")
     return label
 
@@ -45,7 +45,7 @@ class SourceItem(ListItem):
         snippet = Static(compact_text(source), markup=False, classes="snippet")
         super().__init__(label, snippet)
         self.source = source
-        self.tooltip = visible(source.location)  # the whole path, for a mouse that hovers
+        self.tooltip = one_line(source.location)  # the whole path, for a mouse that hovers
 
 
 class SourcesPanel(SidePanel):
