@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from gptchat.cli.options import index_option, k_option, model_options, status
+from gptchat.cli.options import (
+    FiniteNumber,
+    WholeNumber,
+    index_option,
+    k_option,
+    model_options,
+    status,
+)
 from gptchat.cli.output import echo, echo_json
 from gptchat.errors import BadInput
 from gptchat.safe_files import make_folder, write_replacing
@@ -18,7 +25,7 @@ from gptchat.workspace import Workspace
 @click.command(name="eval")
 @click.argument("qa_file", type=click.Path(path_type=Path), required=False)
 @index_option
-@click.option("--limit", type=click.IntRange(1), help="Evaluate a seeded sample of N questions.")
+@click.option("--limit", type=WholeNumber(1), help="Evaluate a seeded sample of N questions.")
 @k_option
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval alone; no model runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead.")
@@ -35,7 +42,7 @@ from gptchat.workspace import Workspace
 )
 @click.option(
     "--max-tokens",
-    type=click.IntRange(1, 4096),
+    type=WholeNumber(1, 4096),
     help="Cap each answer at this many tokens (default: 200, as in the app).",
 )
 @click.option(
@@ -140,12 +147,12 @@ def eval_command(
 )
 @click.option(
     "--max-examples",
-    type=click.IntRange(1),
+    type=WholeNumber(1),
     help="With --from-qa: a seeded sample of this many questions.",
 )
 @click.option(
     "--negatives",
-    type=click.FloatRange(0, 1),
+    type=FiniteNumber(0, 1),
     default=0.15,
     show_default=True,
     help="With --from-qa: share of questions also shown only other documents, to teach refusal.",
@@ -161,13 +168,11 @@ def eval_command(
 @index_option
 @k_option
 @click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
-@click.option(
-    "--lr", type=click.FloatRange(0, min_open=True), help="Default: 5e-4 LoRA, 3e-5 full."
-)
-@click.option("--batch-size", type=click.IntRange(1), default=4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=WholeNumber(1), default=1, show_default=True)
+@click.option("--max-steps", type=WholeNumber(1), help="Stop after this many steps.")
+@click.option("--lr", type=FiniteNumber(0, min_open=True), help="Default: 5e-4 LoRA, 3e-5 full.")
+@click.option("--batch-size", type=WholeNumber(1), default=4, show_default=True)
+@click.option("--seed", type=WholeNumber(0, 2**32 - 1), default=0, show_default=True)
 @click.option(
     "--precision",
     type=click.Choice(["auto", "bf16", "fp32"]),
@@ -177,7 +182,7 @@ def eval_command(
 )
 @click.option(
     "--held-out",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FiniteNumber(0, 1, min_open=True, max_open=True),
     default=0.2,
     show_default=True,
     help="Share of examples kept out of training to score old against new.",
@@ -295,9 +300,11 @@ def models(ctx: click.Context) -> None:
 @click.pass_obj
 def use(workspace: Workspace, version: str) -> None:
     """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
-    from gptchat.model.versions import use_model_version
+    from gptchat.model.versions import use_model_version, version_target
 
-    target = version if version in ("base", "starter") else _version(version)
+    target = version_target(version)
+    if target is None:
+        raise BadInput(f"a version is a number like 2 (or v2, starter, base), not {version!r}")
     echo(use_model_version(workspace, target))
 
 
@@ -308,13 +315,6 @@ def rollback(workspace: Workspace) -> None:
     from gptchat.model.versions import rollback_model_version
 
     echo(rollback_model_version(workspace))
-
-
-def _version(text: str) -> int:
-    number = text.removeprefix("v")
-    if not number.isdigit():
-        raise BadInput(f"a version is a number like 2 (or v2, starter, base), not {text!r}")
-    return int(number)
 
 
 @models.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -12,7 +11,14 @@ import click
 
 from gptchat import __version__
 from gptchat.cli.learning import eval_command, finetune, models
-from gptchat.cli.options import index_option, k_option, model_options, status
+from gptchat.cli.options import (
+    FiniteNumber,
+    WholeNumber,
+    index_option,
+    k_option,
+    model_options,
+    status,
+)
 from gptchat.cli.output import echo, echo_json, show_warnings
 from gptchat.errors import BadInput, GptchatError
 from gptchat.index.runtimes import RUNTIMES
@@ -51,7 +57,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 )
 @click.option(
     "--max-file-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteNumber(min=0, min_open=True),
     default=50,
     show_default=True,
     help="Skip files larger than this.",
@@ -61,7 +67,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2).",
 )
-@click.option("--chunk-tokens", type=click.IntRange(min=32), help="Chunk size in embedder tokens.")
+@click.option("--chunk-tokens", type=WholeNumber(32), help="Chunk size in embedder tokens.")
 @click.option(
     "--runtime",
     type=click.Choice(["auto", *RUNTIMES]),
@@ -87,12 +93,12 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 )
 @click.option(
     "--ray-workers",
-    type=click.IntRange(min=1),
+    type=WholeNumber(1),
     help="Embedding workers on Ray (default: one per GPU of the cluster, else 2).",
 )
 @click.option(
     "--overlap-tokens",
-    type=click.IntRange(min=0),
+    type=WholeNumber(0),
     default=32,
     show_default=True,
     help="Tokens repeated between neighbouring chunks.",
@@ -214,7 +220,9 @@ def chat(
 @click.argument("question", required=False)
 @index_option
 @k_option
-@click.option("--conversation", "conversation_id", type=int, help="Continue this conversation.")
+@click.option(
+    "--conversation", "conversation_id", type=WholeNumber(1), help="Continue this conversation."
+)
 @click.option(
     "-c", "--continue", "continue_last", is_flag=True, help="Continue the latest conversation."
 )
@@ -260,6 +268,10 @@ def ask(
         if not latest:
             raise BadInput("no conversation to continue yet (ask without -c first)")
         conversation_id = latest[0].id
+    elif conversation_id is not None:
+        with AppStore(workspace.app_db_path) as store:  # before the model loads, not after
+            if store.conversation(conversation_id) is None:
+                raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
     opened = open_chat_session(
         workspace, index_name, ModelOptions(model_path, int8), k, report=status
     )
@@ -289,10 +301,10 @@ def ask(
 
 @cli.command()
 @click.argument("prompt")
-@click.option("--max-tokens", type=click.IntRange(1, 4096), default=60, show_default=True)
+@click.option("--max-tokens", type=WholeNumber(1, 4096), default=60, show_default=True)
 @click.option(
     "--temperature",
-    type=click.FloatRange(0),
+    type=FiniteNumber(0),
     default=0.0,
     show_default=True,
     help="0 decodes greedily; higher samples more freely.",
@@ -328,8 +340,8 @@ def generate(
 
 
 @cli.command()
-@click.argument("conversation_id", type=int, required=False)
-@click.option("-n", "limit", type=click.IntRange(1), help="Only the N most recent.")
+@click.argument("conversation_id", type=WholeNumber(1), required=False)
+@click.option("-n", "limit", type=WholeNumber(1), help="Only the N most recent.")
 @click.option("-q", "--query", default="", help="Only conversations whose messages hold TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
 @click.option("--markdown", is_flag=True, help="With an ID: print it as a Markdown document.")
@@ -394,7 +406,7 @@ def main() -> None:
     try:
         code = cli.main(prog_name="gptchat", standalone_mode=False)
     except click.ClickException as exc:
-        _fail(exc.format_message(), exc.exit_code, shown=exc.show)
+        _fail(_usage_line(exc), exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         _fail("interrupted; everything committed so far is kept", 130)
     except GptchatError as exc:
@@ -406,11 +418,17 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _fail(message: str, exit_code: int, shown: Callable[[], None] | None = None) -> NoReturn:
-    if shown is not None:
-        shown()  # click's own rendering: usage line and hint
-    else:
-        echo(f"gptchat: {message}", err=True)
+def _usage_line(exc: click.ClickException) -> str:
+    """click's complaint about the command line, as one line that says where help is."""
+    message = " ".join(exc.format_message().split())
+    context = exc.ctx if isinstance(exc, click.UsageError) else None
+    if context is None:
+        return f"error: {message}"
+    return f"error: {message} (see `{context.command_path} --help`)"
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    echo(f"gptchat: {message}", err=True)
     if "--json" in sys.argv[1:]:
         echo_json({"error": message.removeprefix("error: "), "exit_code": exit_code})
     sys.exit(exit_code)

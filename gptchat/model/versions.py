@@ -60,6 +60,15 @@ def version_dir(workspace: Workspace, version: int) -> Path:
     return workspace.models_dir / f"v{version}"
 
 
+def version_target(text: str) -> int | str | None:
+    """What `models use` and `/model` name: 2 for "2" or "v2", "starter", "base"; None for
+    anything else (digits in ASCII only: a superscript two or an Arabic-Indic one is no version)."""
+    if text in ("base", "starter"):
+        return text
+    number = text.removeprefix("v")
+    return int(number) if re.fullmatch(r"[0-9]{1,18}", number) else None
+
+
 def first_free_version(workspace: Workspace) -> int:
     """The lowest version number above every `models/vN` on disk, folder, file or link."""
     taken = [

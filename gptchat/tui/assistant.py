@@ -155,11 +155,11 @@ class Assistant:
     def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
         """`/model N`, `/model starter`, `/model base` or `/model PATH`; returns the name now
         answering."""
-        number = choice.removeprefix("v")
-        if number.isdigit():
-            return self.use_version(int(number), report)
-        if choice in ("base", "starter"):
-            return self.use_version(choice, report)
+        from gptchat.model.versions import version_target
+
+        target = version_target(choice)
+        if target is not None:
+            return self.use_version(target, report)
         return self.use_model(Path(choice).expanduser(), report)
 
     def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
