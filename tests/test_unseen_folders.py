@@ -17,7 +17,7 @@ from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import ROOT_BARE, ROOT_MISSING, Indexer
 from gptchat.ingest import walker
 from gptchat.workspace import Workspace
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_paragraphs
 
 
 @pytest.fixture
@@ -190,3 +190,40 @@ def test_chmod_000_on_a_folder_loses_nothing_from_the_command_line(docs: Path) -
     finally:
         (shared / "docs" / "guides").chmod(0o755)
         shutil.rmtree(shared)
+
+
+def test_ctrl_c_during_embedding_stops_within_a_slice_and_keeps_what_was_committed(
+    index: DocumentIndex, embedder: Embedder, docs: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C while a large batch embeds: the run stops at the next slice of texts, not at the
+    end of the batch, and what was committed before stays."""
+    import signal
+    import threading
+
+    Indexer(index, embedder).run([docs])
+    big = tmp_path / "big"
+    big.mkdir()
+    write_paragraphs(big / "many.md", 6000, "lighthouses")  # about 10 slices
+    slices_after_signal: list[int] = []
+    signalled = threading.Event()
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    class CtrlCAfterFirstSlice:
+        def start(self, total: int, label: str, unit: str = "") -> None:
+            pass
+
+        def advance(self, steps: int = 1, note: str = "") -> None:
+            if threading.get_ident() == main_thread:
+                return
+            if signalled.is_set():
+                slices_after_signal.append(steps)
+            else:
+                signalled.set()
+                signal.pthread_kill(main_thread, signal.SIGINT)
+
+    indexer = Indexer(index, embedder, progress=CtrlCAfterFirstSlice(), embed_batch_chunks=10_000)
+    with pytest.raises(KeyboardInterrupt):
+        indexer.run([big])
+    assert signalled.is_set() and len(slices_after_signal) <= 1
+    assert len(indexed_names(index)) == 4 and index.roots() == [str(docs.resolve())]

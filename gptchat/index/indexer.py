@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,6 +53,10 @@ class IndexReport:
     seconds: float = 0.0
     runtime: str = ""  # what ran the embedder, when anything was embedded
     runtime_min_cosine: float = 1.0  # its least cosine to PyTorch's vectors on the probe
+
+
+class EmbeddingStopped(Exception):
+    """Raised in the embedding thread to drop a batch when the run stops early."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class Indexer:
         self._embedder_thread: ThreadPoolExecutor | None = None
         self._report = IndexReport()
         self._started = time.perf_counter()  # of the current run's reading, for the rate
+        # Set when the run stops early (Ctrl-C, an error): the embedding thread gives up at
+        # its next slice of texts instead of finishing a batch nobody will commit.
+        self._stopping = threading.Event()
 
     def settings(self) -> IndexSettings:
         return IndexSettings(
@@ -170,6 +178,7 @@ class Indexer:
         self._started = time.perf_counter()
         to_read = self._bytes_to_read(found)
         self.progress.start(to_read, "Indexing", "bytes")
+        self._stopping.clear()
         with ThreadPoolExecutor(1, thread_name_prefix="gptchat-embed") as thread:
             self._embedder_thread = thread
             # The model loads while the first files are read; a failure shows at the first encode.
@@ -184,6 +193,9 @@ class Indexer:
                 for root, _ in found:
                     if str(root) not in recorded:
                         self.index.add_root(str(root))
+            except BaseException:
+                self._stopping.set()  # leaving the block waits for the thread: make it short
+                raise
             finally:
                 self._embedder_thread = None
             failed = loading.exception() if loading is not None else None
@@ -328,6 +340,8 @@ class Indexer:
         shown = [0]
 
         def embedded(done: int) -> None:
+            if self._stopping.is_set():
+                raise EmbeddingStopped
             # Until the commits, the batch's bytes follow the share of its texts embedded.
             share = batch_bytes * done // max(len(missing), 1)
             self._advance(share - shown[0])
