@@ -21,3 +21,11 @@ class IndexMismatch(GptchatError):
     """An index was built with another embedder or other chunk settings."""
 
     exit_code = 3
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in words, with the file it concerns: "Permission denied: /x", not
+    "[Errno 13] Permission denied: '/x'"."""
+    what = exc.strerror or str(exc)
+    places = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    return f"{what}: {' -> '.join(places)}" if places else what

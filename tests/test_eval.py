@@ -302,3 +302,17 @@ def test_record_feedback_needs_answers(monkeypatch, capsys, docs, qa_file) -> No
         monkeypatch, capsys, "eval", str(qa_file), "--record-feedback", "--retrieval-only"
     )
     assert code == 2 and "--record-feedback needs answers" in err
+
+
+def test_a_bom_and_a_line_separator_inside_a_string_keep_every_row(tmp_path: Path) -> None:
+    rows = [
+        {"question": "First row after the BOM?", "answers": ["yes"]},
+        {"question": "A line\u2028separator inside?", "answers": ["kept\u2029whole"]},
+        {"question": "Third?", "answers": ["three"]},
+    ]
+    path = tmp_path / "qa.jsonl"
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows)
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    qa_set = load_qa_set(path)
+    assert qa_set.problems == []
+    assert [item.question for item in qa_set.items] == [row["question"] for row in rows]

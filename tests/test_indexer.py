@@ -131,13 +131,18 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(
     bump_mtime(docs / "tea.txt")
     report = Indexer(index, embedder, max_file_bytes=1_000_000).run([docs])
     failed = {Path(p).name: reason for p, reason in report.failed}
-    assert failed.keys() == {"binary.txt", "latin1.md", "broken.pdf"}
-    assert "binary" in failed["binary.txt"] and "UTF-8" in failed["latin1.md"]
+    assert failed.keys() == {"binary.txt", "broken.pdf"}
+    assert "binary" in failed["binary.txt"]
     assert "PDF" in failed["broken.pdf"]
     assert {Path(s.path).name: s.reason for s in report.skipped} == {
         "huge.md": "larger than the 1 MB limit"
     }
-    assert [Path(p).name for p in report.added] == ["fresh.md"]
+    # Latin-1 text is read (cp1252 decodes it alike) and the summary says so.
+    assert [Path(p).name for p in report.added] == ["fresh.md", "latin1.md"]
+    assert [(Path(p).name, w) for p, w in report.warnings] == [
+        ("latin1.md", "read as cp1252 (not UTF-8)")
+    ]
+    assert index.keyword_search("café", 1)
     assert top_path(index, embedder, "do otters hold hands?") == "fresh.md"
     assert top_path(index, embedder, "what is the bicycle chain oil interval") == "bikes.rst"
 

@@ -112,7 +112,6 @@ def test_docx_headings_paragraphs_and_tables() -> None:
     ("name", "data", "reason"),
     [
         ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "binary content"),
-        ("latin1.md", "café au lait".encode("latin-1"), "invalid UTF-8 at byte 3"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage", "corrupt PDF"),
         ("broken.docx", b"PK\x03\x04 not really a zip", "corrupt DOCX"),
     ],
@@ -120,3 +119,60 @@ def test_docx_headings_paragraphs_and_tables() -> None:
 def test_unreadable_files_raise_with_a_reason(name: str, data: bytes, reason: str) -> None:
     with pytest.raises(UnreadableDocument, match=reason):
         load_document(Path(name), data)
+
+
+def test_a_pdf_with_no_pages_or_no_text_says_so() -> None:
+    from pypdf import PdfWriter
+
+    empty = io.BytesIO()
+    PdfWriter().write(empty)
+    with pytest.raises(UnreadableDocument, match="PDF with no pages"):
+        load_document(Path("empty.pdf"), empty.getvalue())
+    blank = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.write(blank)
+    document = load_document(Path("scan.pdf"), blank.getvalue())
+    assert document.blocks == [] and "no text on any page" in document.problems[0]
+
+
+def test_a_docx_that_inflates_past_the_limit_is_refused_unread() -> None:
+    import zipfile
+
+    from gptchat.ingest.loaders.docx import MAX_INFLATED_BYTES
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/media/zeros.bin", b"\0" * (MAX_INFLATED_BYTES + 1))
+    assert len(bomb.getvalue()) < 1_000_000
+    with pytest.raises(UnreadableDocument, match=r"inflates to 64 MB, over the 64 MB"):
+        load_document(Path("bomb.docx"), bomb.getvalue())
+
+
+def test_a_zip_that_is_not_a_word_document_is_named_so() -> None:
+    import zipfile
+
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(UnreadableDocument) as refused:
+        load_document(Path("other.docx"), other.getvalue())
+    assert "corrupt DOCX" in str(refused.value) and "BytesIO" not in str(refused.value)
+
+
+def test_a_big_one_line_html_page_streams_without_a_tree() -> None:
+    """A page of 50,000 paragraphs on one line: read as blocks, each with its line."""
+    page = "<html><body>" + "".join(f"<p>Note {i} <b>bold</b>.</p>" for i in range(50_000))
+    blocks = blocks_of("big.html", (page + "</body></html>").encode())
+    assert len(blocks) == 50_000 and blocks[-1].text == "Note 49999 bold."
+    assert {block.line_start for block in blocks} == {1}
+
+
+def test_legacy_8_bit_text_is_decoded_and_said_so() -> None:
+    latin = load_document(Path("latin1.md"), "Café au lait, très bon.".encode("latin-1"))
+    assert [b.text for b in latin.blocks] == ["Café au lait, très bon."]
+    assert latin.problems == ["read as cp1252 (not UTF-8)"]
+    cyrillic = load_document(Path("ru.txt"), "Привет мир, как дела?".encode("cp1251"))
+    assert [b.text for b in cyrillic.blocks] == ["Привет мир, как дела?"]
+    assert cyrillic.problems == ["read as cp1251 (not UTF-8)"]

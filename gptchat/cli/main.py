@@ -20,7 +20,7 @@ from gptchat.cli.options import (
     status,
 )
 from gptchat.cli.output import echo, echo_json, show_warnings
-from gptchat.errors import BadInput, GptchatError
+from gptchat.errors import BadInput, GptchatError, os_error_text
 from gptchat.index.runtimes import RUNTIMES
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
@@ -414,7 +414,7 @@ def main() -> None:
     except sqlite3.Error as exc:
         _fail(f"database error: {exc}", 1)
     except OSError as exc:
-        _fail(f"error: {exc}", 1)
+        _fail(f"error: {os_error_text(exc)}", 1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

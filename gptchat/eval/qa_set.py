@@ -70,7 +70,8 @@ def load_qa_set(path: Path) -> QASet:
     """Read a question set; bad rows are reported and skipped, an empty set is an error."""
     if not path.is_file():
         raise BadInput(f"{path}: no such question file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # utf-8-sig: a file saved with a BOM keeps its first row.
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     qa_set = _squad_json(text, path) if path.suffix.lower() == ".json" else _jsonl(text)
     if not qa_set.items:
         first = f" (first problem: {qa_set.problems[0]})" if qa_set.problems else ""
@@ -81,7 +82,8 @@ def load_qa_set(path: Path) -> QASet:
 def _jsonl(text: str) -> QASet:
     items: list[QAItem] = []
     problems: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at \n only: splitlines() would also cut at a U+2028 inside a string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

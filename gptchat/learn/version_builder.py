@@ -20,7 +20,7 @@ from gptchat.learn.qa_examples import QAExampleSettings
 from gptchat.learn.train import TrainConfig, TrainingRun
 from gptchat.log.store import AppStore
 from gptchat.progress import NO_PROGRESS, Progress
-from gptchat.safe_files import make_folder, write_replacing
+from gptchat.safe_files import make_folder, refuse_link, write_replacing
 from gptchat.scratch import remove_leftovers, scratch_prefix
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
@@ -128,9 +128,7 @@ def build_version(
 
     config = options.config
     config.check()
-    if not options.dry_run:
-        # A link planted at models/ is refused now, not after an hour of training.
-        make_folder(workspace.root, workspace.models_dir)
+    refuse_link(workspace.models_dir)  # now, not after an hour of training
     remove_leftovers(workspace.models_dir, "new-version")  # a killed run's half-saved version
     outcome = collect_examples(workspace, options, hooks)
     outcome.needed = options.min_examples

@@ -11,7 +11,7 @@ from gptchat.ingest.documents import Block, Document, LoadedText
 from gptchat.ingest.loaders.docx import load_docx
 from gptchat.ingest.loaders.html import load_html
 from gptchat.ingest.loaders.pdf import load_pdf
-from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst
+from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst, text_encoding
 
 # A loader returns the file's blocks, or LoadedText when it read only part of the file.
 Loader = Callable[[bytes], list[Block] | LoadedText]
@@ -119,6 +119,10 @@ _CODE_NAMES = frozenset(
 )
 
 
+# Kinds read through decode_text, whose encoding is worth a word when it is not UTF.
+_TEXT_KINDS = frozenset(["markdown", "rst", "text", "html", "code"])
+
+
 def document_kind(path: Path) -> str | None:
     """The kind of document `path` holds, or None when gptchat does not read it."""
     suffix = path.suffix.lower()
@@ -140,6 +144,10 @@ def load_document(path: Path, data: bytes) -> Document:
     loaded = loader(data)
     if not isinstance(loaded, LoadedText):
         loaded = LoadedText(loaded)
+    if kind in _TEXT_KINDS and not data.isascii():
+        encoding = text_encoding(data)
+        if not encoding.startswith("utf"):
+            loaded.problems.append(f"read as {encoding} (not UTF-8)")
     blocks = []
     for block in loaded.blocks:
         text = strip_controls(block.text)

@@ -35,6 +35,8 @@ def load_pdf(data: bytes) -> LoadedText:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocument("encrypted PDF (needs a password)")
+        if len(reader.pages) == 0:
+            raise UnreadableDocument("PDF with no pages")
         pdf = LoadedText()
         for page_number, page in enumerate(reader.pages, start=1):
             warnings.messages.clear()
@@ -56,6 +58,8 @@ def load_pdf(data: bytes) -> LoadedText:
     finally:
         logger.removeHandler(warnings)
         logger.propagate = propagate
+    if not pdf.blocks and not pdf.problems:
+        pdf.problems.append("no text on any page (a scan? gptchat reads no images)")
     return pdf
 
 

@@ -23,19 +23,60 @@ _BOMS = [
 
 
 def decode_text(data: bytes) -> str:
-    """Decode text (UTF-8, or UTF-16/32 by their BOM), refusing binary content."""
-    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
-    if encoding is None:
-        encoding = _bomless_utf16(data[:8192])
-    if encoding is None and b"\x00" in data[:8192]:
-        raise UnreadableDocument("binary content (NUL bytes) in a text file")
-    encoding = encoding or "utf-8"
+    """Decode text (UTF-8, UTF-16/32 by their BOM, else a legacy 8-bit encoding such as
+    cp1252 found by a charset detector), refusing binary content."""
+    encoding = text_encoding(data)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise UnreadableDocument(f"invalid {encoding.upper()} at byte {exc.start}") from exc
     text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding a text file is read with; raises UnreadableDocument for binary content."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is None:
+        encoding = _bomless_utf16(data[:8192])
+    if encoding is not None:
+        return encoding
+    if b"\x00" in data[:8192]:
+        raise UnreadableDocument("binary content (NUL bytes) in a text file")
+    if data.isascii():
+        return "utf-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        legacy = legacy_encoding(data)
+        if legacy is None:
+            raise UnreadableDocument(
+                f"invalid UTF-8 at byte {exc.start}, and no other encoding fits"
+            ) from exc
+        return legacy
+    return "utf-8"
+
+
+def legacy_encoding(data: bytes) -> str | None:
+    """The 8-bit encoding that charset-normalizer finds for non-UTF-8 text, or None.
+
+    Several encodings often decode a short Western text alike; then cp1252 (Windows' and,
+    for its printable range, Latin-1's) is taken, as the one such files most often use.
+    """
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data[:_DETECTION_SAMPLE])
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if match.chaos <= best.chaos and "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    return best.encoding
+
+
+# Bytes the detector looks at: enough to tell, without minutes on a 50 MB file.
+_DETECTION_SAMPLE = 200_000
 
 
 def _bomless_utf16(head: bytes) -> str | None:
