@@ -23,7 +23,7 @@ def remove_leftovers(folder: Path, kind: str) -> list[Path]:
     for path in folder.glob(f".{kind}-*") if folder.is_dir() else []:
         match = pattern.match(path.name)
         pid = int(match.group(1)) if match and match.group(1) else None
-        if pid is not None and _running(pid):
+        if pid is not None and process_running(pid):
             continue  # another run is writing it right now
         try:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -34,7 +34,8 @@ def remove_leftovers(folder: Path, kind: str) -> list[Path]:
     return removed
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process with this id is alive (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -59,3 +59,30 @@ def test_activating_a_version_is_one_step(workspace: Workspace) -> None:
             store.activate_model_version(second)
         # Not "none active": the clearing of the old flag was rolled back with the failure.
         assert store.active_model_version().id == first
+
+
+def test_an_answer_left_streaming_by_a_killed_process_is_interrupted_on_the_next_open(
+    workspace: Workspace,
+) -> None:
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with AppStore(workspace.app_db_path) as store:
+        conversation = store.new_conversation("Q", "default")
+        question = store.add_message(conversation, "user", "What?")
+        mine = store.add_message(conversation, "assistant", "", "streaming", question)
+        killed = store.add_message(conversation, "assistant", "", "streaming", question)
+        store._conn.execute("UPDATE messages SET writer_pid = ? WHERE id = ?", (gone.pid, killed))
+    with AppStore(workspace.app_db_path) as reopened:
+        assert reopened.message(killed).status == "interrupted"
+        assert reopened.message(mine).status == "streaming"  # this process still writes it
+
+
+def test_nul_bytes_never_reach_the_database(workspace: Workspace) -> None:
+    with AppStore(workspace.app_db_path) as store:
+        conversation = store.new_conversation("Ti\x00tle", "default")
+        message = store.add_message(conversation, "user", "What\x00 is lava?")
+        store.rename_conversation(conversation, "Re\x00named")
+        assert store.message(message).content == "What is lava?"
+        assert store.conversation(conversation).title == "Renamed"

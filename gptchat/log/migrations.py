@@ -141,3 +141,10 @@ def m006_message_search(db: Database) -> None:
         END"""
     )
     db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
+@app_migrations()
+def m007_answer_writer(db: Database) -> None:
+    # The process streaming an answer: one killed mid-answer leaves it "streaming", and the
+    # next open marks it interrupted when that process is gone.
+    db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")

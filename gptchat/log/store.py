@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -11,6 +12,7 @@ from typing import TypeVar
 
 from gptchat.log.migrations import app_migrations
 from gptchat.log.sqlite import Closing, Transaction, now_iso, open_database
+from gptchat.scratch import process_running
 
 T = TypeVar("T")
 
@@ -106,6 +108,11 @@ class Message:
     raw_content: str | None = None  # what the model wrote, before its citations were checked
 
 
+def _without_nul(text: str) -> str:
+    """Stored text without NUL: it ends strings in C, so tools would show a cut question."""
+    return text.replace("\x00", "")
+
+
 def conversation_title(first_message: str) -> str:
     """A conversation's title: its first message, cut to 60 characters."""
     text = " ".join(first_message.split())
@@ -122,6 +129,23 @@ class AppStore(Closing):
         self._conn = open_database(db_path, app_migrations, busy_timeout_s, copy_if_read_only=True)
         # Rows are read by column name: a new column cannot shift what a field receives.
         self._conn.row_factory = sqlite3.Row
+        self._close_orphaned_answers()
+
+    def _close_orphaned_answers(self) -> None:
+        """Mark "interrupted" the answers still "streaming" whose process is gone (killed)."""
+        rows = self._conn.execute(
+            "SELECT id, writer_pid FROM messages WHERE status = 'streaming'"
+        ).fetchall()
+        orphans = [
+            (row["id"],)
+            for row in rows
+            if row["writer_pid"] is None or not process_running(row["writer_pid"])
+        ]
+        if orphans:
+            with Transaction(self._conn):
+                self._conn.executemany(
+                    "UPDATE messages SET status = 'interrupted' WHERE id = ?", orphans
+                )
 
     def close(self) -> None:
         self._conn.close()
@@ -132,7 +156,7 @@ class AppStore(Closing):
             cursor = self._conn.execute(
                 "INSERT INTO conversations(title, index_name, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?)",
-                (title, index_name, now, now),
+                (_without_nul(title), index_name, now, now),
             )
         return int(cursor.lastrowid)
 
@@ -174,11 +198,12 @@ class AppStore(Closing):
         reply_to: int | None = None,
     ) -> int:
         now = now_iso()
+        writer = os.getpid() if status == "streaming" else None
         with Transaction(self._conn):
             cursor = self._conn.execute(
-                "INSERT INTO messages(conversation_id, role, content, status, created_at, reply_to)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, status, now, reply_to),
+                "INSERT INTO messages(conversation_id, role, content, status, created_at,"
+                " reply_to, writer_pid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, _without_nul(content), status, now, reply_to, writer),
             )
             self._conn.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
@@ -228,7 +253,8 @@ class AppStore(Closing):
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         with Transaction(self._conn):
             self._conn.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+                "UPDATE conversations SET title = ? WHERE id = ?",
+                (_without_nul(title), conversation_id),
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
