@@ -8,7 +8,9 @@ crashes, hangs, reported (files named in the summary with a reason), wrongly ind
 (malformed files that must not be in the index but are), lost (good text not searchable,
 or stored before and gone). Then the database and cache cases: two runs started together
 on a new workspace, a junk vectors.faiss, a damaged index.db. Every count but "reported"
-must be 0.
+must be 0. Then the third round (benchmarks/hostile_cases.py): hostile arguments, folders
+moved, unmounted or unreadable, links planted in the workspace, seconds from SIGINT to exit
+(floor: 5) and peak RSS for one large file (floor: 1 GB).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks import hostile_cases  # noqa: E402
 from benchmarks.malformed_inputs import FAILED, INDEXED, PARTLY, SKIPPED, Case, build  # noqa: E402
 from gptchat.index.document_index import DocumentIndex  # noqa: E402
 
@@ -121,6 +124,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=6, help="copies of each malformed class")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--skip-round-three",
+        action="store_true",
+        help="leave out the unseen-folder, link, argument, Ctrl-C and memory cases",
+    )
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     with tempfile.TemporaryDirectory() as scratch:
@@ -141,6 +149,12 @@ def main() -> None:
             "seconds": round(seconds, 1),
         }
         counts["database and cache failures"] = _database_cases(Path(scratch), args.timeout)
+        if not args.skip_round_three:
+            counts.update(hostile_cases.tracebacks(Path(scratch)))
+            counts.update(hostile_cases.unseen_folders(Path(scratch)))
+            counts.update(hostile_cases.links(Path(scratch), folder))
+            counts.update(hostile_cases.ctrl_c(Path(scratch)))
+            counts.update(hostile_cases.memory(Path(scratch)))
     if crashed:
         print(err[-2000:])
     for name, value in counts.items():
@@ -155,8 +169,14 @@ def main() -> None:
         "lost",
         "unreported",
         "database and cache failures",
+        "tracebacks",
+        "not one line",
+        "existing files removed",
+        "writes through links",
     )
-    sys.exit(1 if any(counts[name] for name in failing) else 0)
+    too_slow = counts.get("SIGINT to exit s", 0) > 5
+    too_big = any(v > 1024 for k, v in counts.items() if k.startswith("peak RSS"))
+    sys.exit(1 if any(counts.get(name) for name in failing) or too_slow or too_big else 0)
 
 
 if __name__ == "__main__":
