@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -59,7 +60,8 @@ def unseen_folders(scratch: Path) -> dict[str, int]:
     for case in ("moved", "bare", "unreadable"):
         if case == "unreadable" and os.geteuid() == 0 and shutil.which("setpriv") is None:
             continue
-        place = scratch / f"unseen-{case}"
+        # Its own folder in the temporary root: `nobody` must reach it, not only root.
+        place = Path(tempfile.mkdtemp(prefix=f"gptchat-unseen-{case}-", dir=scratch.parent))
         home, docs = place / "home", place / "docs"
         (docs / "sub").mkdir(parents=True)
         (docs / "top.md").write_text("# Top\n\nThe top file.\n")
@@ -84,6 +86,9 @@ def unseen_folders(scratch: Path) -> dict[str, int]:
         removed += sum(int(word) for word in _after(done.stdout, "removed "))
         if case == "unreadable":
             (docs / "sub").chmod(0o755)
+        if done.returncode != 0:
+            print(f"  problem: the {case} refresh failed: {done.stderr[-300:]}")
+        shutil.rmtree(place)
     return {"existing files removed": removed}
 
 

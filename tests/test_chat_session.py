@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -204,3 +205,36 @@ def test_a_follow_up_is_retrieved_with_the_question_before_it(session: ChatSessi
     assert Path(follow_up.hits[0].path).name == "tea.txt"
     # Alone, the follow-up does not find the tea passage first (or finds nothing relevant).
     assert not alone.relevant or Path(alone.hits[0].path).name != "tea.txt"
+
+
+def test_a_full_disk_still_answers_and_says_nothing_is_saved(
+    session: ChatSession, store: AppStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = session.ask("How long is green tea steeped?")
+    "".join(first)
+    store._conn = DiskFullOnNewMessages(store._conn)
+    answer = session.ask("What is lava?")
+    assert "".join(answer) and answer.status in ("complete", "no_answer", "interrupted")
+    assert store.unsaved and "the disk is full" in caplog.text
+    assert store.message(answer.message_id) is not None  # kept in memory for this session
+    with AppStore(store.path) as on_disk:  # what was saved before stays
+        assert [m.role for m in on_disk.messages(first.conversation_id)] == ["user", "assistant"]
+
+
+class DiskFullOnNewMessages:
+    """A connection whose disk fills up: adding a message fails as SQLite does (SQLITE_FULL),
+    and the statement's transaction is rolled back, as SQLite rolls it back itself."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.startswith("INSERT INTO messages"):
+            self._conn.execute("ROLLBACK")
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL
+            raise full
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)

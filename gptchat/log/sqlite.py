@@ -44,7 +44,10 @@ class Transaction:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        elif self._conn.in_transaction:  # SQLITE_FULL and a few others roll back themselves
+            self._conn.execute("ROLLBACK")
 
 
 class Closing:
@@ -133,11 +136,22 @@ def _open_read_only(
         source.isolation_level = None
         return source
     log.warning("%s is read-only: nothing from this session is saved", path)
+    conn = copy_into_memory(source)
+    source.close()
+    return conn
+
+
+def copy_into_memory(source: sqlite3.Connection) -> sqlite3.Connection:
+    """An in-memory copy of a database, to go on with when its file cannot be written."""
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     source.backup(conn)
-    source.close()
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of space (SQLITE_FULL)."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _retry_while_locked(statement, timeout_s: float) -> None:  # statement: () -> object

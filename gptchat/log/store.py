@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -11,10 +13,19 @@ from pathlib import Path
 from typing import TypeVar
 
 from gptchat.log.migrations import app_migrations
-from gptchat.log.sqlite import Closing, Transaction, now_iso, open_database
+from gptchat.log.sqlite import (
+    Closing,
+    Transaction,
+    copy_into_memory,
+    is_disk_full,
+    now_iso,
+    open_database,
+)
 from gptchat.scratch import process_running
 
 T = TypeVar("T")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,12 +130,33 @@ def conversation_title(first_message: str) -> str:
     return text if len(text) <= 60 else text[:57].rstrip() + "..."
 
 
+def _unsaved_when_disk_is_full(method: Callable[..., R]) -> Callable[..., R]:
+    """A write that finds the disk full goes on in an in-memory copy of the database, as on
+    a read-only workspace: the user gets the answer, and is told it is not saved."""
+
+    @functools.wraps(method)
+    def write(self: AppStore, *args: object, **kwargs: object) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc) or self.unsaved:
+                raise
+            log.warning("the disk is full: nothing more from this session is saved (%s)", exc)
+            self._conn = copy_into_memory(self._conn)
+            self._conn.row_factory = sqlite3.Row
+            self.unsaved = True
+            return method(self, *args, **kwargs)
+
+    return write
+
+
 class AppStore(Closing):
     """Owns every SQL statement on gptchat.db; returns dataclasses."""
 
     def __init__(self, db_path: Path, busy_timeout_s: float = 5.0) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
+        self.unsaved = False  # True once a full disk moved this session into memory
         # check_same_thread off: the app logs answers from the worker thread that streams them.
         self._conn = open_database(db_path, app_migrations, busy_timeout_s, copy_if_read_only=True)
         # Rows are read by column name: a new column cannot shift what a field receives.
@@ -150,6 +182,7 @@ class AppStore(Closing):
     def close(self) -> None:
         self._conn.close()
 
+    @_unsaved_when_disk_is_full
     def new_conversation(self, title: str, index_name: str) -> int:
         now = now_iso()
         with Transaction(self._conn):
@@ -189,6 +222,7 @@ class AppStore(Closing):
             sql, args = f"{sql} LIMIT ?", (*args, limit)
         return [_record(Conversation, row) for row in self._conn.execute(sql, args)]
 
+    @_unsaved_when_disk_is_full
     def add_message(
         self,
         conversation_id: int,
@@ -210,6 +244,7 @@ class AppStore(Closing):
             )
         return int(cursor.lastrowid)
 
+    @_unsaved_when_disk_is_full
     def finish_answer(
         self,
         message_id: int,
@@ -250,6 +285,7 @@ class AppStore(Closing):
                 ],
             )
 
+    @_unsaved_when_disk_is_full
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         with Transaction(self._conn):
             self._conn.execute(
@@ -257,6 +293,7 @@ class AppStore(Closing):
                 (_without_nul(title), conversation_id),
             )
 
+    @_unsaved_when_disk_is_full
     def delete_conversation(self, conversation_id: int) -> None:
         """Delete a conversation with its messages, sources and feedback."""
         with Transaction(self._conn):
@@ -307,6 +344,7 @@ class AppStore(Closing):
         )
         return [_record(EvalRun, row, metrics=json.loads(row["metrics"])) for row in rows]
 
+    @_unsaved_when_disk_is_full
     def set_feedback(
         self,
         message_id: int,
@@ -367,6 +405,7 @@ class AppStore(Closing):
         row = self._conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_unsaved_when_disk_is_full
     def set_state(self, key: str, value: str) -> None:
         with Transaction(self._conn):
             self._conn.execute(
