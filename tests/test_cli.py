@@ -128,3 +128,24 @@ def test_indexing_a_folder_with_nothing_to_index_warns(monkeypatch, capsys, tmp_
     for folder in (empty, binaries):
         code, out, _ = run_cli(monkeypatch, capsys, "index", str(folder))
         assert code == 0 and f"warning: nothing to index in {folder}" in out
+
+
+def test_reading_commands_in_a_new_folder_create_nothing(monkeypatch, capsys, workspace) -> None:
+    for args in (["history"], ["models"], ["eval", "--history"], ["history", "-q", "tea"]):
+        code, _, err = run_cli(monkeypatch, capsys, *args)
+        assert code == 0, (args, err)
+    code, _, err = run_cli(monkeypatch, capsys, "index", "/no/such/folder")
+    assert code == 2 and err == "gptchat: error: /no/such/folder: no such file or folder\n"
+    assert list(workspace.root.iterdir()) == []
+
+
+def test_a_folder_with_nothing_to_read_leaves_no_empty_index(
+    monkeypatch, capsys, workspace, tmp_path: Path
+) -> None:
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    code, out, _ = run_cli(monkeypatch, capsys, "index", str(pictures))
+    assert code == 0 and "nothing to index in" in out
+    assert workspace.index_names() == []
+    assert "No indexes yet" in run_cli(monkeypatch, capsys, "index", "--list")[1]

@@ -23,6 +23,12 @@ def default_model() -> Path:
     return ensure_default_model()
 
 
+def test_models_pull_says_where_the_model_is(monkeypatch, capsys, default_model: Path) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "models", "pull")
+    assert code == 0, err
+    assert out == f"SmolLM2-135M-Instruct is ready in {default_model}\n"
+
+
 def test_the_default_model_is_a_plain_safetensors_folder(default_model: Path) -> None:
     assert check_model_dir(default_model) == default_model
     config = json.loads((default_model / "config.json").read_text())

@@ -91,7 +91,7 @@ def eval_command(
     if show_history:
         from gptchat.log.store import AppStore
 
-        with AppStore(workspace.app_db_path) as store:
+        with AppStore.reading(workspace.app_db_path) as store:
             runs = store.eval_runs()
         if as_json:
             return echo_json([asdict(run) for run in runs])
@@ -289,7 +289,7 @@ def models(ctx: click.Context) -> None:
     from gptchat.log.store import AppStore
     from gptchat.model.versions import root_choice
 
-    with AppStore(ctx.obj.app_db_path) as store:
+    with AppStore.reading(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
     for line in lines:
         echo(line)
@@ -320,6 +320,6 @@ def rollback(workspace: Workspace) -> None:
 @models.command()
 def pull() -> None:
     """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
-    from gptchat.model.provision import ensure_default_model
+    from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
 
-    echo(ensure_default_model(report=status))
+    echo(f"{DEFAULT_MODEL} is ready in {ensure_default_model(report=status)}")

@@ -263,13 +263,13 @@ def ask(
     if continue_last:
         if conversation_id is not None:
             raise BadInput("choose one of --continue and --conversation")
-        with AppStore(workspace.app_db_path) as store:
+        with AppStore.reading(workspace.app_db_path) as store:
             latest = store.conversations(limit=1)
         if not latest:
             raise BadInput("no conversation to continue yet (ask without -c first)")
         conversation_id = latest[0].id
     elif conversation_id is not None:
-        with AppStore(workspace.app_db_path) as store:  # before the model loads, not after
+        with AppStore.reading(workspace.app_db_path) as store:  # before the model loads
             if store.conversation(conversation_id) is None:
                 raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
     opened = open_chat_session(
@@ -374,7 +374,7 @@ def history(
     )
     from gptchat.log.store import AppStore
 
-    with AppStore(workspace.app_db_path) as store:
+    with AppStore.reading(workspace.app_db_path) as store:
         if conversation_id is None:
             found = store.conversations(query, limit)
             if as_json:

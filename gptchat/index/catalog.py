@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,14 @@ def guide_path() -> Path:
     return Path(str(resources.files("gptchat") / "guide"))
 
 
+def check_paths(paths: list[Path]) -> None:
+    """BadInput, before any work, for a PATH that `gptchat index` cannot read."""
+    from gptchat.index.indexer import resolve_root
+
+    for path in paths:
+        resolve_root(path)
+
+
 def run_index(
     workspace: Workspace,
     paths: list[Path],
@@ -49,6 +58,8 @@ def run_index(
     from gptchat.index.indexer import Indexer
     from gptchat.ingest.chunker import ChunkSettings
 
+    check_paths(paths)  # a mistyped path creates nothing, not even an empty index
+
     embedder = Embedder(options.embedder_path, runtime=options.runtime)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
     if options.chunk_tokens and options.chunk_tokens > readable:
@@ -59,6 +70,7 @@ def run_index(
         max_tokens=options.chunk_tokens or readable, overlap_tokens=options.overlap_tokens
     )
     directory = workspace.index_dir(options.name)
+    is_new = options.name not in workspace.index_names()
     # Refreshing (no paths) needs an existing index; adding paths may create one.
     opened = DocumentIndex.open(directory, create=bool(paths), start_over=options.rebuild)
     settings = (chunk_settings, options.max_file_bytes, progress)
@@ -75,7 +87,11 @@ def run_index(
                 vector_search=options.vector_search,
                 cluster=options.cluster,
             )
-        return indexer.run(paths, rebuild=options.rebuild)
+        report = indexer.run(paths, rebuild=options.rebuild)
+        empty = index.counts().files == 0
+    if is_new and empty:  # nothing gptchat reads was there: no empty index to list
+        shutil.rmtree(directory)
+    return report
 
 
 def forget_paths(workspace: Workspace, name: str, paths: list[Path]) -> list[str]:

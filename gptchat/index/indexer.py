@@ -145,7 +145,7 @@ class Indexer:
         self._pending = []
         # Check every path before touching the index: a typo must not cost a rebuilt index.
         recorded = self.index.roots()
-        roots = [self._resolve_root(p) for p in paths] or [Path(r) for r in recorded]
+        roots = [resolve_root(p) for p in paths] or [Path(r) for r in recorded]
         if not roots:
             raise BadInput("no PATH given and this index has no folders yet")
         if self.vector_search is not None:
@@ -212,17 +212,6 @@ class Indexer:
                 self.index.rebuild_vectors()
         self._report.seconds = time.perf_counter() - started
         return self._report
-
-    def _resolve_root(self, path: Path) -> Path:
-        if not path.exists():
-            raise BadInput(f"{path}: no such file or folder")
-        resolved = path.resolve()
-        if not (resolved.is_file() or resolved.is_dir()):
-            kind = special_kind(resolved.stat().st_mode)
-            raise BadInput(f"{path}: not a regular file or folder ({kind})")
-        if not _can_read(resolved):
-            raise BadInput(f"{path}: not readable")
-        return resolved
 
     def _keep_unseen_root(self, root: Path, walk: Walk) -> bool:
         """Whether a recorded root is gone or bare, so that its files are kept, not synced.
@@ -401,6 +390,19 @@ class Indexer:
     def _changed(self) -> bool:
         report = self._report
         return bool(report.added or report.updated or report.removed)
+
+
+def resolve_root(path: Path) -> Path:
+    """A PATH given to `gptchat index`, resolved; BadInput if it cannot be indexed."""
+    if not path.exists():
+        raise BadInput(f"{path}: no such file or folder")
+    resolved = path.resolve()
+    if not (resolved.is_file() or resolved.is_dir()):
+        kind = special_kind(resolved.stat().st_mode)
+        raise BadInput(f"{path}: not a regular file or folder ({kind})")
+    if not _can_read(resolved):
+        raise BadInput(f"{path}: not readable")
+    return resolved
 
 
 def _looks_unchanged(candidate: Candidate, record: FileRecord | None) -> bool:

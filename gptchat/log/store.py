@@ -179,6 +179,12 @@ class AppStore(Closing):
                     "UPDATE messages SET status = 'interrupted' WHERE id = ?", orphans
                 )
 
+    @classmethod
+    def reading(cls, db_path: Path) -> AppStore:
+        """The log to read from: `db_path`, or an empty one in memory while there is none,
+        so that listing history or versions in a new folder creates no gptchat.db."""
+        return cls(db_path if db_path.exists() or db_path.is_symlink() else Path(":memory:"))
+
     def close(self) -> None:
         self._conn.close()
 
