@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.answer.prompt import SYSTEM_PROMPT, PromptBudget, Turn, build_prompt, format_source
+from gptchat.answer.prompt import (
+    SYSTEM_PROMPT,
+    PromptBudget,
+    Turn,
+    build_prompt,
+    format_source,
+    is_refusal,
+)
 from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
@@ -90,3 +97,29 @@ def assert_no_forged_turns(model: Generator) -> None:
 
 def test_a_document_cannot_open_chat_turns_of_its_own(model: Generator) -> None:
     assert_no_forged_turns(model)  # tests/test_default_model.py: the same with SmolLM2's own
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The documents do not cover this.",
+        "use the documents do not cover this.",
+        "The document does not cover this question [1].",
+        "Sorry, the sources don't mention that.",
+        "the documents do not cover how to stream responses",
+    ],
+)
+def test_a_refusal_in_any_wording_is_a_refusal(reply: str) -> None:
+    assert is_refusal(reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Put a .gptchatignore file at the top of the folder [1].",
+        "The documents do not cover refunds, but section 3 says orders ship in two days [2].",
+        "A 529 error means the API is overloaded [1].",
+    ],
+)
+def test_an_answer_is_not_a_refusal(reply: str) -> None:
+    assert not is_refusal(reply)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,9 +20,26 @@ NOT_COVERED = "The documents do not cover this question. The closest passages ar
 REFUSAL = "The documents do not cover this."
 
 
+# "The documents do not cover this", and the ways a small model garbles it.
+_REFUSAL_PHRASE = re.compile(
+    r"\b(?:documents?|sources?|passages?|context)\s+(?:do|does|did)\s*(?:not|n['\u2019]t)\s+"
+    r"(?:cover|contain|mention|say|answer|include|explain)\b[^.!?,;]*[.!?]?",
+    re.IGNORECASE,
+)
+_CITATION = re.compile(r"\[\d+\]")
+# Words besides the refusal that still leave it a refusal in substance ("use the ...").
+_REFUSAL_SLACK_WORDS = 3
+
+
 def is_refusal(answer: str) -> bool:
-    """Whether an answer says the documents do not cover the question."""
-    return answer.strip().lower().startswith("the documents do not cover")
+    """Whether an answer is, in substance, that the documents do not cover the question:
+    the refusal, however worded, with hardly another word beside it."""
+    text = _CITATION.sub("", answer)
+    match = _REFUSAL_PHRASE.search(text)
+    if match is None:
+        return False
+    rest = text[: match.start()] + text[match.end() :]
+    return len(re.findall(r"\w+", rest)) <= _REFUSAL_SLACK_WORDS + 1  # +1: "the" before it
 
 
 class PromptModel(Protocol):
