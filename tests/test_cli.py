@@ -149,3 +149,17 @@ def test_a_folder_with_nothing_to_read_leaves_no_empty_index(
     assert code == 0 and "nothing to index in" in out
     assert workspace.index_names() == []
     assert "No indexes yet" in run_cli(monkeypatch, capsys, "index", "--list")[1]
+
+
+def test_the_time_left_is_known_after_steps_slower_than_half_a_minute() -> None:
+    from gptchat.cli.progress import CountProgressBar
+
+    bar = CountProgressBar()
+    clock = [1000.0]
+    bar._progress.get_time = lambda: clock[0]  # a clock the test moves: two 45 s steps
+    bar.start(10, "Training", "steps")
+    bar._progress.tasks[0]._get_time = lambda: clock[0]
+    for _ in range(2):
+        clock[0] += 45
+        bar.advance()
+    assert bar._progress.tasks[0].time_remaining == 360

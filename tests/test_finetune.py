@@ -116,6 +116,7 @@ def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(
     record_feedback(workspace, 12)
     code, out, _ = dry_run_from_feedback(monkeypatch, capsys, tiny_model_dir)
     assert code == 0 and out.startswith("12 training examples, 12 preference pairs")
+    assert "The first 3 of the 12:" in out and out.count("--- prompt") == 3
     assert not (workspace.root / "models").exists()
     model = ("--model", str(tiny_model_dir))
     code, out, _ = run_cli(monkeypatch, capsys, "finetune", "--from-feedback", *FAST, *model)

@@ -63,6 +63,8 @@ def dry_run_lines(outcome: FinetuneOutcome, shown: int = 3) -> list[str]:
     if outcome.refusals:
         lines.append(f"  {outcome.refusals} of them teach the 'not covered' reply")
     lines += [f"  left out, {reason}: {count}" for reason, count in outcome.skipped.items()]
+    if len(outcome.examples) > shown:
+        lines.append(f"The first {shown} of the {len(outcome.examples)}:")
     for example in outcome.examples[:shown]:
         prompt_end = example.prompt[-200:].replace("\n", " ⏎ ")
         lines += [f"--- prompt (last 200 of {len(example.prompt)} chars): …{prompt_end}"]

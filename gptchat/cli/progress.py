@@ -13,6 +13,7 @@ from rich.progress import (
     ProgressColumn,
     Task,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
@@ -40,9 +41,13 @@ class CountProgressBar:
             BarColumn(),
             _DoneOfTotal(),
             TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),  # moves while one slow step (a training step, a score) runs
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=Console(stderr=True),
+            # rich forgets steps older than 30 s by default; a training step can take longer,
+            # which left the time left unknown (-:--:--) after the first step.
+            speed_estimate_period=3600,
         )
         self._task = None
         self._unit = ""
