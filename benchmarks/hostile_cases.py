@@ -130,6 +130,8 @@ def ctrl_c(scratch: Path, wait_s: float = 30.0) -> dict[str, float]:
         [*GPTCHAT, "--home", str(home), "index", str(docs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A shell's background job inherits SIGINT ignored; a terminal's Ctrl-C is not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(wait_s)  # the embedder loaded and a batch is being embedded
     sent = time.perf_counter()

@@ -1,6 +1,6 @@
 """Index a folder of 100+ malformed inputs beside good files; count crashes, hangs and losses.
 
-    python benchmarks/robustness_benchmark.py [--copies 6] [--timeout 600]
+    python benchmarks/robustness_benchmark.py [--copies 6] [--timeout 600] [--baseline REV]
 
 Runs the real `gptchat index` in a fresh workspace (a subprocess, so a hang is a timeout
 and a crash is a traceback), after a first run that stored good files, and prints:
@@ -120,10 +120,42 @@ def _database_cases(scratch: Path, timeout: float) -> int:
     return failures
 
 
+def _round_three(scratch: Path, docs: Path) -> dict[str, float]:
+    """The third round's cases, run by the gptchat that `python -m gptchat` finds here."""
+    scratch.mkdir()
+    counts: dict[str, float] = {}
+    counts.update(hostile_cases.tracebacks(scratch))
+    counts.update(hostile_cases.unseen_folders(scratch))
+    counts.update(hostile_cases.links(scratch, docs))
+    counts.update(hostile_cases.ctrl_c(scratch))
+    counts.update(hostile_cases.memory(scratch))
+    return counts
+
+
+def _round_three_at(revision: str, scratch: Path, docs: Path) -> dict[str, float]:
+    """The same cases on the code of another commit, checked out beside this one: `python -m
+    gptchat` run from its folder imports that code (the installed packages are shared)."""
+    tree = scratch.parent / "baseline-tree"
+    git = ["git", "-C", str(REPO), "worktree"]
+    subprocess.run([*git, "add", "-q", str(tree), revision], check=True)
+    here = Path.cwd()
+    try:
+        os.chdir(tree)
+        return _round_three(scratch, docs)
+    finally:
+        os.chdir(here)
+        subprocess.run([*git, "remove", "--force", str(tree)], check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=6, help="copies of each malformed class")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the third round on the code of commit REV, for a before/after",
+    )
     parser.add_argument(
         "--skip-round-three",
         action="store_true",
@@ -150,11 +182,10 @@ def main() -> None:
         }
         counts["database and cache failures"] = _database_cases(Path(scratch), args.timeout)
         if not args.skip_round_three:
-            counts.update(hostile_cases.tracebacks(Path(scratch)))
-            counts.update(hostile_cases.unseen_folders(Path(scratch)))
-            counts.update(hostile_cases.links(Path(scratch), folder))
-            counts.update(hostile_cases.ctrl_c(Path(scratch)))
-            counts.update(hostile_cases.memory(Path(scratch)))
+            counts.update(_round_three(Path(scratch) / "now", folder))
+            if args.baseline:
+                baseline = _round_three_at(args.baseline, Path(scratch) / "baseline", folder)
+                counts.update({f"{name} (at {args.baseline})": v for name, v in baseline.items()})
     if crashed:
         print(err[-2000:])
     for name, value in counts.items():
@@ -175,7 +206,8 @@ def main() -> None:
         "writes through links",
     )
     too_slow = counts.get("SIGINT to exit s", 0) > 5
-    too_big = any(v > 1024 for k, v in counts.items() if k.startswith("peak RSS"))
+    peaks = [v for k, v in counts.items() if k.startswith("peak RSS") and "(at" not in k]
+    too_big = any(peak > 1024 for peak in peaks)
     sys.exit(1 if any(counts.get(name) for name in failing) or too_slow or too_big else 0)
 
 
