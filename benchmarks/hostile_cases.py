@@ -60,8 +60,8 @@ def unseen_folders(scratch: Path) -> dict[str, int]:
     for case in ("moved", "bare", "unreadable"):
         if case == "unreadable" and os.geteuid() == 0 and shutil.which("setpriv") is None:
             continue
-        # Its own folder in the temporary root: `nobody` must reach it, not only root.
-        place = Path(tempfile.mkdtemp(prefix=f"gptchat-unseen-{case}-", dir=scratch.parent))
+        # Its own folder in the system temporary folder: `nobody` must reach it too.
+        place = Path(tempfile.mkdtemp(prefix=f"gptchat-unseen-{case}-"))
         home, docs = place / "home", place / "docs"
         (docs / "sub").mkdir(parents=True)
         (docs / "top.md").write_text("# Top\n\nThe top file.\n")

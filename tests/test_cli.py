@@ -163,3 +163,22 @@ def test_the_time_left_is_known_after_steps_slower_than_half_a_minute() -> None:
         clock[0] += 45
         bar.advance()
     assert bar._progress.tasks[0].time_remaining == 360
+
+
+def test_your_first_documents_replace_the_bundled_guide(
+    monkeypatch, capsys, workspace, docs: Path
+) -> None:
+    from gptchat.index.catalog import guide_path
+    from gptchat.index.document_index import DocumentIndex
+
+    guide = str(guide_path().resolve())
+    assert run_cli(monkeypatch, capsys, "index", guide)[0] == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs))
+    assert code == 0 and "the bundled user guide left 'default'" in out
+    with DocumentIndex.open(workspace.index_dir("default")) as index:
+        assert index.roots() == [str(docs.resolve())]
+        assert not index.files_under(guide) and len(index.vectors()) == index.counts().chunks
+    # Asked for again, it stays beside them.
+    assert run_cli(monkeypatch, capsys, "index", guide)[0] == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs / "tea.txt"))
+    assert code == 0 and "guide left" not in out

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich import filesize
 
 from gptchat.control_chars import one_line
+from gptchat.index.catalog import guide_path
 from gptchat.index.document_index import IndexSummary
 from gptchat.index.indexer import IndexReport
 from gptchat.ingest.walker import UNSUPPORTED
@@ -54,6 +55,12 @@ def report_lines(report: IndexReport, index_name: str) -> list[str]:
         f"  warning: nothing to index in {root} (no file of a type gptchat reads)"
         for root in report.empty_roots
     )
+    if report.guide_left:
+        lines.append(
+            f"  the bundled user guide left '{index_name}' now that it holds your documents "
+            f"(bring it back with: gptchat index --name {index_name} "
+            f"{shlex.quote(str(guide_path()))})"
+        )
     for kept in report.kept:
         files = "file" if kept.files == 1 else "files"
         lines.append(

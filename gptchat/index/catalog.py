@@ -75,6 +75,7 @@ def run_index(
     opened = DocumentIndex.open(directory, create=bool(paths), start_over=options.rebuild)
     settings = (chunk_settings, options.max_file_bytes, progress)
     with opened as index:
+        roots_before = index.roots()
         if options.cluster is None:
             indexer = Indexer(index, embedder, *settings, vector_search=options.vector_search)
         else:
@@ -88,10 +89,25 @@ def run_index(
                 cluster=options.cluster,
             )
         report = indexer.run(paths, rebuild=options.rebuild)
+        if report.added:  # the user's documents are in: the guide can make way
+            report.guide_left = _guide_steps_aside(index, paths, roots_before)
         empty = index.counts().files == 0
     if is_new and empty:  # nothing gptchat reads was there: no empty index to list
         shutil.rmtree(directory)
     return report
+
+
+def _guide_steps_aside(index: DocumentIndex, paths: list[Path], roots_before: list[str]) -> bool:
+    """Drop the bundled guide from an index that held nothing else, once the user's own
+    documents are in: its passages would turn up as sources for questions about them."""
+    guide = str(guide_path().resolve())
+    given = [str(path.resolve()) for path in paths]
+    if not given or guide in given or roots_before != [guide]:
+        return False
+    index.forget_under(guide)
+    index.drop_unused_embeddings()
+    index.save_vectors()
+    return True
 
 
 def forget_paths(workspace: Workspace, name: str, paths: list[Path]) -> list[str]:

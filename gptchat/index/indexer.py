@@ -48,6 +48,7 @@ class IndexReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, parts left out
     empty_roots: list[str] = field(default_factory=list)  # given paths with nothing to index
     kept: list[KeptFiles] = field(default_factory=list)  # indexed files whose folder went unread
+    guide_left: bool = False  # the bundled guide made way for the user's first documents
     chunks_written: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
