@@ -238,3 +238,32 @@ class DiskFullOnNewMessages:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._conn, name)
+
+
+def test_a_question_that_stands_alone_is_searched_alone(session: ChatSession) -> None:
+    """'How do I stream responses?' after 'What does a 529 error mean?' found only error
+    pages: a new topic must not be searched together with the last one."""
+    first = session.ask("How long should green tea steep?")
+    list(first)
+    new_topic = session.ask("What is magma that reaches the surface called?", first.conversation_id)
+    list(new_topic)
+    assert new_topic.query == "What is magma that reaches the surface called?"
+    assert Path(new_topic.hits[0].path).name == "page.html"
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("How do I retry it?", True),
+        ("And for staging?", True),
+        ("Why?", True),
+        ("What about black tea?", True),
+        ("How do I stream responses?", False),
+        ("What does a 529 error mean?", False),
+        ("How long should green tea steep?", False),
+    ],
+)
+def test_which_questions_lean_on_the_turn_before(question: str, leans: bool) -> None:
+    from gptchat.answer.session import leans_on_previous_turn
+
+    assert leans_on_previous_turn(question) is leans

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -112,6 +113,12 @@ class ChatSession:
         )
         query = retrieval_query(question, history)
         retrieval = self.retriever.retrieve(query, self.k)
+        if history and query == question and not retrieval.relevant:
+            # Standing alone it found nothing close: perhaps it was a follow-up after all.
+            joined = with_previous_question(question, history)
+            second = self.retriever.retrieve(joined, self.k)
+            if second.relevant:
+                query, retrieval = joined, second
         relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
         answer = Answer(conversation_id, answer_id, retrieval.hits, relevant)
         answer.far = relevant and not retrieval.relevant
@@ -233,11 +240,37 @@ class ChatSession:
 
 
 def retrieval_query(question: str, history: list[Turn]) -> str:
-    """What to search for: a follow-up ("How do I retry it?") says what "it" is only together
-    with the question before it, so the last question goes first."""
-    if not history:
+    """What to search for first: a follow-up that leans on the turn before ("How do I retry
+    it?", "And for staging?") says what it is about only together with the last question;
+    a question that stands alone is searched alone, so the last topic does not crowd it out."""
+    if not history or not leans_on_previous_turn(question):
         return question
+    return with_previous_question(question, history)
+
+
+def with_previous_question(question: str, history: list[Turn]) -> str:
+    """The question with the last one before it, for a follow-up's search."""
     return f"{history[-1].question} {question}"
+
+
+# Words that point back at something said before ("that" is left out: as in "the key that
+# expires", it mostly starts a clause), and openings of an elliptical follow-up.
+_POINTS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|this|these|those|he|she|him|her)\b", re.IGNORECASE
+)
+_ELLIPTICAL_OPENINGS = ("and ", "or ", "but ", "what about", "how about", "also", "same ")
+_SHORT_QUESTION_WORDS = 3  # "Why?", "And staging?": too few words to stand alone
+
+
+def leans_on_previous_turn(question: str) -> bool:
+    """Whether a question needs the turn before it to be understood."""
+    text = question.strip().lower()
+    words = re.findall(r"\w+", text)
+    return (
+        len(words) <= _SHORT_QUESTION_WORDS
+        or text.startswith(_ELLIPTICAL_OPENINGS)
+        or _POINTS_BACK.search(text) is not None
+    )
 
 
 def _evidence(attribution: Attribution | None) -> dict[int | None, str]:
