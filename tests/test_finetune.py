@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,13 @@ def test_finetune_needs_a_source(monkeypatch, capsys) -> None:
     assert code == 2 and "--from-feedback, --from-qa FILE or --from-docs" in err
     with pytest.raises(BadInput, match="lora or full"):
         TrainConfig(method="qlora").check()
+
+
+def test_a_stopped_answer_trains_only_when_corrected() -> None:
+    stopped_approved = replace(feedback_item(1, "Green tea is", 1, None), status="interrupted")
+    stopped_corrected = replace(
+        feedback_item(2, "Green tea is", -1, "Two minutes [1]."), status="interrupted"
+    )
+    dataset = dataset_from_feedback([stopped_approved, stopped_corrected])
+    assert [e.target for e in dataset.examples] == ["Two minutes [1]."]
+    assert dataset.skipped == Counter({"stopped before its end, +1 without a correction": 1})

@@ -86,3 +86,15 @@ def test_nul_bytes_never_reach_the_database(workspace: Workspace) -> None:
         store.rename_conversation(conversation, "Re\x00named")
         assert store.message(message).content == "What is lava?"
         assert store.conversation(conversation).title == "Renamed"
+
+
+def test_the_same_rating_again_takes_it_back(workspace: Workspace) -> None:
+    with AppStore(workspace.app_db_path) as store:
+        conversation = store.new_conversation("Q", "default")
+        question = store.add_message(conversation, "user", "What?")
+        answer = store.add_message(conversation, "assistant", "That.", "complete", question)
+        store.set_feedback(answer, comment="keep this")
+        assert store.toggle_rating(answer, 1).rating == 1
+        assert store.toggle_rating(answer, -1).rating == -1
+        cleared = store.toggle_rating(answer, -1)
+        assert cleared.rating is None and cleared.comment == "keep this"

@@ -20,7 +20,7 @@ from gptchat.answer.prompt import (
 )
 from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
-from gptchat.answer.retriever import Hit, Retriever
+from gptchat.answer.retriever import Hit, Retrieval, Retriever
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, StoredSource, conversation_title
 from gptchat.model.generator import DecodeSettings, Generator
@@ -111,14 +111,7 @@ class ChatSession:
         answer_id = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=question_id
         )
-        query = retrieval_query(question, history)
-        retrieval = self.retriever.retrieve(query, self.k)
-        if history and query == question and not retrieval.relevant:
-            # Standing alone it found nothing close: perhaps it was a follow-up after all.
-            joined = with_previous_question(question, history)
-            second = self.retriever.retrieve(joined, self.k)
-            if second.relevant:
-                query, retrieval = joined, second
+        query, retrieval = retrieve_for_turn(self.retriever, question, history, self.k)
         relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
         answer = Answer(conversation_id, answer_id, retrieval.hits, relevant)
         answer.far = relevant and not retrieval.relevant
@@ -237,6 +230,21 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
+
+
+def retrieve_for_turn(
+    retriever: Retriever, question: str, history: list[Turn], k: int
+) -> tuple[str, Retrieval]:
+    """The passages for a question in a conversation, and the query that found them."""
+    query = retrieval_query(question, history)
+    retrieval = retriever.retrieve(query, k)
+    if history and query == question and not retrieval.relevant:
+        # Standing alone it found nothing close: perhaps it was a follow-up after all.
+        joined = with_previous_question(question, history)
+        second = retriever.retrieve(joined, k)
+        if second.relevant:
+            return joined, second
+    return query, retrieval
 
 
 def retrieval_query(question: str, history: list[Turn]) -> str:

@@ -41,10 +41,14 @@ def dataset_from_feedback(feedback: list[FeedbackExample]) -> FeedbackDataset:
     seen: set[tuple[str, str]] = set()
     for item in feedback:
         rating, correction = item.feedback.rating, item.feedback.correction
-        target = correction or (item.answer if rating == 1 else None)
         if not item.prompt:
             dataset.skipped["no prompt (not answered from the documents)"] += 1
             continue
+        if rating == 1 and not correction and item.status != "complete":
+            # A stopped answer is cut short: approving it would teach answers that stop.
+            dataset.skipped["stopped before its end, +1 without a correction"] += 1
+            continue
+        target = correction or (item.answer if rating == 1 else None)
         if not target or not target.strip():
             dataset.skipped[
                 "rated -1 without a correction" if rating == -1 else "comment only"

@@ -86,6 +86,7 @@ class FeedbackExample:
     prompt: str | None
     model: str | None
     sources: list[StoredSource]
+    status: str = "complete"  # the answer's: "interrupted" when it was stopped before its end
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,21 @@ class AppStore(Closing):
         assert feedback is not None  # just written, in this connection
         return feedback
 
+    @_unsaved_when_disk_is_full
+    def toggle_rating(self, message_id: int, rating: int) -> Feedback:
+        """Rate an answer +1 or -1; the same rating given again takes it back."""
+        current = self.feedback(message_id)
+        if current is None or current.rating != rating:
+            return self.set_feedback(message_id, rating=rating)
+        with Transaction(self._conn):
+            self._conn.execute(
+                "UPDATE feedback SET rating = NULL, updated_at = ? WHERE message_id = ?",
+                (now_iso(), message_id),
+            )
+        cleared = self.feedback(message_id)
+        assert cleared is not None  # the row stays for its correction or comment
+        return cleared
+
     def feedback(self, message_id: int) -> Feedback | None:
         row = self._conn.execute(
             "SELECT message_id, rating, correction, comment, updated_at FROM feedback"
@@ -393,7 +409,7 @@ class AppStore(Closing):
         """Every answer with feedback, oldest first, with its question and exact prompt."""
         rows = self._conn.execute(
             "SELECT f.message_id, f.rating, f.correction, f.comment, f.updated_at,"
-            " q.content AS question, a.content AS answer, a.prompt, a.model"
+            " q.content AS question, a.content AS answer, a.prompt, a.model, a.status"
             " FROM feedback f JOIN messages a ON a.id = f.message_id"
             " JOIN messages q ON q.id = a.reply_to ORDER BY f.message_id"
         ).fetchall()

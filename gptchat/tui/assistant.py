@@ -250,7 +250,8 @@ class Assistant:
         return self.store.feedback(message_id)
 
     def rate(self, message_id: int, rating: int) -> Feedback:
-        return self.store.set_feedback(message_id, rating=rating)
+        """+1 or -1; the same rating again clears it."""
+        return self.store.toggle_rating(message_id, rating)
 
     def correct(self, message_id: int, better_answer: str) -> Feedback:
         """Store `better_answer` as what the model should have said."""
