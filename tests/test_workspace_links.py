@@ -159,3 +159,16 @@ def test_a_version_name_taken_on_disk_is_skipped_and_no_phantom_is_recorded(
     assert untouched(outside)
     leftovers = [p.name for p in workspace.models_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_a_link_at_the_vector_cache_is_replaced_not_followed(
+    monkeypatch, capsys, docs, workspace: Workspace, outside: Path
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    cache = workspace.index_dir("default") / "vectors.faiss"
+    cache.unlink()
+    cache.symlink_to(outside / "precious.txt")
+    (docs / "new.md").write_text("Owls can turn their heads a long way.\n")
+    code, _, err = run_cli(monkeypatch, capsys, "index", str(docs))
+    assert code == 0, err
+    assert untouched(outside) and not cache.is_symlink()
