@@ -6,10 +6,12 @@ robustness_benchmark.py, which prints them beside its own.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -119,8 +121,9 @@ def links(scratch: Path, docs: Path) -> dict[str, int]:
     return {"writes through links": changed}
 
 
-def ctrl_c(scratch: Path, wait_s: float = 30.0) -> dict[str, float]:
-    """Seconds from SIGINT to exit for an index run in the middle of embedding."""
+def ctrl_c(scratch: Path, timeout_s: float = 300.0) -> dict[str, float]:
+    """Seconds from SIGINT to exit for an index run in the middle of embedding: the signal
+    goes a second after its first batch of files is committed, while the next one embeds."""
     home, docs = scratch / "sigint-home", scratch / "sigint-docs"
     docs.mkdir()
     for number in range(40):
@@ -133,12 +136,27 @@ def ctrl_c(scratch: Path, wait_s: float = 30.0) -> dict[str, float]:
         # A shell's background job inherits SIGINT ignored; a terminal's Ctrl-C is not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(wait_s)  # the embedder loaded and a batch is being embedded
+    _wait_for_a_committed_file(home / "indexes" / "default" / "index.db", timeout_s)
+    time.sleep(1.0)
     sent = time.perf_counter()
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=600)
     seconds = round(time.perf_counter() - sent, 1)
     return {"SIGINT to exit s": seconds, "SIGINT exit code": process.returncode}
+
+
+def _wait_for_a_committed_file(database: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if database.is_file():
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                try:
+                    if db.execute("SELECT count(*) FROM files").fetchone()[0]:
+                        return
+                except sqlite3.OperationalError:  # not created yet, or busy: look again
+                    pass
+        time.sleep(0.2)
+    raise TimeoutError(f"no file was committed to {database} in {timeout_s:.0f} s")
 
 
 def memory(scratch: Path) -> dict[str, float]:
