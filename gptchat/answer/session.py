@@ -268,16 +268,20 @@ _POINTS_BACK = re.compile(
 )
 _ELLIPTICAL_OPENINGS = ("and ", "or ", "but ", "what about", "how about", "also", "same ")
 _SHORT_QUESTION_WORDS = 3  # "Why?", "And staging?": too few words to stand alone
+# A pronoun in a longer question mostly points inside it ("what does it offer?" after naming
+# the thing): 12 words kept every new-topic pair of claude-docs standing alone and joined
+# the squad-dev follow-ups (benchmarks/follow_up_benchmark.py, BENCHMARKS.md).
+_POINTING_QUESTION_WORDS = 12
 
 
 def leans_on_previous_turn(question: str) -> bool:
     """Whether a question needs the turn before it to be understood."""
     text = question.strip().lower()
-    words = re.findall(r"\w+", text)
+    words = len(re.findall(r"\w+", text))
     return (
-        len(words) <= _SHORT_QUESTION_WORDS
+        words <= _SHORT_QUESTION_WORDS
         or text.startswith(_ELLIPTICAL_OPENINGS)
-        or _POINTS_BACK.search(text) is not None
+        or (words <= _POINTING_QUESTION_WORDS and _POINTS_BACK.search(text) is not None)
     )
 
 
