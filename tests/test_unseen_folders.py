@@ -96,6 +96,7 @@ def test_a_moved_folder_keeps_its_files_until_forgotten(
     assert [(k.place, k.reason, k.files) for k in report.kept] == [
         (str(docs.resolve()), ROOT_MISSING, 4)
     ]
+    assert report.empty_roots == []  # no "nothing to index" beside the warning that says why
     # Back where it was (a drive mounted again): nothing is read again.
     moved.rename(docs)
     back = Indexer(index, embedder).run([])

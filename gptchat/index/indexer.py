@@ -170,8 +170,9 @@ class Indexer:
         for root in roots:
             walk = discover(root, self.max_file_bytes)
             self._report.skipped.extend(walk.skipped)
-            if not self._keep_unseen_root(root, walk):
-                found.append((root, walk))
+            if self._keep_unseen_root(root, walk):
+                continue  # its own warning says why
+            found.append((root, walk))
             if not walk.candidates and not walk.unread:
                 self._report.empty_roots.append(str(root))
         # Progress counts the bytes of the files to read (embedding time follows their text),
