@@ -95,12 +95,18 @@ def test_a_model_folder_that_is_not_a_model(monkeypatch, capsys, indexed, tmp_pa
 
 
 def test_an_empty_index_is_exit_2(monkeypatch, capsys, tmp_path, tiny_model_dir) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    run_cli(monkeypatch, capsys, "index", str(empty), "--name", "hollow")
-    code, _, err = run_cli(
-        monkeypatch, capsys, "ask", "Anything?", "--index", "hollow", "--model", str(tiny_model_dir)
-    )
+    folder = tmp_path / "emptied"
+    folder.mkdir()
+    (folder / "only.md").write_text("The only note.\n")
+    (folder / "photo.png").write_bytes(b"\x89PNG")  # the folder is not bare once the note goes
+    ask = ("ask", "Anything?", "--index", "hollow", "--model", str(tiny_model_dir))
+    code, _, err = run_cli(monkeypatch, capsys, *ask)
+    assert code == 2 and "no index named 'hollow'" in err
+    # An index whose files all left is still there, and empty.
+    assert run_cli(monkeypatch, capsys, "index", str(folder), "--name", "hollow")[0] == 0
+    (folder / "only.md").unlink()
+    assert run_cli(monkeypatch, capsys, "index", "--name", "hollow")[0] == 0
+    code, _, err = run_cli(monkeypatch, capsys, *ask)
     assert code == 2 and "is empty" in err
 
 

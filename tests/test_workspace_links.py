@@ -113,6 +113,9 @@ def test_an_export_replaces_a_link_and_a_linked_exports_folder_is_refused(
 def test_a_linked_database_is_refused(
     monkeypatch, capsys, workspace: Workspace, outside: Path, planted: str
 ) -> None:
+    if planted != "gptchat.db":
+        AppStore(workspace.app_db_path).close()  # the log exists; its WAL file is the link
+        (workspace.root / planted).unlink(missing_ok=True)
     (workspace.root / planted).symlink_to(outside / "precious.txt")
     code, _, err = run_cli(monkeypatch, capsys, "history")
     assert code == 2 and "is a symbolic link" in err
