@@ -267,3 +267,15 @@ def test_which_questions_lean_on_the_turn_before(question: str, leans: bool) -> 
     from gptchat.answer.session import leans_on_previous_turn
 
     assert leans_on_previous_turn(question) is leans
+
+
+def test_a_stop_before_the_first_token_generates_nothing(
+    session: ChatSession, store: AppStore
+) -> None:
+    """Escape while "Reading 3 sources…": no partial answer may follow it."""
+    cancel = threading.Event()
+    answer = session.ask("How long should green tea steep?", cancel=cancel)
+    cancel.set()
+    assert "".join(answer) == "" and answer.status == "interrupted"
+    reply = store.messages(answer.conversation_id)[-1]
+    assert reply.status == "interrupted" and reply.content == ""

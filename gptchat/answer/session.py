@@ -133,13 +133,16 @@ class ChatSession:
                 return
             prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
             prompt_text, answer.sources = prompt.text, prompt.sources
+            if cancel.is_set():  # stopped while searching: no answer is begun
+                answer.status = "interrupted"
+                return
             generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
             for piece in generation:
-                parts.append(piece)
-                yield piece
                 if cancel.is_set():
                     generation.close()
-                    break  # what was shown is what is kept, even if more was decoded
+                    break  # what was decoded after the stop is neither shown nor kept
+                parts.append(piece)
+                yield piece
             stats = generation.stats
             stopped = cancel.is_set() or stats.stopped_by == "cancelled"
             answer.status = "interrupted" if stopped else "complete"
