@@ -182,3 +182,9 @@ def test_your_first_documents_replace_the_bundled_guide(
     assert run_cli(monkeypatch, capsys, "index", guide)[0] == 0
     code, out, _ = run_cli(monkeypatch, capsys, "index", str(docs / "tea.txt"))
     assert code == 0 and "guide left" not in out
+
+
+def test_an_os_error_is_said_in_words_with_its_path(monkeypatch, capsys, docs: Path) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "--home", "/dev/null/x", "index", str(docs))
+    assert code == 1
+    assert err == "gptchat: error: Not a directory: /dev/null/x/indexes/default\n"  # no [Errno 20]
