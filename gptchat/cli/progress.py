@@ -53,13 +53,16 @@ class CountProgressBar:
         self._unit = ""
 
     def __enter__(self) -> Self:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
+        if self._task is not None:
+            self._progress.stop()
 
     def start(self, total: int, label: str, unit: str = "") -> None:
+        if self._task is None:
+            # Shown from the first bar on: a run that fails before any leaves no empty line.
+            self._progress.start()
         self._unit = "" if unit == "bytes" else unit  # bytes are written as kB/MB already
         self._task = self._progress.add_task(label, total=total, note=self._unit, unit=unit)
 
