@@ -11,12 +11,15 @@ from gptchat.ingest.documents import Block, Document, LoadedText
 from gptchat.ingest.loaders.docx import load_docx
 from gptchat.ingest.loaders.html import load_html
 from gptchat.ingest.loaders.pdf import load_pdf
-from gptchat.ingest.loaders.text import load_markdown, load_plain, load_rst, text_encoding
+from gptchat.ingest.loaders.text import decode_text, load_markdown, load_plain, load_rst
 
-# A loader returns the file's blocks, or LoadedText when it read only part of the file.
-Loader = Callable[[bytes], list[Block] | LoadedText]
+# A text loader reads the decoded text; a binary one the bytes, and returns LoadedText when it
+# read only part of the file.
+TextLoader = Callable[[str], list[Block]]
+BinaryLoader = Callable[[bytes], list[Block] | LoadedText]
 
-_BY_SUFFIX: dict[str, tuple[str, Loader]] = {
+# Text formats are decoded once, in load_document, which says so when they are not UTF.
+_TEXT_BY_SUFFIX: dict[str, tuple[str, TextLoader]] = {
     ".md": ("markdown", load_markdown),
     ".markdown": ("markdown", load_markdown),
     ".mdx": ("markdown", load_markdown),
@@ -26,6 +29,8 @@ _BY_SUFFIX: dict[str, tuple[str, Loader]] = {
     ".html": ("html", load_html),
     ".htm": ("html", load_html),
     ".xhtml": ("html", load_html),
+}
+_BINARY_BY_SUFFIX: dict[str, tuple[str, BinaryLoader]] = {
     ".pdf": ("pdf", load_pdf),
     ".docx": ("docx", load_docx),
 }
@@ -119,15 +124,13 @@ _CODE_NAMES = frozenset(
 )
 
 
-# Kinds read through decode_text, whose encoding is worth a word when it is not UTF.
-_TEXT_KINDS = frozenset(["markdown", "rst", "text", "html", "code"])
-
-
 def document_kind(path: Path) -> str | None:
     """The kind of document `path` holds, or None when gptchat does not read it."""
     suffix = path.suffix.lower()
-    if suffix in _BY_SUFFIX:
-        return _BY_SUFFIX[suffix][0]
+    if suffix in _TEXT_BY_SUFFIX:
+        return _TEXT_BY_SUFFIX[suffix][0]
+    if suffix in _BINARY_BY_SUFFIX:
+        return _BINARY_BY_SUFFIX[suffix][0]
     if suffix in _CODE_SUFFIXES or path.name in _CODE_NAMES:
         return "code"
     return None
@@ -140,14 +143,17 @@ def load_document(path: Path, data: bytes) -> Document:
     DOCX runs can carry them too): documents are data, never commands to a terminal.
     """
     suffix = path.suffix.lower()
-    kind, loader = _BY_SUFFIX.get(suffix, ("code", load_plain))
-    loaded = loader(data)
-    if not isinstance(loaded, LoadedText):
-        loaded = LoadedText(loaded)
-    if kind in _TEXT_KINDS and not data.isascii():
-        encoding = text_encoding(data)
-        if not encoding.startswith("utf"):
-            loaded.problems.append(f"read as {encoding} (not UTF-8)")
+    if suffix in _BINARY_BY_SUFFIX:
+        kind, read_bytes = _BINARY_BY_SUFFIX[suffix]
+        loaded = read_bytes(data)
+        if not isinstance(loaded, LoadedText):
+            loaded = LoadedText(loaded)
+    else:
+        kind, read_text = _TEXT_BY_SUFFIX.get(suffix, ("code", load_plain))
+        decoded = decode_text(data)
+        loaded = LoadedText(read_text(decoded.text))
+        if not decoded.encoding.startswith("utf"):
+            loaded.problems.append(f"read as {decoded.encoding} (not UTF-8)")
     blocks = []
     for block in loaded.blocks:
         text = strip_controls(block.text)

@@ -6,7 +6,6 @@ import re
 from html.parser import HTMLParser
 
 from gptchat.ingest.documents import Block
-from gptchat.ingest.loaders.text import decode_text
 
 _INVISIBLE = frozenset(
     ["script", "style", "noscript", "template", "head", "svg", "canvas", "iframe", "object"]
@@ -116,10 +115,10 @@ class _VisibleText(HTMLParser):
         self._line = None
 
 
-def load_html(data: bytes) -> list[Block]:
+def load_html(text: str) -> list[Block]:
     """Visible text of an HTML page, without scripts, styles or markup."""
     collector = _VisibleText()
-    collector.feed(decode_text(data))
+    collector.feed(text)
     collector.close()
     if collector._heading is not None:  # a heading never closed still shows
         collector.handle_endtag(f"h{collector._heading[0]}")

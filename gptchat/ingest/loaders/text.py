@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from gptchat.ingest.documents import Block, UnreadableDocument
 
@@ -22,39 +23,40 @@ _BOMS = [
 ]
 
 
-def decode_text(data: bytes) -> str:
+@dataclass(frozen=True)
+class DecodedText:
+    """A text file's text, newlines as \\n, and the encoding it was read with."""
+
+    text: str
+    encoding: str
+
+
+def decode_text(data: bytes) -> DecodedText:
     """Decode text (UTF-8, UTF-16/32 by their BOM, else a legacy 8-bit encoding such as
     cp1252 found by a charset detector), refusing binary content."""
-    encoding = text_encoding(data)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise UnreadableDocument(f"invalid {encoding.upper()} at byte {exc.start}") from exc
-    text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def text_encoding(data: bytes) -> str:
-    """The encoding a text file is read with; raises UnreadableDocument for binary content."""
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
     if encoding is None:
         encoding = _bomless_utf16(data[:8192])
-    if encoding is not None:
-        return encoding
-    if b"\x00" in data[:8192]:
-        raise UnreadableDocument("binary content (NUL bytes) in a text file")
-    if data.isascii():
-        return "utf-8"
+    if encoding is None:
+        if b"\x00" in data[:8192]:
+            raise UnreadableDocument("binary content (NUL bytes) in a text file")
+        try:
+            return _decoded(data.decode("utf-8"), "utf-8")
+        except UnicodeDecodeError as exc:
+            encoding = legacy_encoding(data)
+            if encoding is None:
+                raise UnreadableDocument(
+                    f"invalid UTF-8 at byte {exc.start}, and no other encoding fits"
+                ) from exc
     try:
-        data.decode("utf-8")
+        return _decoded(data.decode(encoding), encoding)
     except UnicodeDecodeError as exc:
-        legacy = legacy_encoding(data)
-        if legacy is None:
-            raise UnreadableDocument(
-                f"invalid UTF-8 at byte {exc.start}, and no other encoding fits"
-            ) from exc
-        return legacy
-    return "utf-8"
+        raise UnreadableDocument(f"invalid {encoding.upper()} at byte {exc.start}") from exc
+
+
+def _decoded(text: str, encoding: str) -> DecodedText:
+    text = text.removeprefix("\ufeff")
+    return DecodedText(text.replace("\r\n", "\n").replace("\r", "\n"), encoding)
 
 
 def legacy_encoding(data: bytes) -> str | None:
@@ -129,10 +131,10 @@ class _BlockCollector:
             )
 
 
-def load_plain(data: bytes) -> list[Block]:
+def load_plain(text: str) -> list[Block]:
     """Plain text and source code: paragraphs separated by blank lines."""
     collector = _BlockCollector()
-    for number, line in enumerate(decode_text(data).split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             collector.add_line(number, line)
         else:
@@ -141,11 +143,11 @@ def load_plain(data: bytes) -> list[Block]:
     return collector.blocks
 
 
-def load_markdown(data: bytes) -> list[Block]:
+def load_markdown(text: str) -> list[Block]:
     """Markdown: ATX and setext headings, paragraphs, fenced code kept whole."""
     collector = _BlockCollector()
     fence: str | None = None
-    for number, line in enumerate(decode_text(data).split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if fence is not None:
             collector.add_line(number, line)
             if line.strip().startswith(fence):
@@ -170,9 +172,9 @@ def load_markdown(data: bytes) -> list[Block]:
     return collector.blocks
 
 
-def load_rst(data: bytes) -> list[Block]:
+def load_rst(text: str) -> list[Block]:
     """reStructuredText: section titles (underlined, optionally overlined), paragraphs."""
-    lines = decode_text(data).split("\n")
+    lines = text.split("\n")
     collector = _BlockCollector()
     styles: list[tuple[str, bool]] = []  # adornment styles in order of first use = levels
     skip_until = -1
