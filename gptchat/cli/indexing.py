@@ -6,20 +6,12 @@ from pathlib import Path
 
 from gptchat.cli.index_text import index_table, report_lines
 from gptchat.cli.progress import CountProgressBar
-from gptchat.index.catalog import (
-    IndexOptions,
-    check_paths,
-    guide_path,
-    index_summaries,
-    is_empty,
-    run_index,
-)
+from gptchat.index.catalog import IndexOptions, guide_path, index_summaries, is_empty, run_index
 from gptchat.workspace import DEFAULT_INDEX, Workspace
 
 
 def run_index_with_bar(workspace: Workspace, paths: list[Path], options: IndexOptions) -> list[str]:
     """run_index with a progress bar on stderr; returns the summary lines."""
-    check_paths(paths)  # a typo gets its one line without an empty bar before it
     with CountProgressBar() as bar:
         return report_lines(run_index(workspace, paths, options, bar), options.name)
 

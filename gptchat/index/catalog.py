@@ -39,14 +39,6 @@ def guide_path() -> Path:
     return Path(str(resources.files("gptchat") / "guide"))
 
 
-def check_paths(paths: list[Path]) -> None:
-    """BadInput, before any work, for a PATH that `gptchat index` cannot read."""
-    from gptchat.index.indexer import resolve_root
-
-    for path in paths:
-        resolve_root(path)
-
-
 def run_index(
     workspace: Workspace,
     paths: list[Path],
@@ -55,10 +47,11 @@ def run_index(
 ) -> IndexReport:
     """Index `paths` into the named index; returns what it did."""
     from gptchat.index.embedder import Embedder
-    from gptchat.index.indexer import Indexer
+    from gptchat.index.indexer import Indexer, resolve_root
     from gptchat.ingest.chunker import ChunkSettings
 
-    check_paths(paths)  # a mistyped path creates nothing, not even an empty index
+    for path in paths:  # a mistyped path creates nothing, not even an empty index
+        resolve_root(path)
 
     embedder = Embedder(options.embedder_path, runtime=options.runtime)
     readable = embedder.max_tokens - 2  # [CLS] and [SEP] take two of the model's positions
@@ -104,9 +97,7 @@ def _guide_steps_aside(index: DocumentIndex, paths: list[Path], roots_before: li
     given = [str(path.resolve()) for path in paths]
     if not given or guide in given or roots_before != [guide]:
         return False
-    index.forget_under(guide)
-    index.drop_unused_embeddings()
-    index.save_vectors()
+    _forget(index, [guide])
     return True
 
 
@@ -122,9 +113,15 @@ def forget_paths(workspace: Workspace, name: str, paths: list[Path]) -> list[str
         unknown = sorted(set(places) - set(held))
         if unknown:
             raise BadInput(f"index '{name}' holds nothing at or below {unknown[0]}")
-        dropped = [path for place in held for path in index.forget_under(place)]
-        index.drop_unused_embeddings()
-        index.save_vectors()
+        return _forget(index, held)
+
+
+def _forget(index: DocumentIndex, places: list[str]) -> list[str]:
+    """Drop what `index` holds at or below `places`, its unused vectors, and save the cache;
+    returns the files dropped."""
+    dropped = [path for place in places for path in index.forget_under(place)]
+    index.drop_unused_embeddings()
+    index.save_vectors()
     return dropped
 
 

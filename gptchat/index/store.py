@@ -151,21 +151,16 @@ class IndexStore(Closing):
         with self._transaction():
             paths = sorted(self.files_under(place))
             removed = [chunk_id for path in paths for chunk_id in self._delete_file(path)]
-            prefix = place.rstrip("/") + "/"
-            self._conn.execute(
-                "DELETE FROM roots WHERE path = ? OR substr(path, 1, ?) = ?",
-                (place, len(prefix), prefix),
-            )
+            self._conn.execute(f"DELETE FROM roots WHERE {_AT_OR_BELOW}", _at_or_below(place))
             self._bump_data_version()
         return paths, removed
 
     def files_under(self, root: str) -> dict[str, FileRecord]:
         """Indexed files at or below `root`, by path."""
-        prefix = root.rstrip("/") + "/"
         rows = self._conn.execute(
             "SELECT id, path, size, mtime_ns, content_hash, kind, chunk_count FROM files"
-            " WHERE path = ? OR substr(path, 1, ?) = ?",
-            (root, len(prefix), prefix),
+            f" WHERE {_AT_OR_BELOW}",
+            _at_or_below(root),
         )
         return {row[1]: FileRecord(*row) for row in rows}
 
@@ -423,3 +418,12 @@ class IndexStore(Closing):
 
     def _transaction(self) -> Transaction:
         return Transaction(self._conn)
+
+
+# A `path` column at or below a folder (or that file itself), with _at_or_below's arguments.
+_AT_OR_BELOW = "path = ? OR substr(path, 1, ?) = ?"
+
+
+def _at_or_below(place: str) -> tuple[str, int, str]:
+    prefix = place.rstrip("/") + "/"
+    return place, len(prefix), prefix
