@@ -21,7 +21,6 @@ from gptchat.answer.prompt import (
 from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
-from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, StoredSource, conversation_title
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.workspace import DEFAULT_K
@@ -103,8 +102,8 @@ class ChatSession:
             conversation_id = self.store.new_conversation(
                 conversation_title(question), self.index_name
             )
-        elif self.store.conversation(conversation_id) is None:
-            raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+        else:
+            self.store.existing_conversation(conversation_id)
         history = self._history(conversation_id)
         # The question is stored before any work, so it is never lost.
         question_id = self.store.add_message(conversation_id, "user", question)

@@ -270,8 +270,7 @@ def ask(
         conversation_id = latest[0].id
     elif conversation_id is not None:
         with AppStore.reading(workspace.app_db_path) as store:  # before the model loads
-            if store.conversation(conversation_id) is None:
-                raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+            store.existing_conversation(conversation_id)
     opened = open_chat_session(
         workspace, index_name, ModelOptions(model_path, int8), k, report=status
     )
@@ -381,8 +380,7 @@ def history(
                 return echo_json(conversations_json(found))
             lines = conversations_table(found, query)
         else:
-            if store.conversation(conversation_id) is None:
-                raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+            store.existing_conversation(conversation_id)
             if as_json:
                 return echo_json(conversation_json(store, conversation_id))
             if markdown:

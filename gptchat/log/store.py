@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
+from gptchat.errors import BadInput
 from gptchat.log.migrations import app_migrations
 from gptchat.log.sqlite import (
     Closing,
@@ -203,6 +204,13 @@ class AppStore(Closing):
     def conversation(self, conversation_id: int) -> Conversation | None:
         rows = self._conversations("WHERE c.id = ?", (conversation_id,))
         return rows[0] if rows else None
+
+    def existing_conversation(self, conversation_id: int) -> Conversation:
+        """The conversation with this id; BadInput, naming where to look, if there is none."""
+        found = self.conversation(conversation_id)
+        if found is None:
+            raise BadInput(f"no conversation {conversation_id} (see `gptchat history`)")
+        return found
 
     def conversations(self, matching: str = "", limit: int | None = None) -> list[Conversation]:
         """Newest first; `matching`: only those with a message holding all of its words."""
