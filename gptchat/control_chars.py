@@ -14,6 +14,8 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 # Every C0 control but tab and newline, DEL, and the C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every control character, and the Unicode line and paragraph separators.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _VISIBLE = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
 
 
@@ -34,10 +36,6 @@ def one_line(text: str) -> str:
     """A name or heading as one line: also newlines, tabs and Unicode line breaks shown as
     symbols, so a file named "a\\n[9] b" cannot pose as a second source line."""
     return _LINE_BREAKING.sub(_symbol, text)
-
-
-# Every control character, and the Unicode line and paragraph separators.
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _symbol(match: re.Match[str]) -> str:

@@ -87,6 +87,7 @@ def test_the_starter_answers_how_in_the_guides_own_words(
     result = json.loads(out)
     # Retrieval puts the guide's section on leaving files out among the passages shown.
     assert any(s["path"].endswith("indexing.md") for s in result["sources"] if s["number"])
+    # "cited" holds only the sources the citation check found supporting a sentence: grounded.
     assert result["status"] == "complete" and result["cited"]
     assert len(result["raw_answer"].split()) < 12  # the starter answers in a few words
     files = {s["number"]: Path(s["path"]).read_text() for s in result["sources"] if s["number"]}

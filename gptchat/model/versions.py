@@ -74,7 +74,7 @@ def first_free_version(workspace: Workspace) -> int:
     taken = [
         int(match.group(1))
         for path in (workspace.models_dir.iterdir() if workspace.models_dir.is_dir() else [])
-        if (match := re.fullmatch(r"v(\d+)", path.name))
+        if (match := re.fullmatch(r"v([0-9]+)", path.name))
     ]
     return max(taken, default=0) + 1
 
