@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real app in a real terminal (tmux) with the real default model: first start in a new
-# workspace (indexes the user guide), one question, a +1 rating, a restart; the screens go to
-# OUT_DIR as text.
+# workspace (indexes the user guide), one question, a +1 rating, a /summarize, a restart, then
+# the same screen at 120x30 and 80x24; the screens go to OUT_DIR as text.
 #
 #   scripts/tmux_demo.sh ["QUESTION"] [OUT_DIR]
 #
@@ -48,7 +48,7 @@ trap 'tmux kill-session -t "$session" 2>/dev/null || true' EXIT
 
 start=$SECONDS
 start_app
-wait_for "(ready)" 300
+wait_for "gptchat — ready" 300
 echo "first start (guide indexed, model loaded): $((SECONDS - start)) s"
 screen >"$out_dir/1-first-start.txt"
 
@@ -63,10 +63,22 @@ tmux send-keys -t "$session" "+"
 wait_for "rated +1" 10
 screen >"$out_dir/3-rated.txt"
 
+tmux send-keys -t "$session" Escape
+tmux send-keys -t "$session" "/summarize getting-started.md" Enter
+wait_for "╭─ summary of" 60
+wait_still
+screen >"$out_dir/4-summary.txt"
+
 tmux send-keys -t "$session" C-q
 sleep 1
 tmux kill-session -t "$session"
 start_app
 wait_for "rated +1" 60
-screen >"$out_dir/4-after-restart.txt"
+screen >"$out_dir/5-after-restart.txt"
+tmux resize-window -t "$session" -x 120 -y 30
+sleep 2
+screen >"$out_dir/6-120x30.txt"
+tmux resize-window -t "$session" -x 80 -y 24
+sleep 2
+screen >"$out_dir/7-80x24.txt"
 echo "screens in $out_dir/; workspace $home"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from gptchat.answer.prompt import PromptBudget
-from gptchat.answer.summarize import COMBINE, SUMMARIZE, Summarizer
+from gptchat.answer.summarize import (
+    COMBINE,
+    MAX_POINTS,
+    SUMMARIZE,
+    SUMMARIZE_SECTION,
+    Section,
+    Summarizer,
+    sections_of,
+    without_citation_marks,
+)
 from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
 
@@ -42,9 +51,14 @@ def test_long_text_is_summarized_in_parts_then_combined(tiny_model_dir) -> None:
             self.done += steps
 
     parts = Parts()
-    summary = "".join(summarizer.stream(texts, progress=parts))
-    assert summary
-    assert parts.totals[0] == len(groups) and parts.done >= len(groups)
+    # More sections than points, and too big to merge into few enough: combined.
+    long_texts = [f"{text} " + "Panels last for decades in the sun. " * 8 for text in texts * 2]
+    sections = [Section(f"Heading {n}", text) for n, text in enumerate(long_texts)]
+    assert len(summarizer.parts(sections, SUMMARIZE_SECTION)) > MAX_POINTS
+    summary = "".join(summarizer.stream(sections, progress=parts))
+    assert summary and "**Heading" not in summary
+    assert parts.totals[0] == len(summarizer.groups(long_texts, SUMMARIZE))
+    assert parts.done >= parts.totals[0]
 
 
 def test_a_part_too_long_for_the_prompt_is_cut_not_dropped(tiny_model_dir) -> None:
@@ -58,9 +72,45 @@ def test_a_budget_too_small_to_summarize_in(tiny_model_dir) -> None:
     generator = Generator(tiny_model_dir)
     summarizer = Summarizer(generator, budget_with_room(generator, SUMMARIZE, 10), 8)
     with pytest.raises(BadInput, match="leaves no room to summarize"):
-        list(summarizer.stream(["some text"]))
+        list(summarizer.stream([Section("", "some text")]))
 
 
 def test_nothing_to_summarize(tiny_model_dir) -> None:
     with pytest.raises(BadInput, match="nothing to summarize"):
         list(Summarizer(Generator(tiny_model_dir)).stream([]))
+
+
+def test_every_section_of_a_file_gets_its_point(tiny_model_dir) -> None:
+    """A file of a few sections is covered point by point, each named by its heading."""
+    generator = Generator(tiny_model_dir)
+    chunks = [
+        ("Tea > Green tea", "Green tea steeps for two minutes at 80 degrees."),
+        ("Tea > Green tea", "Use one spoon of leaves per cup."),
+        ("Tea > Black tea", "Black tea steeps for four minutes in boiling water."),
+        ("Tea > Storing tea", "Keep tea in a dark, airtight tin."),
+    ]
+    sections = sections_of(chunks)
+    assert [s.heading for s in sections] == ["Green tea", "Black tea", "Storing tea"]
+    assert "one spoon" in sections[0].text  # the two chunks under one heading are one section
+    summary = "".join(Summarizer(generator, part_tokens=8).stream(sections))
+    points = [line for line in summary.splitlines() if line.startswith("- **")]
+    assert [p.split("**")[1] for p in points] == ["Green tea", "Black tea", "Storing tea"]
+
+
+def test_many_small_sections_are_merged_to_a_few_points(tiny_model_dir) -> None:
+    generator = Generator(tiny_model_dir)
+    sections = [Section(f"Step {n}", f"Do thing number {n}.") for n in range(20)]
+    parts = Summarizer(generator).parts(sections, SUMMARIZE_SECTION)
+    assert len(parts) == MAX_POINTS
+    assert "\n\n".join(p.text for p in parts) == "\n\n".join(s.text for s in sections)
+    assert parts[0].heading.startswith("Step 0 · Step 1")
+
+
+def test_a_summary_cites_nothing_it_was_not_given() -> None:
+    """The prompt numbers no sources: a `[n]` the model writes is left out, even split across
+    streamed pieces; brackets that are no citation stay."""
+    pieces = ["Owls hunt at", " night [", "4", "00]. They rest", " [1, 2] by day", " [see", " it]."]
+    assert "".join(without_citation_marks(pieces)) == (
+        "Owls hunt at night. They rest by day [see it]."
+    )
+    assert "".join(without_citation_marks(["ends with [3"])) == "ends with [3"

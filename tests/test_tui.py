@@ -4,6 +4,8 @@ real embedder and a tiny random model."""
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -112,10 +114,10 @@ def test_ask_streams_a_cited_answer_and_logs_it(
         events.append(("piece", len(view.text)))
 
     async def recording_finish(
-        view: AnswerView, status: str, sources: list, text: str | None = None
+        view: AnswerView, status: str, sources: list, text: str | None = None, roots=()
     ) -> None:
         events.append(("finish", len(view.text)))
-        await finish(view, status, sources, text)
+        await finish(view, status, sources, text, roots)
 
     monkeypatch.setattr(AnswerView, "append", recording_append)
     monkeypatch.setattr(AnswerView, "finish", recording_finish)
@@ -128,14 +130,19 @@ def test_ask_streams_a_cited_answer_and_logs_it(
         assert app.query_one("#question", Input).value == ""
         view = app.query(AnswerView).last()
         assert view.status == "complete" and view.text
-        # The sources panel follows the answer, two lines a passage, file name first;
-        # Ctrl+O goes there and Enter on a source shows the whole passage.
+        # The answer lists its sources relative to the indexed folder, not as absolute paths.
+        details = str(view.query_one(".details").render())
+        assert "tea.txt" in details and str(indexed) not in details
+        # The sources panel follows the answer, two lines a passage: where in the file first
+        # (a long name cannot hide it), then the name; no score; the heading under it.
         panel = app.query_one(SourcesPanel)
         assert len(panel.children) == len(view.sources) > 0
         assert any(s.path.endswith("tea.txt") for s in view.sources)
         first = panel.query(SourceItem).first()
         label = str(first.query_one(".source-label").render())
-        assert label.startswith(f"[1] {Path(view.sources[0].path).name}:")
+        top = view.sources[0]
+        place = top.location[len(top.path) :].strip(" :()")
+        assert label == f"[1] {place} · {Path(top.path).name}"
         assert all(item.outer_size.height <= 3 for item in panel.query(SourceItem))
         await pilot.press("ctrl+o")
         assert app.focused is panel and panel.index == 0
@@ -194,7 +201,9 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         assert "rated -1" in view.border_title
         await pilot.press("e")
         assert isinstance(app.screen, TextDialog)
-        app.screen.query_one(TextArea).clear()
+        # The old answer starts selected: typing replaces it, no select-all first.
+        editor = app.screen.query_one(TextArea)
+        assert editor.text and editor.selected_text == editor.text
         await pilot.press(*"It is called lava [1].")
         await pilot.press("ctrl+s")
         await pilot.press("c")
@@ -275,15 +284,30 @@ def test_conversations_new_switch_rename_delete_and_reopen(
     run_app(workspace, tiny_model_dir, reopened)
 
 
-def test_first_run_indexes_the_user_guide(workspace, tiny_model_dir) -> None:
+def test_first_run_indexes_the_user_guide(workspace, tiny_model_dir, monkeypatch) -> None:
+    asked = threading.Event()
+    index = Assistant.index
+
+    def index_once_asked(assistant: Assistant, paths, progress=None) -> list[str]:
+        asked.wait(timeout=60)  # the question comes in while the guide is being indexed
+        return index(assistant, paths, progress)
+
+    monkeypatch.setattr(Assistant, "index", index_once_asked)
+
     async def scenario(app: GptchatApp, pilot: Pilot) -> None:
         # Asked at once, while the guide is being indexed: it waits, then is answered.
         await type_and_send(pilot, "How do I leave files out of an index?")
-        assert app.assistant.indexing or app.model_state == "ready"
+        assert app.assistant.indexing
+        asked.set()
         await wait_for(pilot, lambda: finished(app))
         view = app.query(AnswerView).last()
         assert view.status == "complete"
         assert any("gptchatignore" in s.text for s in view.sources)
+        # The index summary lands above the question, and the answer stays last, in view.
+        shown = list(app.log_view.children)
+        assert isinstance(shown[-2], QuestionView) and shown[-1] is view
+        assert any("Indexed the user guide" in str(n.render()) for n in shown[:-2])
+        assert view.region.bottom <= app.log_view.region.bottom
         await wait_for(pilot, lambda: app.model_state == "ready")
         guide_files = len(list(guide_path().glob("*.md")))
         assert f"default: {guide_files} files" in app.sub_title
@@ -294,7 +318,12 @@ def test_first_run_indexes_the_user_guide(workspace, tiny_model_dir) -> None:
 def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
     extra = tmp_path / "extra"
     extra.mkdir()
-    (extra / "owls.md").write_text("# Owls\n\nOwls hunt at night and sleep by day.\n")
+    (extra / "owls.md").write_text(
+        "# Owls\n\n## Hunting\n\nOwls hunt at night.\n\n## Sleeping\n\nOwls sleep by day.\n"
+    )
+
+    def chat_list(app: GptchatApp) -> list[str]:
+        return [str(label.render()) for label in app.query_one(ConversationList).query(Label)]
 
     async def scenario(app: GptchatApp, pilot: Pilot) -> None:
         await wait_for(pilot, lambda: app.model_state == "ready")
@@ -304,9 +333,14 @@ def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
         await wait_for(pilot, lambda: finished(app))
         summary = app.query(AnswerView).last()
         assert summary.heading == "summary of owls.md" and summary.status == "complete"
-        assert summary.text
+        # Every section has its point, and the summary cites nothing.
+        assert "**Hunting**" in summary.text and "**Sleeping**" in summary.text
+        assert not re.search(r"\[\d+\]", summary.text)
+        # A chat started with a command is named for what it holds, not the raw command.
+        assert chat_list(app)[0] == "Summary of owls.md" and "2 msgs" in chat_list(app)[1]
         await type_and_send(pilot, "/generate Once upon a time")
         await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not summary)
+        assert "4 msgs" in chat_list(app)[1]  # counted as it grows, not when reopened
         continuation = app.query(AnswerView).last()
         assert continuation.text.startswith("Once upon a time")
         assert len(continuation.text) > len("Once upon a time")
@@ -330,6 +364,23 @@ def test_slash_commands(workspace, indexed, tiny_model_dir, tmp_path) -> None:
     run_app(workspace, tiny_model_dir, scenario)
     # Kept, but never training data: they have no prompt from the documents.
     assert all(m.prompt is None for m in stored_messages(workspace))
+
+    async def reopened(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: len(app.query(AnswerView)) == 2)
+        assert [v.heading for v in app.query(AnswerView)] == ["summary of owls.md", "continuation"]
+        # /find, then Ctrl+B to the list, then Enter opens the first match at once.
+        await pilot.press("ctrl+n")
+        await type_and_send(pilot, "/find owls")
+        listed = app.query_one(ConversationList)
+        if listed.has_focus:
+            await pilot.press("ctrl+b")  # back to the input: the list hides
+        await pilot.press("ctrl+b")
+        assert listed.has_focus
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.conversation_id is not None, timeout=5)
+        assert len(app.query(AnswerView)) == 2
+
+    run_app(workspace, tiny_model_dir, reopened)
 
 
 def test_errors_are_shown_and_nothing_typed_is_lost(workspace, indexed, tmp_path) -> None:
@@ -589,3 +640,24 @@ def test_a_repair_made_while_answering_shows_as_a_warning(
 
     shown = run_app(workspace, tiny_model_dir, scenario)
     assert any("vectors.faiss is damaged" in m and "rebuilt from index.db" in m for m in shown)
+
+
+def screen_lines(app: GptchatApp) -> list[str]:
+    """The screen as text, row by row, as a terminal would show it."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def test_the_model_state_and_every_key_show_at_80_by_24(workspace, indexed, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await pilot.pause(0.2)
+        lines = screen_lines(app)
+        assert "gptchat — ready" in lines[0]
+        footer = lines[-1]
+        for key in ("Quit", "Stop", "New", "Chats", "Sources", "palette"):
+            assert key in footer, footer
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause(0.2)
+        assert "gptchat — ready" in screen_lines(app)[0]
+
+    run_app(workspace, tiny_model_dir, scenario, size=(80, 24))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import PurePath
 
 from gptchat.answer.prompt import NOT_COVERED
 from gptchat.answer.retriever import Hit
@@ -16,6 +19,30 @@ def source_line(number: int | None, location: str, heading: str) -> str:
     label = f"[{number}]" if number is not None else "[-]"
     location, heading = one_line(location), one_line(heading)
     return f"{label} {location} — {heading}" if heading else f"{label} {location}"
+
+
+def shown_path(path: str, roots: Sequence[str]) -> str:
+    """`path` relative to the deepest indexed folder above it; a file indexed on its own by
+    its name; a path under no root as it is."""
+    above = [r for r in roots if path == r or path.startswith(r.rstrip(os.sep) + os.sep)]
+    if not above:
+        return path
+    root = max(above, key=len)
+    return PurePath(path).name if path == root else path[len(root.rstrip(os.sep)) + 1 :]
+
+
+def shown_location(source: StoredSource, roots: Sequence[str]) -> str:
+    """The source's location with its path as shown_path gives it: `notes/a.md:12-20`."""
+    if source.path and source.location.startswith(source.path):
+        return shown_path(source.path, roots) + source.location[len(source.path) :]
+    return source.location
+
+
+def place_in_file(source: StoredSource) -> str:
+    """Where in its file the passage lies: `12-20`, `12`, `page 3`, or "" (the whole file)."""
+    if not source.path or not source.location.startswith(source.path):
+        return ""
+    return source.location[len(source.path) :].strip(" :()")
 
 
 def final_label(answer: Answer) -> str:

@@ -109,8 +109,9 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     """
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop answer"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
+        # Short names: all of them fit an 80-column footer.
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+n", "new_conversation", "New"),
         Binding("ctrl+b", "toggle_conversations", "Chats"),
         Binding("ctrl+o", "focus_sources", "Sources"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -121,6 +122,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         self.assistant = assistant
         self.conversation_id: int | None = None
         self.model_state = "loading"
+        self.index_roots: tuple[str, ...] = ()  # what show_header last read of the index
         self._cancel: threading.Event | None = None  # set while an answer streams
         self._warnings = WarningToasts(self)
 
@@ -144,7 +146,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
             sources = SourcesPanel(id="sources")
             sources.border_title = "Sources"
             yield sources
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def log_view(self) -> ChatLog:
@@ -187,13 +189,16 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
 
     def show_header(self) -> None:
         facts = self.assistant.index_facts()
+        self.index_roots = facts.roots if facts else ()
         index = (
             f"{facts.name}: {facts.files} files, {facts.chunks} chunks"
             if facts
             else f"{self.assistant.index_name}: empty"
         )
         model = self.assistant.model_name
-        self.sub_title = f"{self.assistant.workspace.root} · {index} · {model} ({self.model_state})"
+        # Most needed first: a narrow header cuts the end, and the workspace can be read in /help.
+        where = self.assistant.workspace.root
+        self.sub_title = f"{self.model_state} · {model} · {index} · {where}"
 
     def set_status(self, text: str) -> None:
         # Workers report here; one that ends while the app shuts down finds no status line.
@@ -320,11 +325,12 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         self, view: AnswerView, status: str, sources: list[StoredSource], text: str | None = None
     ) -> None:
         self._cancel = None
-        await view.finish(status, sources, text)
+        await view.finish(status, sources, text, self.index_roots)
         if view.message_id is not None:
             view.show_feedback(self.assistant.feedback(view.message_id))
         await self.query_one(SourcesPanel).show(sources)
         self.set_status("")
+        await self.refresh_conversations()  # its message count and place in the list
 
     def action_stop(self) -> None:
         if self._cancel is not None:
@@ -344,7 +350,6 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         panel = self.query_one(SourcesPanel)
         if panel.children:
             panel.reveal()
-            panel.index = panel.index or 0
         else:
             self.notify("No sources yet: they show here once a question is answered.")
 

@@ -16,10 +16,10 @@ from gptchat.log.store import (
     Feedback,
     Message,
     StoredSource,
-    conversation_title,
 )
 from gptchat.model.loading import ModelOptions
 from gptchat.safe_files import make_folder, write_replacing
+from gptchat.tui.slash_commands import SlashCommand
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class IndexFacts:
     name: str
     files: int
     chunks: int
+    roots: tuple[str, ...]  # the indexed files and folders: sources are shown relative to them
 
 
 class Assistant:
@@ -77,8 +78,8 @@ class Assistant:
         if self.index_name not in self.workspace.index_names():
             return None
         with DocumentIndex.open(self.workspace.index_dir(self.index_name)) as index:
-            counts = index.counts()
-        return IndexFacts(self.index_name, counts.files, counts.chunks)
+            counts, roots = index.counts(), tuple(index.roots())
+        return IndexFacts(self.index_name, counts.files, counts.chunks, roots)
 
     def needs_first_index(self) -> bool:
         facts = self.index_facts()
@@ -216,13 +217,14 @@ class Assistant:
         self, name: str, cancel: threading.Event, progress: Progress
     ) -> tuple[str, Iterator[str]]:
         """The indexed file called `name` and its summary as it streams."""
-        from gptchat.answer.summarize import Summarizer
+        from gptchat.answer.summarize import Summarizer, sections_of
 
         opened = self._opened_session()
         path = self._indexed_path(opened.index, name)
-        texts = [chunk.text for chunk in opened.index.file_chunks(path)]
+        chunks = opened.index.file_chunks(path)
+        sections = sections_of((chunk.heading, chunk.text) for chunk in chunks)
         summarizer = Summarizer(opened.session.generator, opened.session.budget)
-        return path, summarizer.stream(texts, cancel, progress)
+        return path, summarizer.stream(sections, cancel, progress)
 
     def _indexed_path(self, index: DocumentIndex, name: str) -> str:
         """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
@@ -300,14 +302,13 @@ class Assistant:
             return int(value)
         return None
 
-    def log_command(self, conversation_id: int | None, command: str) -> tuple[int, int]:
+    def log_command(self, conversation_id: int | None, command: SlashCommand) -> tuple[int, int]:
         """Keep a /summarize or /generate in the conversation (a new one if None) as a turn;
         returns the conversation and the id of the reply to fill with finish_command."""
         if conversation_id is None:
-            conversation_id = self.store.new_conversation(
-                conversation_title(command), self.index_name
-            )
-        asked = self.store.add_message(conversation_id, "user", command)
+            conversation_id = self.store.new_conversation(command.title, self.index_name)
+        typed = f"/{command.name} {command.argument}"
+        asked = self.store.add_message(conversation_id, "user", typed)
         reply = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=asked
         )

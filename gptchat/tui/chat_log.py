@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
-from gptchat.cli.answer_text import source_line
+from gptchat.cli.answer_text import shown_location, source_line
 from gptchat.control_chars import visible
 from gptchat.log.store import Feedback, StoredSource
 
@@ -23,9 +24,9 @@ STATUS_NOTES = {
 }
 
 
-def source_label(source: StoredSource) -> str:
-    """`[n] path:lines — heading`, as in the prompt the model saw."""
-    return source_line(source.source_number, source.location, source.heading)
+def source_label(source: StoredSource, roots: Sequence[str] = ()) -> str:
+    """`[n] path:lines — heading`; the path relative to the indexed folder among `roots`."""
+    return source_line(source.source_number, shown_location(source, roots), source.heading)
 
 
 def feedback_note(feedback: Feedback | None) -> str:
@@ -113,6 +114,7 @@ class AnswerView(Vertical, can_focus=True):
         self.message_id = message_id
         self.text = text
         self.sources: list[StoredSource] = []
+        self.roots: Sequence[str] = ()  # the index's folders: source paths are shown below them
         self.status = ""
         self.feedback: Feedback | None = None
         self._markdown = AnswerMarkdown(visible(text))
@@ -131,16 +133,21 @@ class AnswerView(Vertical, can_focus=True):
         await self._stream.write(visible(piece))
 
     async def finish(
-        self, status: str, sources: list[StoredSource], text: str | None = None
+        self,
+        status: str,
+        sources: list[StoredSource],
+        text: str | None = None,
+        roots: Sequence[str] = (),
     ) -> None:
-        """Show how the answer ended; `text` replaces the streamed one (checked citations)."""
+        """Show how the answer ended; `text` replaces the streamed one (checked citations);
+        source paths show relative to the indexed folder among `roots`."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
         if text is not None and text != self.text:
             self.text = text
             await self._markdown.update(visible(text))
-        self.status, self.sources = status, sources
+        self.status, self.sources, self.roots = status, sources, roots
         self._show_details()
 
     def show_feedback(self, feedback: Feedback | None) -> None:
@@ -151,7 +158,7 @@ class AnswerView(Vertical, can_focus=True):
         shown = [s for s in self.sources if s.source_number is not None]
         if self.status == "no_answer":
             shown = self.sources  # the closest passages, numbered [-]
-        lines = [source_label(s) for s in shown]
+        lines = [source_label(s, self.roots) for s in shown]
         if self.feedback is not None and self.feedback.correction:
             lines.append(f"Your correction: {self.feedback.correction}")
         if self.feedback is not None and self.feedback.comment:
@@ -196,6 +203,16 @@ class ChatLog(VerticalScroll):
 
     async def show_note(self, text: str) -> None:
         await self.mount(NoteView(text))
+        self.follow()
+
+    async def show_note_before_question(self, text: str) -> None:
+        """A note that belongs before the question now waiting for its answer (an index
+        summary that a question typed during indexing waited for): the answer stays last."""
+        questions = self.query(QuestionView)
+        if not questions:
+            await self.show_note(text)
+            return
+        await self.mount(NoteView(text), before=questions.last())
         self.follow()
 
     async def add_question(self, text: str) -> None:

@@ -114,23 +114,22 @@ class CommandActions(App[None]):
                 versions = "\n".join(self.assistant.model_versions())
                 await self.log_view.show_note(f"Model: {self.assistant.model_name}\n{versions}")
         elif command.name == "generate":
-            view = await self.log_view.add_answer(AnswerView("continuation", command.argument))
-            self._cancel = threading.Event()
-            self.stream_worker(
-                view,
-                lambda cancel: self.assistant.generate(command.argument, cancel),
-                self._cancel,
-                f"/generate {command.argument}",
+            await self._stream_command(
+                command, lambda cancel: self.assistant.generate(command.argument, cancel)
             )
         elif command.name == "summarize":
-            view = await self.log_view.add_answer(AnswerView(f"summary of {command.argument}"))
-            self._cancel = threading.Event()
-            self.stream_worker(
-                view,
-                lambda cancel: self._summary(command.argument, cancel),
-                self._cancel,
-                f"/summarize {command.argument}",
+            await self._stream_command(
+                command, lambda cancel: self._summary(command.argument, cancel)
             )
+
+    async def _stream_command(
+        self, command: SlashCommand, start: Callable[[threading.Event], Iterable[str]]
+    ) -> None:
+        """Run /generate or /summarize into a new view of its own, kept like an answer."""
+        shown = command.argument if command.name == "generate" else ""
+        view = await self.log_view.add_answer(AnswerView(command.heading, shown))
+        self._cancel = threading.Event()
+        self.stream_worker(view, start, self._cancel, command)
 
     def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
         """The summary stream, reporting its map steps on the status line (worker thread)."""
@@ -144,7 +143,7 @@ class CommandActions(App[None]):
         view: AnswerView,
         start: Callable[[threading.Event], Iterable[str]],
         cancel: threading.Event,
-        command: str,
+        command: SlashCommand,
     ) -> None:
         """Stream text that is not an answer (a continuation, a summary) into `view`; the
         command and its output are kept in the conversation like a question and its answer."""
@@ -195,11 +194,11 @@ class CommandActions(App[None]):
         self.query_one(ProgressBar).add_class("-hidden")
         self.set_status("")
         self.show_header()
-        await self.log_view.show_note("\n".join(lines))
+        # A question typed while indexing waits for its answer: the summary goes above it.
+        show = self.log_view.show_note_before_question if self._cancel else self.log_view.show_note
+        await show("\n".join(lines))
         if first_run:
-            await self.log_view.show_note(
-                f"Indexed the user guide ({guide_path()}). Try: how do I rate an answer?"
-            )
+            await show(f"Indexed the user guide ({guide_path()}). Try: how do I rate an answer?")
         if first_run or self.model_state == "no index":
             self.load_model()
 

@@ -9,6 +9,7 @@ from textual.app import App
 from gptchat.tui.chat_log import AnswerView
 from gptchat.tui.conversation_list import ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, LineDialog
+from gptchat.tui.slash_commands import reply_heading
 from gptchat.tui.sources_panel import SourcesPanel
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class ConversationActions(App[None]):
     conversation_id: int | None
     log_view: ChatLog
     question_input: Input
+    index_roots: tuple[str, ...]
 
     def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
         raise NotImplementedError
@@ -56,12 +58,17 @@ class ConversationActions(App[None]):
         log = self.log_view
         await log.remove_children()
         last: AnswerView | None = None
+        question = ""
         for message in self.assistant.messages(conversation_id):
             if message.role == "user":
-                await log.add_question(message.content)
+                question = message.content
+                await log.add_question(question)
                 continue
-            last = await log.add_answer(AnswerView(text=message.content, message_id=message.id))
-            await last.finish(message.status, self.assistant.sources(message.id))
+            # A command's output has no prompt; an answer always has one.
+            heading = "answer" if message.prompt is not None else reply_heading(question)
+            last = await log.add_answer(AnswerView(heading, message.content, message.id))
+            sources = self.assistant.sources(message.id)
+            await last.finish(message.status, sources, roots=self.index_roots)
             last.show_feedback(self.assistant.feedback(message.id))
         await self.query_one(SourcesPanel).show(last.sources if last else [])
         await self.refresh_conversations()

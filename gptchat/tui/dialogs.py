@@ -52,13 +52,19 @@ class _EditDialog(ModalScreen[str | None]):
 
 
 class TextDialog(_EditDialog):
-    """Edit a text: Ctrl+S saves, Escape cancels (None)."""
+    """Edit a text: Ctrl+S saves, Escape cancels (None). A text given to replace starts
+    selected, so the first key typed replaces it all; an arrow key keeps it to edit."""
 
     HINT = "Ctrl+S saves"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "dismiss(None)", "Cancel"),
     ]
+
+    def __init__(self, title: str, text: str = "") -> None:
+        super().__init__(title, text)
+        if text:
+            self.HINT = "typing replaces it, arrows edit it; Ctrl+S saves"
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -68,7 +74,7 @@ class TextDialog(_EditDialog):
     def on_mount(self) -> None:
         editor = self.query_one(TextArea)
         editor.focus()
-        editor.move_cursor(editor.document.end)
+        editor.select_all()
 
     def action_save(self) -> None:
         self.dismiss(self.query_one(TextArea).text)

@@ -31,6 +31,9 @@ class SidePanel(ListView):
 
     def on_focus(self) -> None:
         self.add_class("-shown")
+        if self.index is None and self.children:
+            # With nothing highlighted, Enter would do nothing until an arrow key was pressed.
+            self.index = 0
 
     def on_blur(self) -> None:
         # A dialog opened from the panel (a passage, a rename) covers it: it is still in use.

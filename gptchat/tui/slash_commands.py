@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gptchat.errors import BadInput
+from gptchat.log.store import conversation_title
 
 # name -> (argument, what it does); the help text and the command palette read this table.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,6 +30,8 @@ KEYS: list[tuple[str, str]] = [
     ("Ctrl+P", "command palette (themes too)"),
     ("Ctrl+Q", "quit"),
 ]
+# The commands whose output is kept in the conversation like an answer.
+LOGGED_COMMANDS = ("generate", "summarize")
 # "[PATH]" is optional; a bare "PATH" is required.
 _NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument.isalpha()}
 
@@ -37,6 +40,18 @@ _NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument.
 class SlashCommand:
     name: str
     argument: str
+
+    @property
+    def heading(self) -> str:
+        """What its output is called on screen: "continuation", "summary of FILE"."""
+        return "continuation" if self.name == "generate" else f"summary of {self.argument}"
+
+    @property
+    def title(self) -> str:
+        """The title of a conversation this command starts."""
+        if self.name == "generate":
+            return conversation_title(f"Continuation of “{self.argument}”")
+        return conversation_title(f"Summary of {self.argument}")
 
 
 def parse_slash_command(text: str) -> SlashCommand | None:
@@ -51,6 +66,16 @@ def parse_slash_command(text: str) -> SlashCommand | None:
     if name in _NEEDS_ARGUMENT and not argument:
         raise BadInput(f"/{name} needs {COMMANDS[name][0]}")
     return SlashCommand(name, argument)
+
+
+def reply_heading(question: str) -> str:
+    """What the stored reply to `question` is called on screen: a command's output, or an
+    answer (a question that looks like no command is one)."""
+    try:
+        command = parse_slash_command(question)
+    except BadInput:
+        return "answer"
+    return command.heading if command and command.name in LOGGED_COMMANDS else "answer"
 
 
 def help_lines() -> list[str]:

@@ -1,4 +1,4 @@
-"""The sources of the selected answer, compact: file and lines, heading, score, one line of
+"""The sources of the selected answer, compact: lines and file, then heading and one line of
 the passage (the supporting sentence when cited); Enter shows the whole passage."""
 
 from __future__ import annotations
@@ -8,31 +8,36 @@ from pathlib import PurePath
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
+from gptchat.cli.answer_text import place_in_file
 from gptchat.control_chars import one_line, visible
 from gptchat.log.store import StoredSource
 from gptchat.tui.side_panel import SidePanel
 
 
 def compact_label(source: StoredSource) -> Text:
-    """`[1] getting-started.md:12-20  0.031`: the file name first, never cut from the left."""
+    """`[1] 12-20 · getting-started.md`: where in the file first, so a long name never hides
+    it; the name cut at the right edge if it must be."""
     number = f"[{source.source_number}]" if source.source_number is not None else "[-]"
-    lines = source.location.rsplit(":", 1)[1] if ":" in source.location else ""
     name = PurePath(source.path).name if source.path else source.location
     label = Text(f"{number} ", style="bold")
-    label.append(one_line(f"{name}:{lines}" if lines else name), style="bold")
-    label.append(f"  {source.score:.3f}", style="dim")
+    place = place_in_file(source)
+    if place:
+        label.append(f"{place} · ", style="bold")
+    label.append(one_line(name))
     return label
 
 
 def compact_text(source: StoredSource) -> Text:
-    """The supporting sentence (marked ✓) when cited, else the heading and the passage's start."""
+    """The heading, then the supporting sentence (marked ✓) when cited, else the passage's
+    start."""
     text = Text()
+    if source.heading:  # its last level: the one that tells passages of a file apart
+        heading = source.heading.split(" > ")[-1]
+        text.append(visible(" ".join(heading.split())) + " · ", style="italic")
     if source.evidence:
         text.append("✓ ", style="bold green")
         text.append(visible(" ".join(source.evidence.split())))
         return text
-    if source.heading:
-        text.append(visible(source.heading) + " · ", style="italic")
     text.append(visible(" ".join(source.text.split())))
     return text
 
