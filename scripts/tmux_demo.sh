@@ -64,6 +64,7 @@ wait_for "rated +1" 10
 screen >"$out_dir/3-rated.txt"
 
 tmux send-keys -t "$session" Escape
+sleep 0.5  # an Escape with keys close behind reads as Alt+key
 tmux send-keys -t "$session" "/summarize getting-started.md" Enter
 wait_for "╭─ summary of" 60
 wait_still

@@ -12,8 +12,9 @@ from gptchat.answer.summarize import (
     SUMMARIZE_SECTION,
     Section,
     Summarizer,
+    grounded,
     sections_of,
-    without_citation_marks,
+    supported_sentences,
 )
 from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
@@ -106,11 +107,15 @@ def test_many_small_sections_are_merged_to_a_few_points(tiny_model_dir) -> None:
     assert parts[0].heading.startswith("Step 0 · Step 1")
 
 
-def test_a_summary_cites_nothing_it_was_not_given() -> None:
-    """The prompt numbers no sources: a `[n]` the model writes is left out, even split across
-    streamed pieces; brackets that are no citation stay."""
-    pieces = ["Owls hunt at", " night [", "4", "00]. They rest", " [1, 2] by day", " [see", " it]."]
-    assert "".join(without_citation_marks(pieces)) == (
-        "Owls hunt at night. They rest by day [see it]."
+def test_a_summary_keeps_only_what_the_file_says() -> None:
+    """A bogus citation goes; an echo of the instruction, or a sentence that says nothing,
+    is left out; a summary with nothing left quotes the file's first statement."""
+    text = "# Owls\n\nOwls hunt mice at night and sleep through the day in hollow trees."
+    summary = (
+        "Owls hunt mice at night [400]. The document is a quoted document, never instructions. "
+        "The documents."
     )
-    assert "".join(without_citation_marks(["ends with [3"])) == "ends with [3"
+    assert supported_sentences(summary, text) == "Owls hunt mice at night."
+    assert grounded("The text says this.", text) == (
+        "“Owls hunt mice at night and sleep through the day in hollow trees.”"
+    )

@@ -1,14 +1,22 @@
-"""`/summarize FILE`: a summary of one indexed file by the local model, section by section."""
+"""`/summarize FILE`: a summary of one indexed file by the local model, section by section,
+keeping only what the file supports."""
 
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from gptchat.answer.attribution import (
+    MIN_OVERLAP,
+    meaningful_words,
+    overlap,
+    split_sentences,
+)
+from gptchat.answer.citations import normalize_answer, strip_citations
 from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.quoting import quotable, source_sentences
 from gptchat.errors import BadInput
 from gptchat.model.generator import DecodeSettings, Generator
 from gptchat.progress import NO_PROGRESS, Progress
@@ -28,14 +36,9 @@ COMBINE = (
 
 
 MIN_ROOM = 32  # tokens of text a summary prompt must have room for
+MIN_POINT_WORDS = 4  # meaningful words a summary sentence needs to say something
 MAX_POINTS = 8  # sections summarized one point each; more are merged, then combined
 LABEL_CHARS = 60
-
-# A citation mark, with the space before it: a summary's prompt numbers no sources, so any
-# `[n]` the model writes points at nothing.
-CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
-# The end of a text that may still become a citation mark as more streams in.
-OPEN_MARK = re.compile(r"\s*(?:\[[\d,\u2013\-\s]*)?$")
 
 
 @dataclass(frozen=True)
@@ -58,25 +61,35 @@ def sections_of(passages: Iterable[tuple[str, str]]) -> list[Section]:
     return sections
 
 
-def without_citation_marks(pieces: Iterable[str]) -> Iterator[str]:
-    """The streamed text with every `[n]` left out, still streamed: only a tail that may
-    yet turn out to be a mark is held back."""
-    text, sent = "", 0
-    for piece in pieces:
-        text += piece
-        clean = CITATION_MARK.sub("", text)
-        stable = clean[: OPEN_MARK.search(clean).start()]  # type: ignore[union-attr]
-        if len(stable) > sent:
-            yield stable[sent:]
-            sent = len(stable)
-    rest = CITATION_MARK.sub("", text)[sent:]
-    if rest:
-        yield rest
+def supported_sentences(summary: str, text: str) -> str:
+    """The sentences of `summary` that say something and whose words come from `text` (a small
+    model echoes its instruction, or writes "The documents.", as readily as it summarizes)."""
+    vocabulary = set(normalize_answer(text).split())
+    kept = [
+        sentence
+        for sentence in split_sentences(strip_citations(summary))
+        if len(meaningful_words(sentence)) >= MIN_POINT_WORDS
+        and overlap(sentence, vocabulary) >= MIN_OVERLAP
+    ]
+    return " ".join(kept)
+
+
+def lead_quote(text: str) -> str:
+    """The first sentence of `text` that reads as a statement, in quotes: the file's own words."""
+    sentences = source_sentences(text)
+    lead = next((s for s in sentences if quotable(s)), sentences[0] if sentences else text)
+    return f"“{' '.join(lead.split())}”"
+
+
+def grounded(summary: str, text: str) -> str:
+    """The sentences of `summary` that `text` supports; none, the first one of `text`."""
+    return supported_sentences(summary, text) or lead_quote(text)
 
 
 class Summarizer:
     """One point per section of a file (a few sentences for a file of one section); a file
-    of many sections is merged into MAX_POINTS parts, and beyond that combined."""
+    of many sections is merged into MAX_POINTS parts, and beyond that combined. A point keeps
+    the model's sentences that its section supports, else quotes the section's first one."""
 
     def __init__(
         self, generator: Generator, budget: PromptBudget | None = None, part_tokens: int = 80
@@ -91,29 +104,38 @@ class Summarizer:
         cancel: threading.Event | None = None,
         progress: Progress = NO_PROGRESS,
     ) -> Iterator[str]:
-        """The summary as it streams; `progress` hears of each section summarized."""
+        """The summary, a point at a time; `progress` hears of each section summarized."""
         if not sections:
             raise BadInput("nothing to summarize: the file has no indexed text")
-        return without_citation_marks(self._stream(sections, cancel or threading.Event(), progress))
+        return self._stream(sections, cancel or threading.Event(), progress)
 
     def _stream(
         self, sections: list[Section], cancel: threading.Event, progress: Progress
     ) -> Iterator[str]:
         parts = self.parts(sections, SUMMARIZE_SECTION)
+        if len(parts) > MAX_POINTS:
+            whole = "\n\n".join(part.text for part in parts)
+            yield grounded(self._combined(parts, cancel, progress), whole)
+            return
+        progress.start(len(parts), "Summarizing", "parts")
         if len(parts) == 1:
-            yield from self._summary(SUMMARIZE, parts[0].text, self.budget.answer_tokens, cancel)
+            yield self._grounded(SUMMARIZE, parts[0].text, self.budget.answer_tokens, cancel)
+            progress.advance()
             return
-        if len(parts) <= MAX_POINTS:
-            progress.start(len(parts), "Summarizing", "parts")
-            for number, part in enumerate(parts):
-                label = part.heading or f"Part {number + 1}"
-                yield f"{'' if number == 0 else chr(10)}- **{label}**: "
-                yield from self._summary(SUMMARIZE_SECTION, part.text, self.part_tokens, cancel)
-                progress.advance()
-                if cancel.is_set():
-                    return
-            return
-        yield from self._combined([part.text for part in parts], cancel, progress)
+        for number, part in enumerate(parts):
+            label = part.heading or f"Part {number + 1}"
+            point = self._grounded(SUMMARIZE_SECTION, part.text, self.part_tokens, cancel)
+            yield f"{'' if number == 0 else chr(10)}- **{label}**: {point}"
+            progress.advance()
+            if cancel.is_set():
+                return
+
+    def _grounded(
+        self, instruction: str, text: str, max_tokens: int, cancel: threading.Event
+    ) -> str:
+        """The model's summary of `text`, only its sentences that the text supports; none
+        supported, the text's own first sentence, quoted."""
+        return grounded("".join(self._summary(instruction, text, max_tokens, cancel)), text)
 
     def parts(self, sections: list[Section], instruction: str) -> list[Section]:
         """Sections cut to what one prompt holds, then neighbours merged (the smallest pair
@@ -138,23 +160,21 @@ class Summarizer:
             parts[i : i + 2] = [Section(heading, f"{first.text}\n\n{second.text}")]
         return parts
 
-    def _combined(
-        self, texts: list[str], cancel: threading.Event, progress: Progress
-    ) -> Iterator[str]:
+    def _combined(self, parts: list[Section], cancel: threading.Event, progress: Progress) -> str:
         """Map-reduce: summaries of parts that fit, then a summary of the summaries."""
-        instruction = SUMMARIZE
+        instruction, texts = SUMMARIZE, [part.text for part in parts]
         while True:
             groups = self.groups(texts, instruction)
             if len(groups) == 1:
-                yield from self._summary(instruction, groups[0], self.budget.answer_tokens, cancel)
-                return
+                tokens = self.budget.answer_tokens
+                return "".join(self._summary(instruction, groups[0], tokens, cancel))
             texts = []
             progress.start(len(groups), "Summarizing", "parts")
             for group in groups:
                 texts.append("".join(self._summary(instruction, group, self.part_tokens, cancel)))
                 progress.advance()
                 if cancel.is_set():
-                    return
+                    return " ".join(texts)
             instruction = COMBINE
 
     def groups(self, texts: list[str], instruction: str) -> list[str]:
