@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks import hostile_cases  # noqa: E402
+from benchmarks.baseline_tree import code_at  # noqa: E402
 from benchmarks.malformed_inputs import FAILED, INDEXED, PARTLY, SKIPPED, Case, build  # noqa: E402
 from gptchat.index.document_index import DocumentIndex  # noqa: E402
 
@@ -133,18 +134,9 @@ def _round_three(scratch: Path, docs: Path) -> dict[str, float]:
 
 
 def _round_three_at(revision: str, scratch: Path, docs: Path) -> dict[str, float]:
-    """The same cases on the code of another commit, checked out beside this one: `python -m
-    gptchat` run from its folder imports that code (the installed packages are shared)."""
-    tree = scratch.parent / "baseline-tree"
-    git = ["git", "-C", str(REPO), "worktree"]
-    subprocess.run([*git, "add", "-q", str(tree), revision], check=True)
-    here = Path.cwd()
-    try:
-        os.chdir(tree)
+    """The same cases on the code of another commit."""
+    with code_at(revision, scratch.parent / "baseline-tree"):
         return _round_three(scratch, docs)
-    finally:
-        os.chdir(here)
-        subprocess.run([*git, "remove", "--force", str(tree)], check=False)
 
 
 def main() -> None:

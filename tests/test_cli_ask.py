@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,3 +182,43 @@ def test_scripting_stdin_continue_history_filters_and_json(
     }
     code, out, _ = run_cli(monkeypatch, capsys, "ask", "-c", "--conversation", "1", "q", "--json")
     assert code == 2 and "choose one of" in json.loads(out)["error"]
+
+
+def test_a_person_at_a_terminal_sees_the_wait_a_script_sees_only_the_answer(
+    indexed, workspace: Workspace, tiny_model_dir: Path
+) -> None:
+    """`python -m gptchat ask` in a new process, as the command runs: a status line on a
+    terminal's stderr at once, erased before the answer; none for a script; the exit code and
+    every line of output intact through the quick exit."""
+    command = [
+        *(sys.executable, "-m", "gptchat", "--home", str(workspace.root)),
+        *("ask", "How long should green tea steep?", "--model", str(tiny_model_dir)),
+    ]
+    primary, secondary = pty.openpty()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=secondary, timeout=300)
+    os.close(secondary)
+    shown = _read_all(primary)
+    assert done.returncode == 0
+    assert shown.startswith("\r\x1b[KLoading the model…") and shown.endswith("\r\x1b[K")
+    answer = done.stdout.decode()
+    sources = answer.split("\nSources:\n")[1].splitlines()
+    assert len(sources) == 3 and all(line.startswith("[") for line in sources)  # all of it
+
+    script = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert script.returncode == 0 and script.stderr == ""
+    assert script.stdout.split("\nSources:\n")[1] == answer.split("\nSources:\n")[1]
+
+
+def _read_all(terminal: int) -> str:
+    """What a process wrote to a pty that it has closed."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: nothing more, the other end is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(terminal)
+    return data.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 
 import click
 
@@ -28,6 +29,37 @@ def echo_json(document: object) -> None:
     """One JSON document on stdout, every control character escaped as \\uXXXX."""
     text = json.dumps(document, ensure_ascii=False)
     click.echo(_RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
+
+
+class StatusLine:
+    """A line on stderr that says what a slow start is doing; gone once the answer begins.
+
+    Shown only to a person watching (stdout or stderr a terminal): a script reading stdout
+    gets the answer and nothing else.
+    """
+
+    def __init__(self) -> None:
+        self.watched = sys.stdout.isatty() or sys.stderr.isatty()
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        if not self.watched:
+            return
+        if sys.stderr.isatty():  # rewritten in place, then erased
+            click.echo(f"\r\x1b[K{visible(text)}", nl=False, err=True)
+        else:
+            echo(text, err=True)
+        self.shown = True
+
+    def report(self, text: str) -> None:
+        """A line of its own (a download, a conversion), kept on screen after the status."""
+        self.clear()
+        echo(text, err=True)
+
+    def clear(self) -> None:
+        if self.shown and sys.stderr.isatty():
+            click.echo("\r\x1b[K", nl=False, err=True)
+        self.shown = False
 
 
 class WarningLines(logging.Handler):

@@ -323,18 +323,27 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
 
 
 def load_causal_lm(model_dir: Path, adapters: tuple[Path, ...] = ()):  # -> (model, tokenizer)
-    """A local causal-LM folder in fp32 with `adapters` merged in order, and its tokenizer."""
+    """A local causal-LM folder in fp32 with `adapters` merged in order (as kept from an
+    earlier start, when it was), and its tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
+    from gptchat.model.merged_cache import keep_merged, load_merged
+
     transformers_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        merged = load_merged(model_dir, adapters) if adapters else None
+        if merged is not None:
+            return merged, tokenizer
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as exc:
         raise BadInput(f"cannot load a causal LM from {model_dir}: {exc}") from exc
-    return merge_adapters(model, adapters), tokenizer
+    model = merge_adapters(model, adapters)
+    if adapters:
+        keep_merged(model, model_dir, adapters)
+    return model, tokenizer
 
 
 def merge_adapters(model, adapters: tuple[Path, ...]):  # -> PreTrainedModel
