@@ -654,7 +654,14 @@ def test_the_model_state_and_every_key_show_at_80_by_24(workspace, indexed, tiny
         lines = screen_lines(app)
         assert "gptchat — ready" in lines[0]
         footer = lines[-1]
-        for key in ("Quit", "Stop", "New", "Chats", "Sources", "palette"):
+        for key in ("Quit", "Stop", "New", "Chats", "Sources"):
+            assert key in footer, footer
+        await type_and_send(pilot, "How long is green tea steeped?")
+        await wait_for(pilot, lambda: finished(app))
+        await pilot.press("up")  # an answer selected: its keys join the footer
+        await pilot.pause(0.2)
+        footer = screen_lines(app)[-1]
+        for key in ("Rate", "Correct", "Comment", "Copy", "Quit", "Stop", "Chats", "Sources"):
             assert key in footer, footer
         await pilot.resize_terminal(120, 30)
         await pilot.pause(0.2)

@@ -146,7 +146,8 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
             sources = SourcesPanel(id="sources")
             sources.border_title = "Sources"
             yield sources
-        yield Footer(compact=True)
+        # Ctrl+P is in the welcome and /help; its footer entry would push others off 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def log_view(self) -> ChatLog:

@@ -80,8 +80,9 @@ class AnswerView(Vertical, can_focus=True):
     """One answer: Markdown that grows as tokens stream, then its sources and rating."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("plus", "rate(1)", "+1"),
-        Binding("minus", "rate(-1)", "-1"),
+        # One footer entry for both ratings: with the app's keys, all fit 80 columns.
+        Binding("plus", "rate(1)", "Rate", key_display="+/-"),
+        Binding("minus", "rate(-1)", "-1", show=False),
         Binding("e", "correct", "Correct"),
         Binding("c", "comment", "Comment"),
         Binding("y", "copy", "Copy"),
