@@ -41,7 +41,7 @@ import json, sys, time
 marks = [("start", time.perf_counter())]
 def mark(name): marks.append((name, time.perf_counter()))
 from pathlib import Path
-import gptchat.cli.main
+import gptchat.main
 mark("the CLI's imports")
 from gptchat.answer.open_session import open_chat_session
 from gptchat.model.loading import ModelOptions

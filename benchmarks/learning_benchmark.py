@@ -40,7 +40,7 @@ SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
 # Runs the CLI and reports its own peak RSS on the last stderr line.
 _MEASURED_CLI = (
     "import resource, sys\n"
-    "from gptchat.cli.main import main\n"
+    "from gptchat.main import main\n"
     "try:\n    main()\n"
     "finally:\n"
     "    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"

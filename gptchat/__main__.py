@@ -1,5 +1,5 @@
 """`python -m gptchat`, the same as the `gptchat` command."""
 
-from gptchat.cli.main import run
+from gptchat.main import run
 
 run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from gptchat.errors import BadInput
@@ -74,6 +75,11 @@ class Workspace:
         if not self.indexes_dir.is_dir():
             return []
         return sorted(p.name for p in self.indexes_dir.iterdir() if (p / "index.db").is_file())
+
+
+def guide_path() -> Path:
+    """The user guide shipped inside the package, indexed on first run."""
+    return Path(str(resources.files("gptchat") / "guide"))
 
 
 def cache_dir() -> Path:

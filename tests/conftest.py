@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.cli.main import main
+from gptchat.main import main
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer

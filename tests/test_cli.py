@@ -9,7 +9,7 @@ import pytest
 
 from gptchat import __version__
 from gptchat.index.runtimes import RUNTIMES
-from gptchat.workspace import Workspace
+from gptchat.workspace import Workspace, guide_path
 from tests.conftest import run_cli
 
 
@@ -168,7 +168,6 @@ def test_the_time_left_is_known_after_steps_slower_than_half_a_minute() -> None:
 def test_your_first_documents_replace_the_bundled_guide(
     monkeypatch, capsys, workspace, docs: Path
 ) -> None:
-    from gptchat.index.catalog import guide_path
     from gptchat.index.document_index import DocumentIndex
 
     guide = str(guide_path().resolve())

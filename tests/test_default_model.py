@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.index.catalog import guide_path
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
 from gptchat.model.provision import check_model_dir, ensure_default_model
+from gptchat.workspace import guide_path
 from tests.conftest import run_cli
 from tests.test_prompt import assert_no_forged_turns
 

@@ -12,12 +12,12 @@ from gptchat.answer.prompt import NOT_COVERED, REFUSAL
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
 from gptchat.answer.session import Answer, ChatSession
-from gptchat.cli.answer_text import final_label
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.render.answers import final_label
 from gptchat.workspace import Workspace
 
 

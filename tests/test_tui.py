@@ -15,7 +15,6 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label, TextArea
 
 from gptchat.errors import BadInput
-from gptchat.index.catalog import guide_path
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
 from gptchat.model.loading import ModelOptions
@@ -26,7 +25,7 @@ from gptchat.tui.conversation_list import ConversationList
 from gptchat.tui.dialogs import ConfirmDialog, LineDialog, PassageDialog, TextDialog
 from gptchat.tui.slash_commands import SlashCommand, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
-from gptchat.workspace import Workspace
+from gptchat.workspace import Workspace, guide_path
 from tests.conftest import stored_source
 
 Scenario = Callable[[GptchatApp, Pilot], Awaitable[None]]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gptchat.cli.index_text import index_table, report_lines
 from gptchat.cli.progress import CountProgressBar
-from gptchat.index.catalog import IndexOptions, guide_path, index_summaries, is_empty, run_index
-from gptchat.workspace import DEFAULT_INDEX, Workspace
+from gptchat.index.catalog import IndexOptions, index_summaries, is_empty, run_index
+from gptchat.render.indexes import index_table, report_lines
+from gptchat.workspace import DEFAULT_INDEX, Workspace, guide_path
 
 
 def run_index_with_bar(workspace: Workspace, paths: list[Path], options: IndexOptions) -> list[str]:

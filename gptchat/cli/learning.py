@@ -83,10 +83,10 @@ def eval_command(
     """
     import json
 
-    from gptchat.cli.eval_text import history_table, metrics_table, outcome_json
     from gptchat.cli.progress import CountProgressBar
     from gptchat.eval.run import EvalOptions, run_eval
     from gptchat.model.loading import ModelOptions
+    from gptchat.render.evals import history_table, metrics_table, outcome_json
 
     if show_history:
         from gptchat.log.store import AppStore
@@ -227,11 +227,11 @@ def finetune(
       gptchat finetune --from-docs --index notes --max-steps 200
       gptchat finetune --from-qa golden.jsonl --index default
     """
-    from gptchat.cli.model_text import dry_run_lines, outcome_lines
     from gptchat.cli.progress import CountProgressBar
     from gptchat.learn.qa_examples import QAExampleSettings
     from gptchat.learn.train import TrainConfig
     from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
+    from gptchat.render.models import dry_run_lines, outcome_lines
 
     if qa_file is not None:
         if source is not None:
@@ -285,9 +285,9 @@ def models(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from gptchat.cli.model_text import versions_table
     from gptchat.log.store import AppStore
     from gptchat.model.versions import root_choice
+    from gptchat.render.models import versions_table
 
     with AppStore.reading(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)

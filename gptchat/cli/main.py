@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import sqlite3
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -21,8 +17,8 @@ from gptchat.cli.options import (
     model_options,
     status,
 )
-from gptchat.cli.output import StatusLine, echo, echo_json, show_warnings
-from gptchat.errors import BadInput, GptchatError, os_error_text
+from gptchat.cli.output import StatusLine, echo, echo_json
+from gptchat.errors import BadInput
 from gptchat.index.runtimes import RUNTIMES
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
 
@@ -43,7 +39,10 @@ def cli(ctx: click.Context, home: Path | None) -> None:
     """
     ctx.obj = Workspace(workspace_home(home))
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat)
+        app = cli.get_command(ctx, "chat")  # added by gptchat.main, which holds both faces
+        if app is None:
+            raise click.UsageError("no command given (see `gptchat --help`)")
+        ctx.invoke(app)
 
 
 @cli.command()
@@ -139,10 +138,10 @@ def index(
       gptchat index ~/wiki --ray             # on a Ray instance started for the run
       gptchat index /shared/wiki --ray=head-node:6379 --ray-workers 8
     """
-    from gptchat.cli.index_text import forget_lines
     from gptchat.cli.indexing import list_indexes, run_index_with_bar
     from gptchat.index.catalog import IndexOptions, forget_paths
     from gptchat.index.cluster import ClusterOptions, check_address
+    from gptchat.render.indexes import forget_lines
 
     if list_only:
         for line in list_indexes(workspace):
@@ -184,41 +183,6 @@ def indexes(workspace: Workspace) -> None:
 
 
 @cli.command()
-@index_option
-@k_option
-@model_options
-@click.pass_obj
-def chat(
-    workspace: Workspace, index_name: str, k: int, model_path: Path | None, int8: bool
-) -> None:
-    """The terminal app: ask, read cited answers as they stream, rate and correct them.
-
-    Also what a bare `gptchat` runs. Outside a terminal it sets up the default
-    index and prints what to do next instead.
-
-    \b
-    Examples:
-      gptchat
-      gptchat chat --index notes --model ./models/v2
-    """
-    from gptchat.cli.indexing import open_default_index
-    from gptchat.model.loading import ModelOptions
-
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        for line in open_default_index(workspace):
-            echo(line)
-        return
-    from gptchat.tui.app import GptchatApp
-    from gptchat.tui.assistant import Assistant
-
-    assistant = Assistant(workspace, index_name, ModelOptions(model_path, int8), k)
-    try:
-        GptchatApp(assistant).run()
-    finally:
-        assistant.close()
-
-
-@cli.command()
 @click.argument("question", required=False)
 @index_option
 @k_option
@@ -254,9 +218,9 @@ def ask(
       echo "What is the refund policy?" | gptchat ask --index policies --json
     """
     from gptchat.answer.open_session import open_chat_session
-    from gptchat.cli.answer_text import answer_json, final_label, sources_lines
     from gptchat.log.store import AppStore
     from gptchat.model.loading import ModelOptions
+    from gptchat.render.answers import answer_json, final_label, sources_lines
 
     waiting = StatusLine()
     if question is None or question == "-":
@@ -375,14 +339,14 @@ def history(
       gptchat history 3 --json
       gptchat history 3 --markdown > chat.md
     """
-    from gptchat.cli.answer_text import (
+    from gptchat.log.store import AppStore
+    from gptchat.render.answers import (
         conversation_json,
         conversation_lines,
         conversation_markdown,
         conversations_json,
         conversations_table,
     )
-    from gptchat.log.store import AppStore
 
     with AppStore.reading(workspace.app_db_path) as store:
         if conversation_id is None:
@@ -403,59 +367,3 @@ def history(
 
 for command in (eval_command, finetune, models):
     cli.add_command(command)
-
-
-def main() -> None:
-    """Entry point: run the CLI and turn known failures into one line and an exit code.
-
-    Under --json the line is also a JSON object on stdout, {"error": ..., "exit_code": ...},
-    so a script reading stdout sees the failure.
-    """
-    show_warnings()
-    try:
-        code = cli.main(prog_name="gptchat", standalone_mode=False)
-    except click.ClickException as exc:
-        _fail(_usage_line(exc), exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        _fail("interrupted; everything committed so far is kept", 130)
-    except GptchatError as exc:
-        _fail(f"error: {exc}", exc.exit_code)
-    except sqlite3.Error as exc:
-        _fail(f"database error: {exc}", 1)
-    except OSError as exc:
-        _fail(f"error: {os_error_text(exc)}", 1)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def run() -> NoReturn:
-    """The `gptchat` command: main(), then, once a model was loaded, an exit that skips the
-    interpreter's teardown (freeing torch and transformers took 0.7-1.4 s after the answer
-    was printed). Every file and database is closed by then; the streams are flushed here.
-    Ray's own exit handlers stop its workers, so a run that started Ray exits normally."""
-    try:
-        main()
-    except SystemExit as done:
-        model_loaded = "torch" in sys.modules and "ray" not in sys.modules
-        if model_loaded and (done.code is None or isinstance(done.code, int)):
-            logging.shutdown()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(done.code or 0)
-        raise
-    raise AssertionError("main() always exits")
-
-
-def _usage_line(exc: click.ClickException) -> str:
-    """click's complaint about the command line, as one line that says where help is."""
-    message = " ".join(exc.format_message().split())
-    context = exc.ctx if isinstance(exc, click.UsageError) else None
-    if context is None:
-        return f"error: {message}"
-    return f"error: {message} (see `{context.command_path} --help`)"
-
-
-def _fail(message: str, exit_code: int) -> NoReturn:
-    echo(f"gptchat: {message}", err=True)
-    if "--json" in sys.argv[1:]:
-        echo_json({"error": message.removeprefix("error: "), "exit_code": exit_code})
-    sys.exit(exit_code)

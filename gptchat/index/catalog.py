@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput, DamagedIndex
 from gptchat.index.document_index import DocumentIndex, IndexSummary
-from gptchat.workspace import DEFAULT_INDEX, Workspace
+from gptchat.workspace import DEFAULT_INDEX, Workspace, guide_path
 
 if TYPE_CHECKING:
     from gptchat.index.cluster import ClusterOptions
@@ -32,11 +31,6 @@ class IndexOptions:
     runtime: str = "auto"  # what runs the embedder: auto, or a name from runtimes.RUNTIMES
     vector_search: str | None = None  # auto, exact or approximate; None keeps the index's
     cluster: ClusterOptions | None = None  # read, chunk and embed on Ray (None: here)
-
-
-def guide_path() -> Path:
-    """The user guide shipped inside the package, indexed on first run."""
-    return Path(str(resources.files("gptchat") / "guide"))
 
 
 def run_index(

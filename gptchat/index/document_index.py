@@ -12,8 +12,8 @@ import numpy as np
 
 from gptchat.errors import BadInput, DamagedIndex, IndexMismatch
 from gptchat.index.store import ChunkRecord, FileRecord, FileState, IndexStore, StoreCounts
-from gptchat.log.sqlite import Closing, now_iso
 from gptchat.safe_files import refuse_link
+from gptchat.sqlite import Closing, now_iso
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

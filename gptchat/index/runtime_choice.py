@@ -21,6 +21,7 @@ from gptchat.index.runtimes import (
     unavailable_reason,
 )
 from gptchat.scratch import remove_leftovers, scratch_prefix
+from gptchat.workspace import guide_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -123,8 +124,6 @@ def choose(model_dir: Path, cache: Path, wanted: str) -> Measured:
 
 def probe_texts() -> list[str]:
     """Paragraphs of the bundled guide, and runs of them long enough to be truncated."""
-    from gptchat.index.catalog import guide_path
-
     guide = guide_path()
     paragraphs = [
         " ".join(block.split())

@@ -11,7 +11,7 @@ import numpy as np
 
 from gptchat.index.migrations import index_migrations
 from gptchat.ingest.chunker import Chunk
-from gptchat.log.sqlite import Closing, Transaction, now_iso, open_database
+from gptchat.sqlite import Closing, Transaction, now_iso, open_database
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A query term found in more chunks than this share (and than COMMON_TERM_FLOOR) is too common

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from gptchat.errors import BadInput
 from gptchat.log.migrations import app_migrations
-from gptchat.log.sqlite import (
+from gptchat.scratch import process_running
+from gptchat.sqlite import (
     Closing,
     Transaction,
     copy_into_memory,
@@ -22,7 +23,6 @@ from gptchat.log.sqlite import (
     now_iso,
     open_database,
 )
-from gptchat.scratch import process_running
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
-from gptchat.index.catalog import IndexOptions, guide_path
+from gptchat.index.catalog import IndexOptions
 from gptchat.log.store import (
     AppStore,
     Conversation,
@@ -20,7 +20,7 @@ from gptchat.log.store import (
 from gptchat.model.loading import ModelOptions
 from gptchat.safe_files import make_folder, write_replacing
 from gptchat.tui.slash_commands import SlashCommand
-from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
+from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace, guide_path
 
 if TYPE_CHECKING:
     from gptchat.answer.open_session import OpenSession
@@ -87,8 +87,8 @@ class Assistant:
 
     def index(self, paths: list[Path], progress: Progress | None = None) -> list[str]:
         """Add `paths` to the index (the user guide when none); returns the summary lines."""
-        from gptchat.cli.index_text import report_lines
         from gptchat.index.catalog import run_index
+        from gptchat.render.indexes import report_lines
 
         options = IndexOptions(self.index_name)
         self.indexing_begins()
@@ -148,8 +148,8 @@ class Assistant:
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
-        from gptchat.cli.model_text import versions_table
         from gptchat.model.versions import root_choice
+        from gptchat.render.models import versions_table
 
         return versions_table(self.store.model_versions(), root_choice(self.store).starter)
 
@@ -274,7 +274,7 @@ class Assistant:
     def export(self, conversation_id: int, target: Path | None = None) -> Path:
         """Write a conversation as Markdown (default: exports/conversation-N.md in the
         workspace); returns where."""
-        from gptchat.cli.answer_text import conversation_markdown
+        from gptchat.render.answers import conversation_markdown
 
         if target is None:
             folder = make_folder(self.workspace.root, self.workspace.exports_dir)

@@ -13,9 +13,9 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
-from gptchat.cli.answer_text import shown_location, source_line
 from gptchat.control_chars import visible
 from gptchat.log.store import Feedback, StoredSource
+from gptchat.render.answers import shown_location, source_line
 
 STATUS_NOTES = {
     "interrupted": "stopped — partial answer kept",

@@ -11,10 +11,10 @@ from textual import work
 from textual.app import App
 from textual.widgets import ProgressBar
 
-from gptchat.index.catalog import guide_path
 from gptchat.log.store import StoredSource
 from gptchat.tui.chat_log import AnswerView
 from gptchat.tui.slash_commands import SlashCommand, help_lines
+from gptchat.workspace import guide_path
 
 if TYPE_CHECKING:
     from gptchat.tui.assistant import Assistant

@@ -8,9 +8,9 @@ from pathlib import PurePath
 from rich.text import Text
 from textual.widgets import ListItem, Static
 
-from gptchat.cli.answer_text import place_in_file
 from gptchat.control_chars import one_line, visible
 from gptchat.log.store import StoredSource
+from gptchat.render.answers import place_in_file
 from gptchat.tui.side_panel import SidePanel
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from rich import filesize
 
 from gptchat.control_chars import one_line
-from gptchat.index.catalog import guide_path
 from gptchat.index.document_index import IndexSummary
 from gptchat.index.indexer import IndexReport
 from gptchat.ingest.walker import UNSUPPORTED
+from gptchat.workspace import guide_path
 
 
 def report_lines(report: IndexReport, index_name: str) -> list[str]:

@@ -1,0 +1,117 @@
+"""The `gptchat` command: the command line's commands and the terminal app, put together.
+
+The two faces, `gptchat.cli` and `gptchat.tui`, never import each other; this module, above
+both, adds the app as the `chat` command (what a bare `gptchat` runs) and turns failures into
+one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from gptchat.cli.indexing import open_default_index
+from gptchat.cli.main import cli
+from gptchat.cli.options import index_option, k_option, model_options
+from gptchat.cli.output import echo, echo_json, show_warnings
+from gptchat.errors import GptchatError, os_error_text
+from gptchat.model.loading import ModelOptions
+from gptchat.workspace import Workspace
+
+
+@click.command()
+@index_option
+@k_option
+@model_options
+@click.pass_obj
+def chat(
+    workspace: Workspace, index_name: str, k: int, model_path: Path | None, int8: bool
+) -> None:
+    """The terminal app: ask, read cited answers as they stream, rate and correct them.
+
+    Also what a bare `gptchat` runs. Outside a terminal it sets up the default
+    index and prints what to do next instead.
+
+    \b
+    Examples:
+      gptchat
+      gptchat chat --index notes --model ./models/v2
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        for line in open_default_index(workspace):
+            echo(line)
+        return
+    # Here, not at the top: Textual's import is for the app alone, not every command.
+    from gptchat.tui.app import GptchatApp
+    from gptchat.tui.assistant import Assistant
+
+    assistant = Assistant(workspace, index_name, ModelOptions(model_path, int8), k)
+    try:
+        GptchatApp(assistant).run()
+    finally:
+        assistant.close()
+
+
+cli.add_command(chat)
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn known failures into one line and an exit code.
+
+    Under --json the line is also a JSON object on stdout, {"error": ..., "exit_code": ...},
+    so a script reading stdout sees the failure.
+    """
+    show_warnings()
+    try:
+        code = cli.main(prog_name="gptchat", standalone_mode=False)
+    except click.ClickException as exc:
+        _fail(_usage_line(exc), exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _fail("interrupted; everything committed so far is kept", 130)
+    except GptchatError as exc:
+        _fail(f"error: {exc}", exc.exit_code)
+    except sqlite3.Error as exc:
+        _fail(f"database error: {exc}", 1)
+    except OSError as exc:
+        _fail(f"error: {os_error_text(exc)}", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def run() -> NoReturn:
+    """The `gptchat` command: main(), then, once a model was loaded, an exit that skips the
+    interpreter's teardown (freeing torch and transformers took 0.7-1.4 s after the answer
+    was printed). Every file and database is closed by then; the streams are flushed here.
+    Ray's own exit handlers stop its workers, so a run that started Ray exits normally."""
+    try:
+        main()
+    except SystemExit as done:
+        model_loaded = "torch" in sys.modules and "ray" not in sys.modules
+        if model_loaded and (done.code is None or isinstance(done.code, int)):
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code or 0)
+        raise
+    raise AssertionError("main() always exits")
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """click's complaint about the command line, as one line that says where help is."""
+    message = " ".join(exc.format_message().split())
+    context = exc.ctx if isinstance(exc, click.UsageError) else None
+    if context is None:
+        return f"error: {message}"
+    return f"error: {message} (see `{context.command_path} --help`)"
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    echo(f"gptchat: {message}", err=True)
+    if "--json" in sys.argv[1:]:
+        echo_json({"error": message.removeprefix("error: "), "exit_code": exit_code})
+    sys.exit(exit_code)
