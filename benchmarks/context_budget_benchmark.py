@@ -18,13 +18,13 @@ from pathlib import Path
 
 from retrieval_benchmark import SQUAD, build_index
 
-from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.prompt import PromptOptions
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.eval.metrics import contains_answer, exact_match, token_f1
 from gptchat.index.embedder import Embedder
 from gptchat.log.store import AppStore
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
 
 BUDGETS = (512, 1024, 2048)
@@ -55,8 +55,8 @@ def main() -> None:
                 store,
                 "default",
                 k=10,
-                budget=PromptBudget(budget, 64),
-                decode=DecodeSettings(max_new_tokens=64),
+                budget=PromptOptions(budget, 64),
+                decode=DecodeOptions(max_new_tokens=64),
             )
             em, f1, ttft, total, read, gold = [], [], [], [], [], []
             for row in rows:

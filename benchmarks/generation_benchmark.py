@@ -12,9 +12,9 @@ import statistics
 import time
 from pathlib import Path
 
-from gptchat.answer.prompt import PromptBudget, build_prompt
+from gptchat.answer.prompt import PromptOptions, build_prompt
 from gptchat.answer.retriever import Hit
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,8 +33,8 @@ def rag_hits() -> list[Hit]:
 
 
 def measure(generator: Generator, prompt: str, runs: int = 3) -> dict[str, float]:
-    settings = DecodeSettings(max_new_tokens=64)
-    list(generator.stream(prompt, DecodeSettings(max_new_tokens=4)))  # warm-up
+    settings = DecodeOptions(max_new_tokens=64)
+    list(generator.stream(prompt, DecodeOptions(max_new_tokens=4)))  # warm-up
     first_token, decode, prompt_tokens = [], [], 0
     for _ in range(runs):
         generation = generator.stream(prompt, settings)
@@ -55,7 +55,7 @@ def measure(generator: Generator, prompt: str, runs: int = 3) -> dict[str, float
 def main() -> None:
     model_dir = ensure_default_model(print)
     base = Generator(model_dir, name=DEFAULT_MODEL)
-    prompt = build_prompt(base, QUESTION, rag_hits(), [], PromptBudget(1000, 64))
+    prompt = build_prompt(base, QUESTION, rag_hits(), [], PromptOptions(1000, 64))
     print(f"prompt: {prompt.tokens} tokens, {len(prompt.sources)} sources; answers of 64 tokens")
     print("| model | prompt tokens | time to first token | prefill tok/s | decode tok/s |")
     print("|---|---|---|---|---|")

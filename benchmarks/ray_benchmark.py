@@ -31,12 +31,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from index_benchmark import EVAL_DOCS, synthetic_folder  # noqa: E402
 
-from gptchat.index.document_index import DB_FILE, DocumentIndex  # noqa: E402
+from gptchat.index.document_index import DocumentIndex  # noqa: E402
 from gptchat.index.embedder import Embedder  # noqa: E402
 from gptchat.index.store import FileState  # noqa: E402
-from gptchat.ingest.chunker import Chunker, ChunkSettings  # noqa: E402
+from gptchat.ingest.chunker import Chunker, ChunkOptions  # noqa: E402
 from gptchat.ingest.loaders import load_document  # noqa: E402
 from gptchat.ingest.walker import discover  # noqa: E402
+from gptchat.workspace import INDEX_DB  # noqa: E402
 
 TEN_MILLION = 10_000_000
 
@@ -73,7 +74,7 @@ def timed_index(home: Path, folder: Path, *extra: str) -> Timeline:
     """`gptchat index FOLDER` in a new process, polled every 0.2 s."""
     command = [sys.executable, "-m", "gptchat", "--home", str(home), "index", str(folder)]
     timeline = Timeline()
-    db_path = home / "indexes" / "default" / DB_FILE
+    db_path = home / "indexes" / "default" / INDEX_DB
     started = time.perf_counter()
     process = subprocess.Popen(
         [*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -111,7 +112,7 @@ def writer_ceiling(
     one does (its texts are embedded once; rows and full-text entries grow). Returns chunks
     written, their seconds, and the rate of the last copy (at the largest size)."""
     embedder = Embedder()
-    chunker = Chunker(embedder.token_counter(), ChunkSettings(max_tokens=embedder.max_tokens - 2))
+    chunker = Chunker(embedder.token_counter(), ChunkOptions(max_tokens=embedder.max_tokens - 2))
     with DocumentIndex.open(built) as source:
         files = []
         for candidate in discover(folder, 50_000_000).candidates:

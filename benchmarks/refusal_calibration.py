@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from build_starter import unseen_by_starter  # noqa: E402
 
-from gptchat.answer.prompt import REFUSAL, PromptBudget, build_prompt  # noqa: E402
+from gptchat.answer.prompt import REFUSAL, PromptOptions, build_prompt  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
 from gptchat.answer.retriever import (  # noqa: E402
     Retriever,
-    RetrieverSettings,
+    RetrieverOptions,
     question_word_share,
 )
 from gptchat.eval.qa_set import QAItem  # noqa: E402
@@ -111,7 +111,7 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
     (as `finetune --from-qa` builds its negatives); every one, however far its passages, as
     the rule's floor decides which the app would show the model."""
     found = []
-    budget = PromptBudget()
+    budget = PromptOptions()
     for item in items:
         retrieval = retriever.retrieve(item.question, DEFAULT_K)
         others = other_documents(retriever, item, DEFAULT_K)
@@ -132,7 +132,7 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
 
 def shown_to_model(probe: Probe, rule: RefusalPenalty) -> bool:
     """Whether the app would put `probe` to the model (RefusalPenalty.shows_model)."""
-    relevant = RetrieverSettings().covers(probe.floor_similarity, probe.word_share)
+    relevant = RetrieverOptions().covers(probe.floor_similarity, probe.word_share)
     return relevant or rule.reaches(probe.floor_similarity)
 
 
@@ -148,7 +148,7 @@ def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
 
 def flat(penalty: float) -> RefusalPenalty:
     """One penalty whatever the sources, and retrieval's own floor."""
-    return RefusalPenalty(0.0, penalty, penalty, floor=RetrieverSettings().min_similarity)
+    return RefusalPenalty(0.0, penalty, penalty, floor=RetrieverOptions().min_similarity)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gptchat.answer.retriever import Retriever, RetrieverSettings  # noqa: E402
+from gptchat.answer.retriever import Retriever, RetrieverOptions  # noqa: E402
 from gptchat.index.catalog import (  # noqa: E402
     IndexOptions,
     index_embedder,
@@ -80,7 +80,7 @@ def main() -> None:
                 found = retriever.retrieve(row["question"], DEFAULT_K)
                 probes.append(Probe(is_covered, found.best_similarity, found.word_share))
     print(f"index: {len(indexed)} articles; {len(covered)} covered, {len(uncovered)} uncovered")
-    default = RetrieverSettings()
+    default = RetrieverOptions()
     print(
         f"now (cosine >= {default.min_similarity}, word share >= {default.min_word_share}): "
         f"{rates(probes, default.min_similarity, default.min_word_share)}"
@@ -101,7 +101,7 @@ def main() -> None:
 
 def rates(probes: list[Probe], cosine: float, share: float) -> tuple[float, float]:
     """(share of covered questions answered, share of uncovered ones let through)."""
-    rule = RetrieverSettings(min_similarity=cosine, min_word_share=share)
+    rule = RetrieverOptions(min_similarity=cosine, min_word_share=share)
     covered = [p for p in probes if p.covered]
     uncovered = [p for p in probes if not p.covered]
     answered = sum(rule.covers(p.cosine, p.word_share) for p in covered) / len(covered)

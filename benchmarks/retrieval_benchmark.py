@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gptchat.answer.retriever import Retriever, RetrieverSettings
+from gptchat.answer.retriever import Retriever, RetrieverOptions
 from gptchat.eval.metrics import contains_answer, first_relevant_rank, hit_at, reciprocal_rank
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
@@ -55,7 +55,7 @@ def quality(index: DocumentIndex, embedder: Embedder, rows: list[dict], k: int) 
     print("| retrieval | hit@1 | hit@5 | hit@10 | MRR@10 |")
     print("|---|---|---|---|---|")
     for mode in MODES:
-        retriever = Retriever(index, embedder, RetrieverSettings(mode=mode))
+        retriever = Retriever(index, embedder, RetrieverOptions(mode=mode))
         ranks = []
         for row in rows:
             hits = retriever.retrieve(row["question"], k).hits
@@ -87,7 +87,7 @@ def relevance_floor(index: DocumentIndex, embedder: Embedder, rows: list[dict]) 
     )
     print("|---|---|---|")
     for floor in (0.25, 0.30, 0.35, 0.40):
-        marker = " (default)" if floor == RetrieverSettings().min_similarity else ""
+        marker = " (default)" if floor == RetrieverOptions().min_similarity else ""
         print(f"| {floor:.2f}{marker} | {(on >= floor).mean():.3f} | {(off < floor).mean():.3f} |")
 
 

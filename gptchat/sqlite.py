@@ -6,13 +6,11 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from gptchat.errors import GptchatError
 from gptchat.safe_files import refuse_link
@@ -22,6 +20,66 @@ log = logging.getLogger(__name__)
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+Migration = Callable[[sqlite3.Connection], None]
+# Where each database records the migrations applied to it: the table and columns that
+# sqlite-utils kept, which earlier versions of gptchat used, so their databases read the same.
+MIGRATIONS_TABLE = "_sqlite_migrations"
+
+
+class Migrations:
+    """A database's schema as named steps, in order: each applied once, and recorded."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # the set's name in MIGRATIONS_TABLE: one table serves several sets
+        self._steps: list[tuple[str, Migration]] = []
+
+    def __call__(self) -> Callable[[Migration], Migration]:
+        """`@migrations()` above a function adds it as the next step, named after it."""
+
+        def add(step: Migration) -> Migration:
+            self._steps.append((step.__name__, step))
+            return step
+
+        return add
+
+    def pending(self, conn: sqlite3.Connection) -> list[str]:
+        """The steps not applied yet, in order (reads only)."""
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+        ).fetchone()
+        applied = (
+            {
+                row[0]
+                for row in conn.execute(
+                    f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", (self.name,)
+                )
+            }
+            if exists
+            else set()
+        )
+        return [name for name, _ in self._steps if name not in applied]
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Apply the pending steps and record each; the caller holds the transaction."""
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (id INTEGER PRIMARY KEY,"
+            " migration_set TEXT, name TEXT, applied_at TEXT)"
+        )
+        conn.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS idx_{MIGRATIONS_TABLE}_migration_set_name"
+            f" ON {MIGRATIONS_TABLE} (migration_set, name)"
+        )
+        pending = set(self.pending(conn))
+        for name, step in self._steps:
+            if name in pending:
+                step(conn)
+                conn.execute(
+                    f"INSERT INTO {MIGRATIONS_TABLE} (migration_set, name, applied_at)"
+                    " VALUES (?, ?, ?)",
+                    (self.name, name, str(datetime.now(UTC))),
+                )
 
 
 class Transaction:
@@ -90,10 +148,9 @@ def open_database(
     try:
         _retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), timeout_s)
         conn.execute("PRAGMA foreign_keys=ON")
-        db = Database(conn)
-        if migrations.pending(db):  # read-only when nothing is pending: readers take no lock
+        if migrations.pending(conn):  # read-only when nothing is pending: readers take no lock
             with Transaction(conn):
-                migrations.apply(db)
+                migrations.apply(conn)
     except sqlite3.OperationalError as exc:
         conn.close()
         if "readonly" in str(exc) or "unable to open" in str(exc):
@@ -121,13 +178,14 @@ def _open_read_only(
             raise GptchatError(f"{path} does not exist and its folder is read-only")
         log.warning("%s is read-only: nothing from this session is saved", path.parent)
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        migrations.apply(Database(conn))
+        with Transaction(conn):
+            migrations.apply(conn)
         return conn
     # immutable: no -shm or -wal file can be made in a read-only folder, and no writer can
     # be at work in one; a closed WAL database has everything in its main file.
     uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
     source = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
-    if migrations.pending(Database(source)):
+    if migrations.pending(source):
         source.close()
         raise GptchatError(
             f"{path} needs an upgrade and is read-only: open it once with write access"

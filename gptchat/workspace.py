@@ -13,6 +13,7 @@ from gptchat.errors import BadInput
 HOME_ENV = "GPTCHAT_HOME"
 CACHE_ENV = "GPTCHAT_CACHE_DIR"
 DEFAULT_INDEX = "default"
+INDEX_DB = "index.db"  # the file that makes a folder under indexes/ an index
 # Passages shown to the model: three fit a short prompt and hold the answer for 9 in 10
 # questions (BENCHMARKS.md); the starter model was trained on prompts of three.
 DEFAULT_K = 3
@@ -74,7 +75,7 @@ class Workspace:
         """Names of the indexes that exist in this workspace, sorted."""
         if not self.indexes_dir.is_dir():
             return []
-        return sorted(p.name for p in self.indexes_dir.iterdir() if (p / "index.db").is_file())
+        return sorted(p.name for p in self.indexes_dir.iterdir() if (p / INDEX_DB).is_file())
 
 
 def guide_path() -> Path:

@@ -8,7 +8,7 @@ the HELD_OUT ones are never trained on and are what benchmarks/answer_benchmark.
 claude-docs is never training data. The adapter is saved in bf16 with its provenance.
 
 With --on-starter, a second stage is trained on top of the shipped starter, on training
-questions its recipe never drew, and stacked with it into one adapter (gptchat.learn.stacking);
+questions its recipe never drew, and stacked with it into one adapter (scripts/stacking.py);
 version.json then lists every stage's command, settings and scores.
 
 With --sentence-answers, questions that ask how or why are answered with the article's whole
@@ -35,12 +35,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gptchat.answer.quoting import asks_for_explanation, sentence_holding  # noqa: E402
-from gptchat.learn.stacking import CONFIG, WEIGHTS, stack_adapters  # noqa: E402
 from gptchat.model.starter import (  # noqa: E402
     HELD_OUT_ARTICLES,
     STARTER_DIR,
     starter_provenance,
 )
+from scripts.stacking import CONFIG, WEIGHTS, stack_adapters  # noqa: E402
 
 
 def answer_sentence(question: str, answers: list[str], article: str) -> str | None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.main import main
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore, StoredSource
+from gptchat.main import main
 from gptchat.workspace import HOME_ENV, Workspace
 
 

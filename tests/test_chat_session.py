@@ -16,7 +16,7 @@ from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import Workspace
 
 
@@ -44,7 +44,7 @@ def session(
         store,
         "default",
         k=3,
-        decode=DecodeSettings(max_new_tokens=8),
+        decode=DecodeOptions(max_new_tokens=8),
     )
 
 
@@ -87,7 +87,7 @@ def test_a_follow_up_sees_the_earlier_turn(session: ChatSession, store: AppStore
 
 
 def test_cancelling_keeps_the_partial_answer_marked(session: ChatSession, store: AppStore):
-    session.decode = DecodeSettings(max_new_tokens=300)
+    session.decode = DecodeOptions(max_new_tokens=300)
     cancel = threading.Event()
     answer = session.ask("How long should green tea steep?", cancel=cancel)
     for _ in answer:
@@ -99,7 +99,7 @@ def test_cancelling_keeps_the_partial_answer_marked(session: ChatSession, store:
 
 
 def test_a_reader_that_stops_early_still_logs(session: ChatSession, store: AppStore) -> None:
-    session.decode = DecodeSettings(max_new_tokens=300)
+    session.decode = DecodeOptions(max_new_tokens=300)
     answer = session.ask("How long should green tea steep?")
     pieces = iter(answer)
     next(pieces)

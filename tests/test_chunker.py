@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.index.embedder import Embedder
-from gptchat.ingest.chunker import Chunker, ChunkSettings
+from gptchat.ingest.chunker import Chunker, ChunkOptions
 from gptchat.ingest.documents import Block, Document
 from gptchat.ingest.loaders import load_document
 
@@ -17,7 +17,7 @@ MODEL_LIMIT = 256  # all-MiniLM-L6-v2 reads at most this many word pieces, [CLS]
 
 @pytest.fixture(scope="module")
 def chunker() -> Chunker:
-    return Chunker(Embedder().token_counter(), ChunkSettings(max_tokens=254, overlap_tokens=32))
+    return Chunker(Embedder().token_counter(), ChunkOptions(max_tokens=254, overlap_tokens=32))
 
 
 def model_tokens(text: str) -> int:

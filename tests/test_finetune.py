@@ -16,7 +16,7 @@ from gptchat.learn.examples import (
     split_held_out,
     tokenize,
 )
-from gptchat.learn.train import TrainConfig, not_worse
+from gptchat.learn.train import TrainOptions, not_worse
 from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
 from gptchat.log.store import AppStore, Feedback, FeedbackExample
 from gptchat.tui.assistant import Assistant
@@ -39,14 +39,13 @@ def feedback_item(
 def test_examples_from_feedback_and_what_is_left_out() -> None:
     items = [
         feedback_item(1, "Paris.", 1, None),  # approved: the answer is the target
-        feedback_item(2, "Lyon.", -1, "Paris."),  # corrected: target and a preference pair
+        feedback_item(2, "Lyon.", -1, "Paris."),  # corrected: the correction is the target
         feedback_item(3, "Nice.", -1, None),  # rejected, nothing better given
         feedback_item(4, "Paris.", 1, None),  # same prompt and target as 1
         feedback_item(5, "x", None, "Better.", prompt=None),  # "not covered": no prompt
     ]
     dataset = dataset_from_feedback(items)
     assert [e.target for e in dataset.examples] == ["Paris."]
-    assert len(dataset.pairs) == 1 and dataset.pairs[0].rejected == "Lyon."
     assert dataset.skipped == Counter(
         {
             "duplicate": 2,
@@ -54,8 +53,7 @@ def test_examples_from_feedback_and_what_is_left_out() -> None:
             "no prompt (not answered from the documents)": 1,
         }
     )
-    # Item 2's target equals item 1's on the same prompt: one example, but still a pair.
-    assert dataset.pairs[0].chosen == "Paris."
+    # Item 2's target equals item 1's on the same prompt: one example.
 
 
 def test_loss_is_only_on_the_answer_and_long_prompts_lose_their_start(tiny_model_dir) -> None:
@@ -116,7 +114,7 @@ def test_finetune_from_feedback_makes_a_version_to_use_and_roll_back(
 ) -> None:
     record_feedback(workspace, 12)
     code, out, _ = dry_run_from_feedback(monkeypatch, capsys, tiny_model_dir)
-    assert code == 0 and out.startswith("12 training examples, 12 preference pairs")
+    assert code == 0 and out.startswith("12 training examples\n")
     assert "The first 3 of the 12:" in out and out.count("--- prompt") == 3
     assert not (workspace.root / "models").exists()
     model = ("--model", str(tiny_model_dir))
@@ -227,7 +225,7 @@ def test_ctrl_c_and_a_full_disk_leave_the_active_model(
 ) -> None:
     record_feedback(workspace, 12)
     options = FinetuneOptions(
-        config=TrainConfig(max_steps=2, batch_size=2), force=True, base_model=tiny_model_dir
+        config=TrainOptions(max_steps=2, batch_size=2), force=True, base_model=tiny_model_dir
     )
     build_version(workspace, options, FinetuneHooks())
     with pytest.raises(KeyboardInterrupt):
@@ -263,7 +261,7 @@ def test_finetune_needs_a_source(monkeypatch, capsys) -> None:
     code, _, err = run_cli(monkeypatch, capsys, "finetune")
     assert code == 2 and "--from-feedback, --from-qa FILE or --from-docs" in err
     with pytest.raises(BadInput, match="lora or full"):
-        TrainConfig(method="qlora").check()
+        TrainOptions(method="qlora").check()
 
 
 def test_a_stopped_answer_trains_only_when_corrected() -> None:

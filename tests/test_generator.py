@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.model.generator import DecodeSettings, Generator, opening_processors
+from gptchat.model.generator import DecodeOptions, Generator, opening_processors
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def prompt_for(generator: Generator) -> str:
 
 
 def test_tokens_stream_one_piece_at_a_time(generator: Generator) -> None:
-    generation = generator.stream(prompt_for(generator), DecodeSettings(max_new_tokens=12))
+    generation = generator.stream(prompt_for(generator), DecodeOptions(max_new_tokens=12))
     pieces = list(generation)
     stats = generation.stats
     assert len(pieces) > 1
@@ -34,12 +34,12 @@ def test_tokens_stream_one_piece_at_a_time(generator: Generator) -> None:
 
 
 def test_greedy_decoding_is_repeatable_and_stop_strings_cut(generator: Generator) -> None:
-    settings = DecodeSettings(max_new_tokens=20, repetition_penalty=1.0)
+    settings = DecodeOptions(max_new_tokens=20, repetition_penalty=1.0)
     first = "".join(generator.stream(prompt_for(generator), settings))
     assert first == "".join(generator.stream(prompt_for(generator), settings))
     stop = first[len(first) // 2 : len(first) // 2 + 3]
     assert stop.strip(), "the tiny model produced no usable text"
-    cut = DecodeSettings(max_new_tokens=20, repetition_penalty=1.0, stop=(stop,))
+    cut = DecodeOptions(max_new_tokens=20, repetition_penalty=1.0, stop=(stop,))
     generation = generator.stream(prompt_for(generator), cut)
     text = "".join(generation)
     assert text == first[: first.index(stop)]
@@ -48,7 +48,7 @@ def test_greedy_decoding_is_repeatable_and_stop_strings_cut(generator: Generator
 
 def test_cancel_stops_generation_early(generator: Generator) -> None:
     cancel = threading.Event()
-    generation = generator.stream(prompt_for(generator), DecodeSettings(max_new_tokens=200), cancel)
+    generation = generator.stream(prompt_for(generator), DecodeOptions(max_new_tokens=200), cancel)
     pieces = []
     for piece in generation:
         pieces.append(piece)
@@ -60,7 +60,7 @@ def test_cancel_stops_generation_early(generator: Generator) -> None:
 
 def test_a_consumer_that_stops_reading_ends_the_worker(generator: Generator) -> None:
     before = threading.active_count()
-    generation = generator.stream(prompt_for(generator), DecodeSettings(max_new_tokens=500))
+    generation = generator.stream(prompt_for(generator), DecodeOptions(max_new_tokens=500))
     iterator = iter(generation)
     next(iterator)
     iterator.close()  # what happens when the reader is interrupted
@@ -74,12 +74,12 @@ def test_models_without_a_chat_template_get_a_plain_prompt(tiny_plain_model_dir:
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
     )
     assert text == "System: Be brief.\n\nUser: Hi?\n\nAssistant:"
-    assert "".join(generator.stream(text, DecodeSettings(max_new_tokens=5)))
+    assert "".join(generator.stream(text, DecodeOptions(max_new_tokens=5)))
 
 
 def test_int8_quantisation_still_generates(tiny_model_dir: Path) -> None:
     generator = Generator(tiny_model_dir, int8=True)
-    generation = generator.stream(prompt_for(generator), DecodeSettings(max_new_tokens=5))
+    generation = generator.stream(prompt_for(generator), DecodeOptions(max_new_tokens=5))
     assert "".join(generation) and generation.stats.new_tokens >= 1
 
 
@@ -105,7 +105,7 @@ def test_a_discouraged_opening_is_penalised_at_the_first_token_only(
     import torch
 
     prompt = prompt_for(generator)
-    plain = DecodeSettings(max_new_tokens=6, repetition_penalty=1.0)
+    plain = DecodeOptions(max_new_tokens=6, repetition_penalty=1.0)
     token = generator.tokenizer("The", add_special_tokens=False)["input_ids"][0]
     start = generator.tokenizer.decode([token])
     assert not "".join(generator.stream(prompt, plain)).startswith(start)

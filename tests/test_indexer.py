@@ -13,7 +13,7 @@ from gptchat.index.document_index import VECTORS_FILE, DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.index.vectors import VectorCache
-from gptchat.ingest.chunker import ChunkSettings
+from gptchat.ingest.chunker import ChunkOptions
 from gptchat.workspace import Workspace
 from tests.conftest import write_paragraphs
 
@@ -182,7 +182,7 @@ def test_other_embedder_or_chunk_settings_need_rebuild(
     indexer: Indexer, index: DocumentIndex, embedder: Embedder, docs: Path
 ) -> None:
     indexer.run([docs])
-    other = Indexer(index, embedder, ChunkSettings(max_tokens=128, overlap_tokens=16))
+    other = Indexer(index, embedder, ChunkOptions(max_tokens=128, overlap_tokens=16))
     with pytest.raises(IndexMismatch, match="--rebuild"):
         other.run([docs])
     assert index.store.counts().files == 4  # nothing lost by the refusal

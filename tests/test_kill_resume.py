@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from gptchat.index.document_index import DB_FILE, DocumentIndex
+from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
+from gptchat.workspace import INDEX_DB
 from tests.conftest import write_paragraphs
 
 FILES = 150
@@ -47,13 +48,13 @@ def test_kill_9_mid_run_keeps_committed_files_and_resumes(
     index_dir = tmp_path / "index"
     process = subprocess.Popen([sys.executable, "-c", RUN_INDEXER, str(index_dir), str(docs)])
     deadline = time.monotonic() + 120
-    while committed_files(index_dir / DB_FILE) < 10 and time.monotonic() < deadline:
+    while committed_files(index_dir / INDEX_DB) < 10 and time.monotonic() < deadline:
         assert process.poll() is None, "the indexing run ended before it could be killed"
         time.sleep(0.05)
     assert process.poll() is None, "the indexing run ended before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    survivors = committed_files(index_dir / DB_FILE)
+    survivors = committed_files(index_dir / INDEX_DB)
     assert 10 <= survivors < FILES
 
     with DocumentIndex.open(index_dir) as index:

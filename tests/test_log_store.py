@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from gptchat.log.migrations import app_migrations
 from gptchat.log.store import AppStore
 from gptchat.workspace import Workspace
 from tests.conftest import stored_source
@@ -98,3 +99,31 @@ def test_the_same_rating_again_takes_it_back(workspace: Workspace) -> None:
         assert store.toggle_rating(answer, -1).rating == -1
         cleared = store.toggle_rating(answer, -1)
         assert cleared.rating is None and cleared.comment == "keep this"
+
+
+def test_a_database_from_an_earlier_gptchat_goes_on_from_its_last_migration(tmp_path) -> None:
+    """Earlier versions recorded migrations through sqlite-utils, in this table and layout: a
+    database they left half-way up the schema gets only the steps it lacks."""
+    path = tmp_path / "gptchat.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        'CREATE TABLE "_sqlite_migrations" ("id" INTEGER PRIMARY KEY, "migration_set" TEXT,'
+        ' "name" TEXT, "applied_at" TEXT)'
+    )
+    earlier = app_migrations._steps[:3]
+    for name, step in earlier:
+        step(conn)
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+            " VALUES ('gptchat.app', ?, '2026-11-01 10:00:00.000000+00:00')",
+            (name,),
+        )
+    conn.close()
+    with AppStore(path) as store:
+        conversation = store.new_conversation("after the upgrade", "default")
+        store.add_message(conversation, "user", "still here?")
+        assert app_migrations.pending(store._conn) == []
+    applied = sqlite3.connect(path).execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'gptchat.app' ORDER BY id"
+    )
+    assert [row[0] for row in applied] == [name for name, _ in app_migrations._steps]

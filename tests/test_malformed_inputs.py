@@ -12,7 +12,7 @@ from benchmarks.malformed_inputs import FAILED, INDEXED, PARTLY, SKIPPED, build,
 from gptchat.control_chars import strip_controls, visible
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.indexer import Indexer
-from gptchat.ingest.chunker import Chunker, ChunkSettings
+from gptchat.ingest.chunker import Chunker, ChunkOptions
 from gptchat.ingest.loaders import load_document
 
 REASONS = {
@@ -72,7 +72,7 @@ def test_documents_lose_their_escape_sequences_and_chunks_their_endless_words() 
     assert document.blocks[0].text == "clear[2J me"
     from gptchat.index.embedder import Embedder
 
-    chunker = Chunker(Embedder().token_counter(), ChunkSettings())
+    chunker = Chunker(Embedder().token_counter(), ChunkOptions())
     endless = load_document(Path("a.txt"), b"Intro.\n\n" + b"x" * 200_000 + b"\n\nTail.")
     chunks = chunker.chunk(endless)
     assert max(len(c.text) for c in chunks) <= chunker.max_chars

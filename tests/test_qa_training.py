@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from gptchat.answer.prompt import REFUSAL, is_refusal
-from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
+from gptchat.answer.retriever import Hit, Retriever, RetrieverOptions
 from gptchat.eval.qa_set import QAItem
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
-from gptchat.learn.qa_examples import QAExampleSettings, cited_target, dataset_from_qa
+from gptchat.learn.qa_examples import QAExampleOptions, cited_target, dataset_from_qa
 from gptchat.log.store import AppStore
 from gptchat.model.generator import Generator
 from tests.conftest import FAST, run_cli, versions
@@ -55,7 +55,7 @@ def test_examples_are_the_apps_prompts_with_refusals_and_negatives(
         QAItem("c", "How long is green tea steeped?", ["forty seconds"], ["tea.txt"]),
         QAItem("d", "Explain it.", [" ".join(["word"] * 20)]),  # long, no files: unusable
     ]
-    settings = QAExampleSettings(k=2, negatives=1.0)
+    settings = QAExampleOptions(k=2, negatives=1.0)
     dataset = dataset_from_qa(items, tea_retriever, model, settings)
     assert dataset.skipped["long answer without source files"] == 1
     first = dataset.examples[0]
@@ -73,7 +73,7 @@ def test_examples_are_the_apps_prompts_with_refusals_and_negatives(
     assert dataset.answered == 2 and dataset.refusals == targets.count(REFUSAL) >= 3
     assert is_refusal(REFUSAL) and not is_refusal(first.target)
     # Misses left out: only the planted negatives teach the refusal.
-    skipping = QAExampleSettings(k=2, negatives=0.0, refuse_misses=False)
+    skipping = QAExampleOptions(k=2, negatives=0.0, refuse_misses=False)
     kept = dataset_from_qa(items, tea_retriever, model, skipping)
     assert kept.refusals == 0 and kept.answered == 2
     assert kept.skipped["no retrieved source holds the gold answer"] == 1
@@ -84,9 +84,9 @@ def test_questions_far_from_the_documents_are_kept_for_a_model_taught_to_refuse(
 ) -> None:
     Indexer(index, embedder).run([docs])
     # Retrieval's floor above anything the question reaches: it finds nothing relevant.
-    strict = Retriever(index, embedder, RetrieverSettings(min_similarity=0.99, min_word_share=1.01))
+    strict = Retriever(index, embedder, RetrieverOptions(min_similarity=0.99, min_word_share=1.01))
     items = [QAItem("a", "How long is green tea steeped?", ["two minutes"], ["tea.txt"])]
-    settings = QAExampleSettings(k=2, negatives=0.0)
+    settings = QAExampleOptions(k=2, negatives=0.0)
     model = Generator(tiny_model_dir)
     untaught = dataset_from_qa(items, strict, model, settings)
     assert untaught.examples == [] and sum(untaught.skipped.values()) == 1

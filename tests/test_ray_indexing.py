@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.index.document_index import DB_FILE, DocumentIndex
-from gptchat.workspace import Workspace
+from gptchat.index.document_index import DocumentIndex
+from gptchat.workspace import INDEX_DB, Workspace
 from tests.conftest import run_cli, write_paragraphs
 
 pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'gptchat[ray]'")
@@ -138,7 +138,7 @@ def test_kill_9_of_a_ray_run_keeps_what_was_committed(
     home = tmp_path / "killed"
     command = [sys.executable, "-m", "gptchat", "--home", str(home), "index", str(docs), "--ray"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db_path = Workspace(home).index_dir("default") / DB_FILE
+    db_path = Workspace(home).index_dir("default") / INDEX_DB
     deadline = time.monotonic() + 180
     while committed_files(db_path) < 5 and time.monotonic() < deadline:
         assert process.poll() is None, "the run ended before it could be killed"

@@ -10,13 +10,13 @@ import pytest
 
 from gptchat.answer.prompt import NOT_COVERED, REFUSAL
 from gptchat.answer.refusal import RefusalPenalty
-from gptchat.answer.retriever import Hit, Retriever, RetrieverSettings
+from gptchat.answer.retriever import Hit, Retriever, RetrieverOptions
 from gptchat.answer.session import Answer, ChatSession
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.render.answers import final_label
 from gptchat.workspace import Workspace
 
@@ -39,14 +39,14 @@ class RecordingGenerator(Generator):
 
     def __init__(self, model_dir: Path, learned_refusal: bool = False) -> None:
         super().__init__(model_dir, name="tiny", learned_refusal=learned_refusal)
-        self.seen: list[DecodeSettings] = []
+        self.seen: list[DecodeOptions] = []
 
     def stream(self, prompt, settings=None, cancel=None, plain=False):  # type: ignore[override]
         self.seen.append(settings)
         return super().stream(prompt, settings, cancel, plain)
 
 
-DECODE = DecodeSettings(max_new_tokens=4)
+DECODE = DecodeOptions(max_new_tokens=4)
 QUESTION = "How long should green tea steep?"
 
 
@@ -74,7 +74,7 @@ def ask(
     with AppStore(workspace.app_db_path) as store:
 
         def asking(
-            generator: Generator, settings: RetrieverSettings | None = None, floor: float = 0.0
+            generator: Generator, settings: RetrieverOptions | None = None, floor: float = 0.0
         ) -> tuple[Answer, ChatSession]:
             retriever = Retriever(index, embedder, settings)
             session = ChatSession(retriever, generator, store, "default", k=3, decode=DECODE)
@@ -103,7 +103,7 @@ def test_a_model_taught_to_refuse_reads_passages_under_retrievals_floor_down_to_
     ask: Ask, taught: RecordingGenerator, untaught: RecordingGenerator
 ) -> None:
     # Retrieval's floor above anything the question reaches: nothing is relevant to it.
-    strict = RetrieverSettings(min_similarity=0.99, min_word_share=1.01)
+    strict = RetrieverOptions(min_similarity=0.99, min_word_share=1.01)
     far, session = ask(taught, strict)
     retrieval = session.retriever.retrieve(QUESTION, 3)
     assert not retrieval.relevant

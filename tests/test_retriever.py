@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gptchat.answer.retriever import Retriever, RetrieverSettings, fuse
+from gptchat.answer.retriever import Retriever, RetrieverOptions, fuse
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
@@ -41,7 +41,7 @@ def test_fused_retrieval_finds_the_right_passage(indexed: DocumentIndex, embedde
 
 def test_each_mode_alone_also_works(indexed: DocumentIndex, embedder: Embedder) -> None:
     for mode in ("dense", "keyword"):
-        retriever = Retriever(indexed, embedder, RetrieverSettings(mode=mode))
+        retriever = Retriever(indexed, embedder, RetrieverOptions(mode=mode))
         (top, *_) = retriever.retrieve("bicycle chain oil", k=2).hits
         assert Path(top.path).name == "bikes.rst"
 
@@ -105,14 +105,14 @@ def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
     indexed: DocumentIndex, embedder: Embedder
 ) -> None:
     # A floor no cosine reaches: only the question's words can decide.
-    by_words = RetrieverSettings(min_similarity=1.01, min_word_share=0.8)
+    by_words = RetrieverOptions(min_similarity=1.01, min_word_share=0.8)
     covered = Retriever(indexed, embedder, by_words).retrieve("What is called lava?")
     assert covered.word_share == 1.0 and covered.relevant  # "called", "lava": both there
     best = max(h.similarity for h in covered.hits if h.similarity is not None)
     assert covered.best_similarity >= best
     unrelated = Retriever(indexed, embedder, by_words).retrieve("Who won the football cup?")
     assert unrelated.word_share < 0.8 and not unrelated.relevant
-    by_cosine_only = RetrieverSettings(min_similarity=1.01, min_word_share=float("inf"))
+    by_cosine_only = RetrieverOptions(min_similarity=1.01, min_word_share=float("inf"))
     assert (
         not Retriever(indexed, embedder, by_cosine_only).retrieve("What is called lava?").relevant
     )
@@ -121,6 +121,6 @@ def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
 def test_a_question_of_stop_words_alone_shares_no_words_with_any_passage(
     indexed: DocumentIndex, embedder: Embedder
 ) -> None:
-    by_words = RetrieverSettings(min_similarity=1.01, min_word_share=0.1)
+    by_words = RetrieverOptions(min_similarity=1.01, min_word_share=0.1)
     retrieval = Retriever(indexed, embedder, by_words).retrieve("How is it?")
     assert retrieval.word_share == 0.0 and not retrieval.relevant

@@ -12,8 +12,8 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
 from gptchat.errors import BadInput
-from gptchat.learn.stacking import CONFIG, WEIGHTS, stack_adapters
 from gptchat.model.generator import merge_adapters
+from scripts.stacking import CONFIG, WEIGHTS, stack_adapters
 
 
 def _random_adapter(model_dir: Path, under: tuple[Path, ...], folder: Path, r: int) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.prompt import PromptOptions
 from gptchat.answer.summarize import (
     COMBINE,
     MAX_POINTS,
@@ -20,10 +20,10 @@ from gptchat.errors import BadInput
 from gptchat.model.generator import Generator
 
 
-def budget_with_room(generator: Generator, instruction: str, room: int) -> PromptBudget:
+def budget_with_room(generator: Generator, instruction: str, room: int) -> PromptOptions:
     """A prompt budget leaving `room` tokens of text beside `instruction`."""
     probe = Summarizer(generator)._prompt(instruction, "")
-    return PromptBudget(context_tokens=generator.count_tokens(probe) + room, answer_tokens=12)
+    return PromptOptions(context_tokens=generator.count_tokens(probe) + room, answer_tokens=12)
 
 
 def test_long_text_is_summarized_in_parts_then_combined(tiny_model_dir) -> None:

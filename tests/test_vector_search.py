@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gptchat.answer.retriever import Retriever
-from gptchat.index import vectors as vectors_module
+from gptchat.index import document_index as document_index_module
 from gptchat.index.catalog import index_embedder, open_searchable_index
 from gptchat.index.document_index import VECTORS_FILE
 from gptchat.index.vectors import VectorCache, list_count
@@ -82,7 +82,7 @@ def test_index_vectors_option_switches_the_cache_and_retrieval_still_finds(
 def test_auto_goes_approximate_once_the_index_is_big(
     monkeypatch: pytest.MonkeyPatch, capsys, docs: Path, workspace: Workspace
 ) -> None:
-    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 6)  # a big index, in miniature
+    monkeypatch.setattr(document_index_module, "APPROXIMATE_FROM", 6)  # a big index, in miniature
     path = workspace.index_dir("default") / VECTORS_FILE
     assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
     assert not VectorCache.load(path).approximate  # 5 chunks: an exact scan

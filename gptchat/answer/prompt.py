@@ -51,7 +51,7 @@ class PromptModel(Protocol):
 
 
 @dataclass(frozen=True)
-class PromptBudget:
+class PromptOptions:
     """Tokens for the prompt and the answer; their sum must fit the model's context window."""
 
     context_tokens: int = 1024  # the measured default: see BENCHMARKS.md
@@ -95,7 +95,7 @@ def build_prompt(
     question: str,
     hits: list[Hit],
     history: list[Turn],
-    budget: PromptBudget,
+    budget: PromptOptions,
 ) -> Prompt:
     """The prompt for `question`; lowest-ranked sources, then oldest turns, give way first."""
     question = question.strip()

@@ -36,7 +36,7 @@ class Retrieval:
 
 
 @dataclass(frozen=True)
-class RetrieverSettings:
+class RetrieverOptions:
     """Knobs of hybrid retrieval; defaults measured on ../shared/eval (see BENCHMARKS.md)."""
 
     candidates: int = 30  # taken from each of dense and keyword search before fusion
@@ -56,11 +56,11 @@ class Retriever:
     """Finds the passages of an index that best answer a question."""
 
     def __init__(
-        self, index: DocumentIndex, embedder: Embedder, settings: RetrieverSettings | None = None
+        self, index: DocumentIndex, embedder: Embedder, settings: RetrieverOptions | None = None
     ) -> None:
         self.index = index
         self.embedder = embedder
-        self.settings = settings or RetrieverSettings()
+        self.settings = settings or RetrieverOptions()
 
     def retrieve(self, question: str, k: int = DEFAULT_K) -> Retrieval:
         """The top `k` hits for `question`, overlapping neighbours merged."""

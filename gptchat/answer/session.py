@@ -13,7 +13,7 @@ from gptchat.answer.prompt import (
     NOT_COVERED,
     REFUSAL,
     Prompt,
-    PromptBudget,
+    PromptOptions,
     Turn,
     build_prompt,
     is_refusal,
@@ -22,7 +22,7 @@ from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
 from gptchat.log.store import AppStore, StoredSource, conversation_title
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import DEFAULT_K
 
 
@@ -67,19 +67,19 @@ class ChatSession:
         store: AppStore,
         index_name: str,
         k: int = DEFAULT_K,
-        budget: PromptBudget | None = None,
-        decode: DecodeSettings | None = None,
+        budget: PromptOptions | None = None,
+        decode: DecodeOptions | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.store = store
         self.index_name = index_name
         self.k = k
-        self.budget = budget or PromptBudget()
-        self.decode = decode or DecodeSettings(max_new_tokens=self.budget.answer_tokens)
+        self.budget = budget or PromptOptions()
+        self.decode = decode or DecodeOptions(max_new_tokens=self.budget.answer_tokens)
         self.refusal = RefusalPenalty()
 
-    def _decoding(self, prompt: Prompt) -> DecodeSettings:
+    def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal
         against how close the sources are to the question."""
         if not self.generator.learned_refusal:

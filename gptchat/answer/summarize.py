@@ -15,10 +15,10 @@ from gptchat.answer.attribution import (
     split_sentences,
 )
 from gptchat.answer.citations import normalize_answer, strip_citations
-from gptchat.answer.prompt import PromptBudget
+from gptchat.answer.prompt import PromptOptions
 from gptchat.answer.quoting import quotable, source_sentences
 from gptchat.errors import BadInput
-from gptchat.model.generator import DecodeSettings, Generator
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.progress import NO_PROGRESS, Progress
 
 SUMMARIZE = (
@@ -92,10 +92,10 @@ class Summarizer:
     the model's sentences that its section supports, else quotes the section's first one."""
 
     def __init__(
-        self, generator: Generator, budget: PromptBudget | None = None, part_tokens: int = 80
+        self, generator: Generator, budget: PromptOptions | None = None, part_tokens: int = 80
     ) -> None:
         self.generator = generator
-        self.budget = budget or PromptBudget()
+        self.budget = budget or PromptOptions()
         self.part_tokens = part_tokens
 
     def stream(
@@ -218,5 +218,5 @@ class Summarizer:
     def _summary(
         self, instruction: str, text: str, max_tokens: int, cancel: threading.Event
     ) -> Iterator[str]:
-        settings = DecodeSettings(max_new_tokens=max_tokens)
+        settings = DecodeOptions(max_new_tokens=max_tokens)
         yield from self.generator.stream(self._prompt(instruction, text), settings, cancel)

@@ -17,7 +17,24 @@ from gptchat.cli.options import (
     status,
 )
 from gptchat.cli.output import echo, echo_json
+from gptchat.cli.progress import CountProgressBar
 from gptchat.errors import BadInput
+from gptchat.eval.golden import export_feedback_golden
+from gptchat.eval.run import EvalOptions, run_eval
+from gptchat.learn.qa_examples import QAExampleOptions
+from gptchat.learn.train import DEFAULT_LR, TrainOptions
+from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
+from gptchat.log.store import AppStore
+from gptchat.model.loading import ModelOptions
+from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.model.versions import (
+    rollback_model_version,
+    root_choice,
+    use_model_version,
+    version_target,
+)
+from gptchat.render.evals import history_table, metrics_table, outcome_json
+from gptchat.render.models import dry_run_lines, outcome_lines, versions_table
 from gptchat.safe_files import make_folder, write_replacing
 from gptchat.workspace import Workspace
 
@@ -83,14 +100,7 @@ def eval_command(
     """
     import json
 
-    from gptchat.cli.progress import CountProgressBar
-    from gptchat.eval.run import EvalOptions, run_eval
-    from gptchat.model.loading import ModelOptions
-    from gptchat.render.evals import history_table, metrics_table, outcome_json
-
     if show_history:
-        from gptchat.log.store import AppStore
-
         with AppStore.reading(workspace.app_db_path) as store:
             runs = store.eval_runs()
         if as_json:
@@ -99,8 +109,6 @@ def eval_command(
             echo(line)
         return
     if export_golden is not None:
-        from gptchat.eval.golden import export_feedback_golden
-
         written = export_feedback_golden(workspace, export_golden)
         echo(f"Wrote {written} questions with approved or corrected answers to {export_golden}")
         return
@@ -153,37 +161,47 @@ def eval_command(
 @click.option(
     "--negatives",
     type=FiniteNumber(0, 1),
-    default=0.15,
+    default=QAExampleOptions.negatives,
     show_default=True,
     help="With --from-qa: share of questions also shown only other documents, to teach refusal.",
 )
 @click.option(
     "--misses",
     type=click.Choice(["refuse", "skip"]),
-    default="refuse",
+    default="refuse" if QAExampleOptions.refuse_misses else "skip",
     show_default=True,
     help="With --from-qa: a question whose sources hold no gold answer teaches the refusal, "
     "or is left out.",
 )
 @index_option
 @k_option
-@click.option("--method", type=click.Choice(["lora", "full"]), default="lora", show_default=True)
-@click.option("--epochs", type=WholeNumber(1), default=1, show_default=True)
+@click.option(
+    "--method", type=click.Choice(["lora", "full"]), default=TrainOptions.method, show_default=True
+)
+@click.option("--epochs", type=WholeNumber(1), default=TrainOptions.epochs, show_default=True)
 @click.option("--max-steps", type=WholeNumber(1), help="Stop after this many steps.")
-@click.option("--lr", type=FiniteNumber(0, min_open=True), help="Default: 5e-4 LoRA, 3e-5 full.")
-@click.option("--batch-size", type=WholeNumber(1), default=4, show_default=True)
-@click.option("--seed", type=WholeNumber(0, 2**32 - 1), default=0, show_default=True)
+@click.option(
+    "--lr",
+    type=FiniteNumber(0, min_open=True),
+    help=f"Default: {DEFAULT_LR['lora']:g} LoRA, {DEFAULT_LR['full']:g} full.",
+)
+@click.option(
+    "--batch-size", type=WholeNumber(1), default=TrainOptions.batch_size, show_default=True
+)
+@click.option(
+    "--seed", type=WholeNumber(0, 2**32 - 1), default=TrainOptions.seed, show_default=True
+)
 @click.option(
     "--precision",
     type=click.Choice(["auto", "bf16", "fp32"]),
-    default="auto",
+    default=TrainOptions.precision,
     show_default=True,
     help="auto: bf16 where the CPU or GPU computes it natively.",
 )
 @click.option(
     "--held-out",
     type=FiniteNumber(0, 1, min_open=True, max_open=True),
-    default=0.2,
+    default=TrainOptions.held_out,
     show_default=True,
     help="Share of examples kept out of training to score old against new.",
 )
@@ -227,11 +245,6 @@ def finetune(
       gptchat finetune --from-docs --index notes --max-steps 200
       gptchat finetune --from-qa golden.jsonl --index default
     """
-    from gptchat.cli.progress import CountProgressBar
-    from gptchat.learn.qa_examples import QAExampleSettings
-    from gptchat.learn.train import TrainConfig
-    from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
-    from gptchat.render.models import dry_run_lines, outcome_lines
 
     if qa_file is not None:
         if source is not None:
@@ -239,7 +252,7 @@ def finetune(
         source = "qa"
     if source is None:
         raise BadInput("say what to learn from: --from-feedback, --from-qa FILE or --from-docs")
-    config = TrainConfig(
+    config = TrainOptions(
         method=method,
         epochs=epochs,
         max_steps=max_steps,
@@ -253,7 +266,7 @@ def finetune(
         source,
         index_name,
         qa_file,
-        QAExampleSettings(k=k, negatives=negatives, refuse_misses=misses == "refuse", seed=seed),
+        QAExampleOptions(k=k, negatives=negatives, refuse_misses=misses == "refuse", seed=seed),
         max_examples,
         config,
         force,
@@ -285,9 +298,6 @@ def models(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from gptchat.log.store import AppStore
-    from gptchat.model.versions import root_choice
-    from gptchat.render.models import versions_table
 
     with AppStore.reading(ctx.obj.app_db_path) as store:
         lines = versions_table(store.model_versions(), root_choice(store).starter)
@@ -300,7 +310,6 @@ def models(ctx: click.Context) -> None:
 @click.pass_obj
 def use(workspace: Workspace, version: str) -> None:
     """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
-    from gptchat.model.versions import use_model_version, version_target
 
     target = version_target(version)
     if target is None:
@@ -312,7 +321,6 @@ def use(workspace: Workspace, version: str) -> None:
 @click.pass_obj
 def rollback(workspace: Workspace) -> None:
     """Go back to the version the active one was trained from."""
-    from gptchat.model.versions import rollback_model_version
 
     echo(rollback_model_version(workspace))
 
@@ -320,6 +328,5 @@ def rollback(workspace: Workspace) -> None:
 @models.command()
 def pull() -> None:
     """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
-    from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
 
     echo(f"{DEFAULT_MODEL} is ready in {ensure_default_model(report=status)}")

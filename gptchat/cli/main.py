@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from gptchat import __version__
+from gptchat.answer.open_session import open_chat_session
+from gptchat.cli.indexing import list_indexes, run_index_with_bar
 from gptchat.cli.learning import eval_command, finetune, models
 from gptchat.cli.options import (
     FiniteNumber,
@@ -19,8 +21,26 @@ from gptchat.cli.options import (
 )
 from gptchat.cli.output import StatusLine, echo, echo_json
 from gptchat.errors import BadInput
+from gptchat.index.catalog import IndexOptions, forget_paths
+from gptchat.index.cluster import ClusterOptions, check_address
 from gptchat.index.runtimes import RUNTIMES
+from gptchat.log.store import AppStore
+from gptchat.model.generator import DecodeOptions
+from gptchat.model.loading import ModelOptions, load_generator
+from gptchat.render.answers import (
+    answer_json,
+    conversation_json,
+    conversation_lines,
+    conversation_markdown,
+    conversations_json,
+    conversations_table,
+    final_label,
+    sources_lines,
+)
+from gptchat.render.indexes import forget_lines
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
+
+MB = 1_000_000  # --max-file-mb counts decimal megabytes, as file managers do
 
 
 @click.group(invoke_without_command=True)
@@ -59,7 +79,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 @click.option(
     "--max-file-mb",
     type=FiniteNumber(min=0, min_open=True),
-    default=50,
+    default=IndexOptions.max_file_bytes // MB,
     show_default=True,
     help="Skip files larger than this.",
 )
@@ -72,7 +92,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 @click.option(
     "--runtime",
     type=click.Choice(["auto", *RUNTIMES]),
-    default="auto",
+    default=IndexOptions.runtime,
     show_default=True,
     help="What runs the embedder; auto: the fastest that gives PyTorch's vectors here.",
 )
@@ -100,7 +120,7 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 @click.option(
     "--overlap-tokens",
     type=WholeNumber(0),
-    default=32,
+    default=IndexOptions.overlap_tokens,
     show_default=True,
     help="Tokens repeated between neighbouring chunks.",
 )
@@ -138,10 +158,6 @@ def index(
       gptchat index ~/wiki --ray             # on a Ray instance started for the run
       gptchat index /shared/wiki --ray=head-node:6379 --ray-workers 8
     """
-    from gptchat.cli.indexing import list_indexes, run_index_with_bar
-    from gptchat.index.catalog import IndexOptions, forget_paths
-    from gptchat.index.cluster import ClusterOptions, check_address
-    from gptchat.render.indexes import forget_lines
 
     if list_only:
         for line in list_indexes(workspace):
@@ -156,7 +172,7 @@ def index(
     options = IndexOptions(
         name=name,
         rebuild=rebuild,
-        max_file_bytes=int(max_file_mb * 1_000_000),
+        max_file_bytes=int(max_file_mb * MB),
         embedder_path=embedder,
         chunk_tokens=chunk_tokens,
         overlap_tokens=overlap_tokens,
@@ -176,7 +192,6 @@ def index(
 @click.pass_obj
 def indexes(workspace: Workspace) -> None:
     """List the workspace's indexes: files, chunks, embedder, size, last update."""
-    from gptchat.cli.indexing import list_indexes
 
     for line in list_indexes(workspace):
         echo(line)
@@ -217,10 +232,6 @@ def ask(
       gptchat ask "And for staging?" --conversation 3
       echo "What is the refund policy?" | gptchat ask --index policies --json
     """
-    from gptchat.answer.open_session import open_chat_session
-    from gptchat.log.store import AppStore
-    from gptchat.model.loading import ModelOptions
-    from gptchat.render.answers import answer_json, final_label, sources_lines
 
     waiting = StatusLine()
     if question is None or question == "-":
@@ -279,7 +290,7 @@ def ask(
 @click.option(
     "--temperature",
     type=FiniteNumber(0),
-    default=0.0,
+    default=DecodeOptions.temperature,
     show_default=True,
     help="0 decodes greedily; higher samples more freely.",
 )
@@ -299,13 +310,11 @@ def generate(
     Example:
       gptchat generate "Hello, my name is"
     """
-    from gptchat.model.generator import DecodeSettings
-    from gptchat.model.loading import ModelOptions, load_generator
 
     if not prompt.strip():
         raise BadInput("the prompt is empty")
     generator = load_generator(ModelOptions(model_path, int8), status, workspace)
-    settings = DecodeSettings(max_new_tokens=max_tokens, temperature=temperature)
+    settings = DecodeOptions(max_new_tokens=max_tokens, temperature=temperature)
     echo(prompt, nl=False)
     for piece in generator.stream(prompt, settings, plain=True):
         echo(piece, nl=False)
@@ -339,14 +348,6 @@ def history(
       gptchat history 3 --json
       gptchat history 3 --markdown > chat.md
     """
-    from gptchat.log.store import AppStore
-    from gptchat.render.answers import (
-        conversation_json,
-        conversation_lines,
-        conversation_markdown,
-        conversations_json,
-        conversations_table,
-    )
 
     with AppStore.reading(workspace.app_db_path) as store:
         if conversation_id is None:

@@ -7,8 +7,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptchat.answer.retriever import Retriever
+from gptchat.answer.session import ChatSession
 from gptchat.errors import BadInput
+from gptchat.eval.evaluate import QuestionResult, evaluate, judged_feedback
+from gptchat.eval.qa_set import load_qa_set
 from gptchat.index.catalog import index_embedder, open_searchable_index
+from gptchat.log.store import AppStore
 from gptchat.model.loading import ModelOptions, load_generator
 from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace
@@ -50,12 +55,6 @@ def run_eval(
     """Evaluate the index (and the model, unless retrieval-only) on a question set."""
     import random
     import tempfile
-
-    from gptchat.answer.retriever import Retriever
-    from gptchat.answer.session import ChatSession
-    from gptchat.eval.evaluate import evaluate, judged_feedback
-    from gptchat.eval.qa_set import load_qa_set
-    from gptchat.log.store import AppStore
 
     if options.record_feedback and options.retrieval_only:
         raise BadInput("--record-feedback needs answers; drop --retrieval-only")

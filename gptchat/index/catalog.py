@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput, DamagedIndex
+from gptchat.index.cluster import ClusterOptions, RayIndexer
 from gptchat.index.document_index import DocumentIndex, IndexSummary
+from gptchat.index.embedder import Embedder
+from gptchat.index.indexer import Indexer, IndexReport, resolve_root
+from gptchat.ingest.chunker import ChunkOptions
+from gptchat.progress import Progress
 from gptchat.workspace import DEFAULT_INDEX, Workspace, guide_path
 
 if TYPE_CHECKING:
@@ -40,9 +45,6 @@ def run_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Index `paths` into the named index; returns what it did."""
-    from gptchat.index.embedder import Embedder
-    from gptchat.index.indexer import Indexer, resolve_root
-    from gptchat.ingest.chunker import ChunkSettings
 
     for path in paths:  # a mistyped path creates nothing, not even an empty index
         resolve_root(path)
@@ -53,7 +55,7 @@ def run_index(
         raise BadInput(
             f"--chunk-tokens {options.chunk_tokens} is more than {embedder.name} reads ({readable})"
         )
-    chunk_settings = ChunkSettings(
+    chunk_settings = ChunkOptions(
         max_tokens=options.chunk_tokens or readable, overlap_tokens=options.overlap_tokens
     )
     directory = workspace.index_dir(options.name)
@@ -66,8 +68,6 @@ def run_index(
         if options.cluster is None:
             indexer = Indexer(index, embedder, *settings, vector_search=options.vector_search)
         else:
-            from gptchat.index.cluster import RayIndexer
-
             indexer = RayIndexer(
                 index,
                 embedder,
@@ -150,7 +150,6 @@ def open_searchable_index(workspace: Workspace, index_name: str) -> DocumentInde
 
 def index_embedder(index: DocumentIndex) -> Embedder:
     """The embedder an index was built with."""
-    from gptchat.index.embedder import Embedder
 
     manifest = index.manifest()
     path = manifest.get("embedder_path")

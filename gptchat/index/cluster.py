@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gptchat.errors import BadInput
+from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.index.store import FileRecord, FileState
-from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
+from gptchat.ingest.chunker import Chunk, Chunker, ChunkOptions
 from gptchat.ingest.documents import UnreadableDocument
+from gptchat.ingest.loaders import load_document
 from gptchat.ingest.walker import Candidate
 
 if TYPE_CHECKING:
@@ -70,9 +72,8 @@ class FileResult:
     min_cosine: float = 1.0
 
 
-def read_and_chunk(task: FileTask, embedder_path: Path, settings: ChunkSettings) -> FileResult:
+def read_and_chunk(task: FileTask, embedder_path: Path, settings: ChunkOptions) -> FileResult:
     """Read one file on a worker: its content hash, then its chunks unless unchanged."""
-    from gptchat.ingest.loaders import load_document
 
     path = Path(task.path)
     try:
@@ -93,21 +94,19 @@ def read_and_chunk(task: FileTask, embedder_path: Path, settings: ChunkSettings)
     return FileResult(task.path, "chunked", state=state, chunks=chunks, problems=document.problems)
 
 
-_chunkers: dict[tuple[Path, ChunkSettings], Chunker] = {}
+_chunkers: dict[tuple[Path, ChunkOptions], Chunker] = {}
 
 
-def _chunker(embedder_path: Path, settings: ChunkSettings) -> Chunker:
+def _chunker(embedder_path: Path, settings: ChunkOptions) -> Chunker:
     """One chunker per worker process (Ray reuses them for tasks): its tokenizer loads once,
     not once a file."""
     key = (embedder_path, settings)
     if key not in _chunkers:
-        from gptchat.index.embedder import Embedder
-
         _chunkers[key] = Chunker(Embedder(embedder_path).token_counter(), settings)
     return _chunkers[key]
 
 
-def chunk_row(row: dict[str, Any], embedder_path: Path, settings: ChunkSettings) -> dict[str, Any]:
+def chunk_row(row: dict[str, Any], embedder_path: Path, settings: ChunkOptions) -> dict[str, Any]:
     """Ray Data stage one, as tasks: a row holding a pickled FileTask in, the task and its
     FileResult out."""
     task: FileTask = pickle.loads(row["task"])
@@ -126,7 +125,6 @@ class EmbedStage:
     one) and embeds the new texts of a few files at a time."""
 
     def __init__(self, embedder_path: Path | None, runtime: str, cache_root: Path | None) -> None:
-        from gptchat.index.embedder import Embedder
 
         # No path: the bundled default model; no cache root: the node's own cache folder.
         self.embedder = Embedder(embedder_path, runtime=runtime, cache_root=cache_root)

@@ -12,8 +12,11 @@ import numpy as np
 
 from gptchat.errors import BadInput, DamagedIndex, IndexMismatch
 from gptchat.index.store import ChunkRecord, FileRecord, FileState, IndexStore, StoreCounts
+from gptchat.index.vectors import APPROXIMATE_FROM, VectorCache, list_count
+from gptchat.ingest.chunker import Chunk
 from gptchat.safe_files import refuse_link
 from gptchat.sqlite import Closing, now_iso
+from gptchat.workspace import INDEX_DB
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -21,14 +24,13 @@ if TYPE_CHECKING:
     from gptchat.index.vectors import VectorCache
     from gptchat.ingest.chunker import Chunk
 
-DB_FILE = "index.db"
 VECTORS_FILE = "vectors.faiss"
 VECTOR_SEARCH = ("auto", "exact", "approximate")
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class IndexSettings:
+class IndexRecipe:
     """What an index's vectors and chunks depend on; a mismatch needs --rebuild."""
 
     embedder: str
@@ -73,7 +75,7 @@ class DocumentIndex(Closing):
         With `start_over` (`index --rebuild`), a damaged index.db is set aside and a new one
         begun; otherwise it is a DamagedIndex error that says so.
         """
-        db_path = directory / DB_FILE
+        db_path = directory / INDEX_DB
         for folder in (directory.parent, directory):  # indexes/ and indexes/NAME
             refuse_link(folder)
         if not db_path.is_file():
@@ -105,18 +107,18 @@ class DocumentIndex(Closing):
 
     # -- settings ---------------------------------------------------------------------------
 
-    def settings(self) -> IndexSettings | None:
+    def settings(self) -> IndexRecipe | None:
         manifest = self.store.manifest()
         if "embedder" not in manifest:
             return None
-        return IndexSettings(
+        return IndexRecipe(
             embedder=manifest["embedder"],
             dimension=int(manifest["dimension"]),
             max_tokens=int(manifest["max_tokens"]),
             overlap_tokens=int(manifest["overlap_tokens"]),
         )
 
-    def check_settings(self, wanted: IndexSettings) -> None:
+    def check_settings(self, wanted: IndexRecipe) -> None:
         """Raise IndexMismatch unless the index is new or was built with `wanted`."""
         current = self.settings()
         if current is not None and current != wanted:
@@ -126,7 +128,7 @@ class DocumentIndex(Closing):
                 "to rebuild it with the new settings."
             )
 
-    def adopt_settings(self, wanted: IndexSettings) -> None:
+    def adopt_settings(self, wanted: IndexRecipe) -> None:
         """Start over under new settings; embeddings survive if the embedder is unchanged."""
         current = self.settings()
         self.store.clear()
@@ -227,8 +229,6 @@ class DocumentIndex(Closing):
         """
         version = self.store.data_version()
         if self._vectors is None or self._vectors_version != version:
-            from gptchat.index.vectors import VectorCache
-
             path = self.directory / VECTORS_FILE
             if self.vectors_saved():
                 try:
@@ -237,7 +237,7 @@ class DocumentIndex(Closing):
                 except (RuntimeError, OSError, ValueError) as exc:
                     # A cache: whatever is wrong with the file, SQLite holds every vector.
                     reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "empty"
-                    log.warning("%s is damaged (%s); rebuilt from %s", path, reason, DB_FILE)
+                    log.warning("%s is damaged (%s); rebuilt from %s", path, reason, INDEX_DB)
                     self.rebuild_vectors()
             else:
                 self.rebuild_vectors()
@@ -263,7 +263,6 @@ class DocumentIndex(Closing):
 
     def rebuild_vectors(self) -> VectorCache:
         """Rebuild the FAISS cache from the stored embeddings (no re-embedding) and save it."""
-        from gptchat.index.vectors import VectorCache
 
         settings = self.settings()
         if settings is None:
@@ -295,7 +294,6 @@ class DocumentIndex(Closing):
         self.set_manifest({"vector_search": kind})
 
     def wants_approximate(self, chunks: int) -> bool:
-        from gptchat.index.vectors import APPROXIMATE_FROM
 
         kind = self.vector_search()
         if chunks == 0:
@@ -314,7 +312,6 @@ class DocumentIndex(Closing):
 
     def vectors_need_rebuild(self) -> bool:
         """Whether the loaded cache is of the other kind than wanted, or an IVF outgrown."""
-        from gptchat.index.vectors import list_count
 
         cache = self._vectors
         if cache is None:

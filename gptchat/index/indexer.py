@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
-from gptchat.index.document_index import DocumentIndex, IndexSettings
+from gptchat.index.document_index import DocumentIndex, IndexRecipe
 from gptchat.index.embedder import Embedder
 from gptchat.index.store import FileRecord, FileState
-from gptchat.ingest.chunker import Chunk, Chunker, ChunkSettings
+from gptchat.ingest.chunker import Chunk, Chunker, ChunkOptions
 from gptchat.ingest.documents import UnreadableDocument
 from gptchat.ingest.loaders import load_document
 from gptchat.ingest.walker import Candidate, Skipped, Walk, discover, special_kind
@@ -104,7 +104,7 @@ class Indexer:
         self,
         index: DocumentIndex,
         embedder: Embedder,
-        chunk_settings: ChunkSettings | None = None,
+        chunk_settings: ChunkOptions | None = None,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         progress: Progress | None = None,
         embed_batch_chunks: int = EMBED_BATCH_CHUNKS,
@@ -112,7 +112,7 @@ class Indexer:
     ) -> None:
         self.index = index
         self.embedder = embedder
-        self.chunk_settings = chunk_settings or ChunkSettings(
+        self.chunk_settings = chunk_settings or ChunkOptions(
             max_tokens=embedder.max_tokens - 2  # room for [CLS] and [SEP]
         )
         self.max_file_bytes = max_file_bytes
@@ -131,8 +131,8 @@ class Indexer:
         # its next slice of texts instead of finishing a batch nobody will commit.
         self._stopping = threading.Event()
 
-    def settings(self) -> IndexSettings:
-        return IndexSettings(
+    def settings(self) -> IndexRecipe:
+        return IndexRecipe(
             embedder=self.embedder.name,
             dimension=self.embedder.dimension,
             max_tokens=self.chunk_settings.max_tokens,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+import sqlite3
+
+from gptchat.sqlite import Migrations
 
 index_migrations = Migrations("gptchat.index")
 
@@ -51,13 +52,13 @@ _M001 = [
 
 
 @index_migrations()
-def m001_initial(db: Database) -> None:
+def m001_initial(db: sqlite3.Connection) -> None:
     # One statement at a time: executescript() would commit the migration's transaction early.
     for statement in _M001:
         db.execute(statement)
 
 
 @index_migrations()
-def m002_term_statistics(db: Database) -> None:
+def m002_term_statistics(db: sqlite3.Connection) -> None:
     # Document frequency of every indexed term, read to leave very common terms out of queries.
     db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")

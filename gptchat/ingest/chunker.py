@@ -30,7 +30,7 @@ class TokenCounter(Protocol):
 
 
 @dataclass(frozen=True)
-class ChunkSettings:
+class ChunkOptions:
     """How documents are cut; stored in the index manifest."""
 
     max_tokens: int = 254  # all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]
@@ -76,7 +76,7 @@ class _Piece:
 class Chunker:
     """Cuts a Document into Chunks of at most `settings.max_tokens` embedder tokens."""
 
-    def __init__(self, counter: TokenCounter, settings: ChunkSettings) -> None:
+    def __init__(self, counter: TokenCounter, settings: ChunkOptions) -> None:
         self.counter = counter
         self.settings = settings
 

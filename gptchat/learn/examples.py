@@ -19,25 +19,15 @@ class TrainingExample:
     target: str
 
 
-@dataclass(frozen=True)
-class PreferencePair:
-    """A prompt with the answer the user preferred and the one they rejected."""
-
-    prompt: str
-    chosen: str
-    rejected: str
-
-
 @dataclass
 class FeedbackDataset:
     examples: list[TrainingExample]
-    pairs: list[PreferencePair]
     skipped: Counter = field(default_factory=Counter)  # reason -> count
 
 
 def dataset_from_feedback(feedback: list[FeedbackExample]) -> FeedbackDataset:
     """+1 answers and corrections as examples, on the exact logged prompt; duplicates once."""
-    dataset = FeedbackDataset([], [])
+    dataset = FeedbackDataset([])
     seen: set[tuple[str, str]] = set()
     for item in feedback:
         rating, correction = item.feedback.rating, item.feedback.correction
@@ -54,10 +44,6 @@ def dataset_from_feedback(feedback: list[FeedbackExample]) -> FeedbackDataset:
                 "rated -1 without a correction" if rating == -1 else "comment only"
             ] += 1
             continue
-        if correction and rating == -1 and item.answer and item.answer != correction:
-            pair = PreferencePair(item.prompt, correction.strip(), item.answer)
-            if pair not in dataset.pairs:
-                dataset.pairs.append(pair)
         if (item.prompt, target.strip()) in seen:
             dataset.skipped["duplicate"] += 1
             continue

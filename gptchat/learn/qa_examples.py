@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gptchat.answer.prompt import REFUSAL, PromptBudget, PromptModel, build_prompt
+from gptchat.answer.prompt import REFUSAL, PromptModel, PromptOptions, build_prompt
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.errors import BadInput
@@ -19,11 +19,11 @@ NEGATIVE_POOL = 30  # hits searched for sources from other documents than the go
 
 
 @dataclass(frozen=True)
-class QAExampleSettings:
+class QAExampleOptions:
     """How many sources a prompt shows, and how many negatives to add on purpose."""
 
     k: int = DEFAULT_K
-    budget: PromptBudget = field(default_factory=PromptBudget)
+    budget: PromptOptions = field(default_factory=PromptOptions)
     negatives: float = 0.15  # share of questions also shown only other documents' sources
     # A question whose retrieved sources hold no gold answer: teach the refusal, or leave it
     # out (the answer is in the documents, so refusing there also teaches refusing when unsure).
@@ -43,7 +43,7 @@ def dataset_from_qa(
     items: list[QAItem],
     retriever: Retriever,
     model: PromptModel,
-    settings: QAExampleSettings,
+    settings: QAExampleOptions,
     progress: Progress = NO_PROGRESS,
     learned_refusal: bool = False,
 ) -> QADataset:

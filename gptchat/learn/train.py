@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
-from gptchat.model.generator import DecodeSettings
+from gptchat.model.generator import DecodeOptions
 from gptchat.progress import NO_PROGRESS, Progress
 
 DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainOptions:
     """How to train; saved beside every version it makes."""
 
     method: str = "lora"  # lora or full
@@ -76,7 +76,7 @@ def train(
     model,
     tokenizer,
     examples: list[TrainingExample],
-    config: TrainConfig,
+    config: TrainOptions,
     progress: Progress,
 ):  # -> (trained model, TrainingRun)
     """Train `model` on `examples` (LoRA adapters or all weights); Ctrl-C stops it."""
@@ -214,7 +214,7 @@ def score(
     model,
     tokenizer,
     held_out: list[TrainingExample],
-    config: TrainConfig,
+    config: TrainOptions,
     answers: bool,
     progress: Progress = NO_PROGRESS,
     label: str = "Scoring",
@@ -240,7 +240,7 @@ def score(
                     attention_mask=torch.ones_like(prompt).to(device),
                     max_new_tokens=config.score_tokens,
                     do_sample=False,
-                    repetition_penalty=DecodeSettings().repetition_penalty,
+                    repetition_penalty=DecodeOptions().repetition_penalty,
                     eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                 )

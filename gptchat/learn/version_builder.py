@@ -9,16 +9,28 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gptchat.answer.retriever import Retriever
 from gptchat.errors import BadInput, GptchatError
+from gptchat.eval.qa_set import load_qa_set
+from gptchat.index.catalog import index_embedder, open_searchable_index
 from gptchat.learn.examples import (
     TrainingExample,
     dataset_from_feedback,
     dataset_from_texts,
     split_held_out,
 )
-from gptchat.learn.qa_examples import QAExampleSettings
-from gptchat.learn.train import TrainConfig, TrainingRun
+from gptchat.learn.qa_examples import QAExampleOptions, dataset_from_qa
+from gptchat.learn.train import TrainingRun, TrainOptions, not_worse, score, train
 from gptchat.log.store import AppStore
+from gptchat.model.generator import load_causal_lm
+from gptchat.model.loading import ModelOptions, load_generator
+from gptchat.model.provision import check_model_dir, ensure_default_model
+from gptchat.model.versions import (
+    ModelChoice,
+    active_choice,
+    first_free_version,
+    version_dir,
+)
 from gptchat.progress import NO_PROGRESS, Progress
 from gptchat.safe_files import make_folder, refuse_link, write_replacing
 from gptchat.scratch import remove_leftovers, scratch_prefix
@@ -32,9 +44,9 @@ class FinetuneOptions:
     source: str = "feedback"  # feedback, qa or docs
     index_name: str = DEFAULT_INDEX  # for qa and docs
     qa_file: Path | None = None  # for qa
-    qa_settings: QAExampleSettings = field(default_factory=QAExampleSettings)
+    qa_settings: QAExampleOptions = field(default_factory=QAExampleOptions)
     max_examples: int | None = None  # for qa: a seeded sample of the questions
-    config: TrainConfig = field(default_factory=TrainConfig)
+    config: TrainOptions = field(default_factory=TrainOptions)
     force: bool = False
     dry_run: bool = False
     base_model: Path | None = None  # train from this folder instead of the active version
@@ -44,7 +56,6 @@ class FinetuneOptions:
 @dataclass
 class FinetuneOutcome:
     examples: list[TrainingExample]
-    preference_pairs: int
     skipped: dict[str, int]
     held_out: int = 0
     refusals: int = 0  # examples that teach the "not covered" reply
@@ -73,12 +84,11 @@ def collect_examples(
     with AppStore(workspace.app_db_path) as store:
         if options.source == "feedback":
             dataset = dataset_from_feedback(store.feedback_examples())
-            return FinetuneOutcome(dataset.examples, len(dataset.pairs), dict(dataset.skipped))
-    from gptchat.index.catalog import open_searchable_index
+            return FinetuneOutcome(dataset.examples, dict(dataset.skipped))
 
     with open_searchable_index(workspace, options.index_name) as index:
         texts = [chunk.text for chunk in index.chunks(index.chunk_ids())]
-    return FinetuneOutcome(dataset_from_texts(texts), 0, {})
+    return FinetuneOutcome(dataset_from_texts(texts), {})
 
 
 def _qa_examples(
@@ -86,12 +96,6 @@ def _qa_examples(
 ) -> FinetuneOutcome:
     """Examples from a question set, prompted exactly as the app prompts over the index."""
     import random
-
-    from gptchat.answer.retriever import Retriever
-    from gptchat.eval.qa_set import load_qa_set
-    from gptchat.index.catalog import index_embedder, open_searchable_index
-    from gptchat.learn.qa_examples import dataset_from_qa
-    from gptchat.model.loading import ModelOptions, load_generator
 
     if options.qa_file is None:
         raise BadInput("--from-qa needs a question file")
@@ -109,22 +113,13 @@ def _qa_examples(
             items, retriever, model, options.qa_settings, hooks.progress, model.learned_refusal
         )
     skipped.update(dataset.skipped)
-    return FinetuneOutcome(dataset.examples, 0, skipped, refusals=dataset.refusals)
+    return FinetuneOutcome(dataset.examples, skipped, refusals=dataset.refusals)
 
 
 def build_version(
     workspace: Workspace, options: FinetuneOptions, hooks: FinetuneHooks
 ) -> FinetuneOutcome:
     """Train a new version from the active one; the active model changes only on success."""
-    from gptchat.learn.train import not_worse, score, train
-    from gptchat.model.generator import load_causal_lm
-    from gptchat.model.provision import check_model_dir, ensure_default_model
-    from gptchat.model.versions import (
-        ModelChoice,
-        active_choice,
-        first_free_version,
-        version_dir,
-    )
 
     config = options.config
     config.check()
@@ -187,7 +182,7 @@ def build_version(
     return outcome
 
 
-def _save(workspace: Workspace, model, tokenizer, config: TrainConfig, outcome) -> Path:
+def _save(workspace: Workspace, model, tokenizer, config: TrainOptions, outcome) -> Path:
     """Write the version into a fresh folder beside the others; nothing half-written remains."""
     make_folder(workspace.root, workspace.models_dir)
     folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("new-version"), dir=workspace.models_dir))
@@ -203,7 +198,6 @@ def _save(workspace: Workspace, model, tokenizer, config: TrainConfig, outcome) 
             "data": {
                 "examples": len(outcome.examples),
                 "held_out": outcome.held_out,
-                "preference_pairs": outcome.preference_pairs,
                 "skipped": outcome.skipped,
             },
             "metrics": {"before": outcome.before, "after": outcome.after},

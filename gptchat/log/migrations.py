@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+import sqlite3
+
+from gptchat.sqlite import Migrations
 
 app_migrations = Migrations("gptchat.app")
 
@@ -46,13 +47,13 @@ _M001 = [
 
 
 @app_migrations()
-def m001_conversations(db: Database) -> None:
+def m001_conversations(db: sqlite3.Connection) -> None:
     for statement in _M001:
         db.execute(statement)
 
 
 @app_migrations()
-def m002_eval_runs(db: Database) -> None:
+def m002_eval_runs(db: sqlite3.Connection) -> None:
     # One row per `gptchat eval` run: the user's own record of how quality moved.
     db.execute(
         """CREATE TABLE eval_runs (
@@ -68,7 +69,7 @@ def m002_eval_runs(db: Database) -> None:
 
 
 @app_migrations()
-def m003_feedback(db: Database) -> None:
+def m003_feedback(db: sqlite3.Connection) -> None:
     # One row per rated answer, holding its latest state: training reads the answer's prompt
     # from messages, so what the model saw is what it learns from.
     db.execute(
@@ -88,7 +89,7 @@ def m003_feedback(db: Database) -> None:
 
 
 @app_migrations()
-def m004_model_versions(db: Database) -> None:
+def m004_model_versions(db: sqlite3.Connection) -> None:
     # One row per fine-tuned version; at most one is active (none: the base model answers).
     # Version N lives in the workspace's models/vN/.
     db.execute(
@@ -108,7 +109,7 @@ def m004_model_versions(db: Database) -> None:
 
 
 @app_migrations()
-def m005_checked_citations(db: Database) -> None:
+def m005_checked_citations(db: sqlite3.Connection) -> None:
     # content holds the answer with checked citations; raw_content what the model wrote.
     db.execute("ALTER TABLE messages ADD COLUMN raw_content TEXT")
     # The sentence of a cited source that supports the answer, to mark in the app.
@@ -116,7 +117,7 @@ def m005_checked_citations(db: Database) -> None:
 
 
 @app_migrations()
-def m006_message_search(db: Database) -> None:
+def m006_message_search(db: sqlite3.Connection) -> None:
     # `history -q TEXT`: full-text search over questions and answers, kept in step by triggers.
     db.execute(
         "CREATE VIRTUAL TABLE messages_fts USING fts5("
@@ -144,7 +145,7 @@ def m006_message_search(db: Database) -> None:
 
 
 @app_migrations()
-def m007_answer_writer(db: Database) -> None:
+def m007_answer_writer(db: sqlite3.Connection) -> None:
     # The process streaming an answer: one killed mid-answer leaves it "streaming", and the
     # next open marks it interrupted when that process is gone.
     db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")

@@ -126,6 +126,15 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def _with_words(text: str | None, empty: str) -> str | None:
+    """`text` without the blank around it; BadInput(`empty`) if nothing else is left."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise BadInput(empty)
+    return text.strip()
+
+
 def conversation_title(first_message: str) -> str:
     """A conversation's title: its first message, cut to 60 characters."""
     text = " ".join(first_message.split())
@@ -302,6 +311,7 @@ class AppStore(Closing):
 
     @_unsaved_when_disk_is_full
     def rename_conversation(self, conversation_id: int, title: str) -> None:
+        title = _with_words(title, "a conversation needs a title")
         with Transaction(self._conn):
             self._conn.execute(
                 "UPDATE conversations SET title = ? WHERE id = ?",
@@ -368,9 +378,13 @@ class AppStore(Closing):
         correction: str | None = None,
         comment: str | None = None,
     ) -> Feedback:
-        """Record feedback on an answer; fields left None keep what was stored before."""
+        """Record feedback on an answer; fields left None keep what was stored before. The
+        rules are here, for every caller: a rating is +1 or -1, a correction or a comment has
+        words (kept without the blank around them)."""
         if rating not in (None, -1, 1):
             raise ValueError(f"a rating is +1 or -1, not {rating}")
+        correction = _with_words(correction, "the correction is empty")
+        comment = _with_words(comment, "the comment is empty")
         message = self.message(message_id)
         if message is None or message.role != "assistant":
             raise LookupError(f"no answer with id {message_id}")

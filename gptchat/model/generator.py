@@ -17,7 +17,7 @@ Message = dict[str, str]
 
 
 @dataclass(frozen=True)
-class DecodeSettings:
+class DecodeOptions:
     """Factual-QA defaults: greedy, no repetition penalty, a bounded answer."""
 
     max_new_tokens: int = 200
@@ -116,15 +116,6 @@ class Generator:
         return self._tokenizer
 
     @property
-    def context_window(self) -> int:
-        """How many tokens the model reads at once."""
-        self.load()
-        config = self._model.config
-        return int(
-            getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 1024)
-        )
-
-    @property
     def has_chat_template(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
@@ -148,7 +139,7 @@ class Generator:
     def stream(
         self,
         prompt: str,
-        settings: DecodeSettings | None = None,
+        settings: DecodeOptions | None = None,
         cancel: threading.Event | None = None,
         plain: bool = False,
     ) -> Generation:
@@ -156,7 +147,7 @@ class Generator:
 
         `prompt` comes from `render()` unless `plain`, for continuing raw text.
         """
-        settings = settings or DecodeSettings()
+        settings = settings or DecodeOptions()
         cancel = cancel or threading.Event()
         stats = GenerationStats()
         return Generation(self._pieces(prompt, settings, cancel, stats, plain), stats)
@@ -164,7 +155,7 @@ class Generator:
     def _pieces(
         self,
         prompt: str,
-        settings: DecodeSettings,
+        settings: DecodeOptions,
         cancel: threading.Event,
         stats: GenerationStats,
         plain: bool,
@@ -254,7 +245,7 @@ class Generator:
             stats.stopped_by = "eos"
 
 
-def opening_processors(tokenizer, settings: DecodeSettings, prompt_tokens: int):
+def opening_processors(tokenizer, settings: DecodeOptions, prompt_tokens: int):
     """transformers logits processors that apply settings.opening_penalty to the first token
     of settings.discouraged_opening, at the answer's first position only."""
     from transformers import LogitsProcessor, LogitsProcessorList

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptchat.log.store import AppStore
+from gptchat.model.generator import Generator
+from gptchat.model.provision import ensure_default_model
+from gptchat.model.versions import ModelChoice, active_choice
 from gptchat.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -30,9 +34,6 @@ def load_generator(
 ) -> Generator:
     """The generator for `options`: a given folder, else the workspace's active version
     (read through `store` when the caller holds gptchat.db open)."""
-    from gptchat.model.generator import Generator
-    from gptchat.model.provision import ensure_default_model
-    from gptchat.model.versions import ModelChoice, active_choice
 
     if options.path is not None:
         return Generator(options.path, int8=options.int8)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gptchat.errors import BadInput
 from gptchat.log.store import AppStore, ModelVersion
-from gptchat.model.provision import DEFAULT_MODEL
+from gptchat.model.provision import DEFAULT_MODEL, check_adapter_dir, check_model_dir
 from gptchat.model.starter import STARTER_DIR, starter_available
 from gptchat.workspace import Workspace
 
@@ -137,7 +137,6 @@ def active_choice(workspace: Workspace, store: AppStore | None = None) -> ModelC
 
 def checked(choice: ModelChoice) -> ModelChoice:
     """`choice` if every folder it loads is whole, else a one-line BadInput."""
-    from gptchat.model.provision import check_adapter_dir, check_model_dir
 
     if choice.base is not None:
         check_model_dir(choice.base)

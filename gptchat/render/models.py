@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gptchat.learn.version_builder import FinetuneOutcome
 from gptchat.log.store import ModelVersion
+from gptchat.model.provision import DEFAULT_MODEL
+from gptchat.model.starter import starter_provenance
+from gptchat.model.versions import STARTER_BASE
 
 
 def _metric(metrics: dict, name: str) -> str:
@@ -20,9 +23,6 @@ def _scores(metrics: dict) -> str:
 
 def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
     """`gptchat models`: the base model, the starter, every version; the active one marked."""
-    from gptchat.model.provision import DEFAULT_MODEL
-    from gptchat.model.starter import starter_provenance
-    from gptchat.model.versions import STARTER_BASE
 
     # With no version active, the root answers: the starter, or the base model without it.
     answering = None if any(v.active for v in versions) else "starter" if starter_on else "base"
@@ -55,9 +55,7 @@ def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
 
 
 def dry_run_lines(outcome: FinetuneOutcome, shown: int = 3) -> list[str]:
-    lines = [
-        f"{len(outcome.examples)} training examples, {outcome.preference_pairs} preference pairs"
-    ]
+    lines = [f"{len(outcome.examples)} training examples"]
     if len(outcome.examples) < outcome.needed:
         lines.append(f"  not enough to train yet: at least {outcome.needed} are needed")
     if outcome.refusals:

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptchat.answer.open_session import OpenSession, open_chat_session
+from gptchat.answer.session import Answer
+from gptchat.answer.summarize import Summarizer, sections_of
 from gptchat.errors import BadInput
-from gptchat.index.catalog import IndexOptions
+from gptchat.index.catalog import IndexOptions, run_index
+from gptchat.index.document_index import DocumentIndex
 from gptchat.log.store import (
     AppStore,
     Conversation,
@@ -17,7 +21,19 @@ from gptchat.log.store import (
     Message,
     StoredSource,
 )
-from gptchat.model.loading import ModelOptions
+from gptchat.model.generator import DecodeOptions
+from gptchat.model.loading import ModelOptions, load_generator
+from gptchat.model.versions import (
+    STARTER_STATE,
+    choice_for,
+    root_choice,
+    use_model_version,
+    version_target,
+)
+from gptchat.progress import Progress
+from gptchat.render.answers import conversation_markdown
+from gptchat.render.indexes import report_lines
+from gptchat.render.models import versions_table
 from gptchat.safe_files import make_folder, write_replacing
 from gptchat.tui.slash_commands import SlashCommand
 from gptchat.workspace import DEFAULT_INDEX, DEFAULT_K, Workspace, guide_path
@@ -73,7 +89,6 @@ class Assistant:
 
     def index_facts(self) -> IndexFacts | None:
         """Files and chunks of the index, or None when it does not exist yet."""
-        from gptchat.index.document_index import DocumentIndex
 
         if self.index_name not in self.workspace.index_names():
             return None
@@ -87,8 +102,6 @@ class Assistant:
 
     def index(self, paths: list[Path], progress: Progress | None = None) -> list[str]:
         """Add `paths` to the index (the user guide when none); returns the summary lines."""
-        from gptchat.index.catalog import run_index
-        from gptchat.render.indexes import report_lines
 
         options = IndexOptions(self.index_name)
         self.indexing_begins()
@@ -111,7 +124,6 @@ class Assistant:
     @property
     def model_name(self) -> str:
         """The model that answers (or will, once loaded), with its version."""
-        from gptchat.model.versions import choice_for
 
         if self._opened is not None:
             return self._opened.session.generator.name
@@ -125,7 +137,6 @@ class Assistant:
 
     def load(self, report: Callable[[str], None] = lambda message: None) -> None:
         """Open the index, the embedder and the model (seconds; a worker's job)."""
-        from gptchat.answer.open_session import open_chat_session
 
         if self._opened is None:
             # A question typed during the first run's indexing waits for the index it needs.
@@ -148,15 +159,12 @@ class Assistant:
 
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
-        from gptchat.model.versions import root_choice
-        from gptchat.render.models import versions_table
 
         return versions_table(self.store.model_versions(), root_choice(self.store).starter)
 
     def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
         """`/model N`, `/model starter`, `/model base` or `/model PATH`; returns the name now
         answering."""
-        from gptchat.model.versions import version_target
 
         target = version_target(choice)
         if target is not None:
@@ -165,7 +173,6 @@ class Assistant:
 
     def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
         """Activate a fine-tuned version, "starter" or "base", and answer with it."""
-        from gptchat.model.versions import STARTER_STATE, use_model_version
 
         previous = self.store.active_model_version()
         previous_starter = self.store.state(STARTER_STATE)
@@ -180,7 +187,6 @@ class Assistant:
 
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:
         """Switch to the model folder `path` (None: the active version); returns its name."""
-        from gptchat.model.loading import load_generator
 
         options = ModelOptions(path, self.model.int8)
         # This fails before anything changes.
@@ -206,18 +212,16 @@ class Assistant:
 
     def generate(self, text: str, cancel: threading.Event) -> Iterator[str]:
         """Plain continuation of `text`: no documents, no chat template."""
-        from gptchat.model.generator import DecodeSettings
 
         if not text.strip():
             raise BadInput("give some text to continue: /generate TEXT")
         generator = self._opened_session().session.generator
-        return iter(generator.stream(text, DecodeSettings(max_new_tokens=200), cancel, plain=True))
+        return iter(generator.stream(text, DecodeOptions(max_new_tokens=200), cancel, plain=True))
 
     def summarize(
         self, name: str, cancel: threading.Event, progress: Progress
     ) -> tuple[str, Iterator[str]]:
         """The indexed file called `name` and its summary as it streams."""
-        from gptchat.answer.summarize import Summarizer, sections_of
 
         opened = self._opened_session()
         path = self._indexed_path(opened.index, name)
@@ -257,24 +261,17 @@ class Assistant:
 
     def correct(self, message_id: int, better_answer: str) -> Feedback:
         """Store `better_answer` as what the model should have said."""
-        if not better_answer.strip():
-            raise BadInput("the correction is empty")
-        return self.store.set_feedback(message_id, correction=better_answer.strip())
+        return self.store.set_feedback(message_id, correction=better_answer)
 
     def comment(self, message_id: int, text: str) -> Feedback:
-        if not text.strip():
-            raise BadInput("the comment is empty")
-        return self.store.set_feedback(message_id, comment=text.strip())
+        return self.store.set_feedback(message_id, comment=text)
 
     def rename(self, conversation_id: int, title: str) -> None:
-        if not title.strip():
-            raise BadInput("a conversation needs a title")
-        self.store.rename_conversation(conversation_id, title.strip())
+        self.store.rename_conversation(conversation_id, title)
 
     def export(self, conversation_id: int, target: Path | None = None) -> Path:
         """Write a conversation as Markdown (default: exports/conversation-N.md in the
         workspace); returns where."""
-        from gptchat.render.answers import conversation_markdown
 
         if target is None:
             folder = make_folder(self.workspace.root, self.workspace.exports_dir)
