@@ -22,10 +22,9 @@ from gptchat.log.store import StoredSource
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.command_actions import CommandActions
-from gptchat.tui.conversation_actions import ConversationActions
 from gptchat.tui.conversation_list import ConversationItem, ConversationList
 from gptchat.tui.dialogs import PassageDialog
-from gptchat.tui.feedback_actions import FeedbackActions
+from gptchat.tui.notices import describe_error, error_notice
 from gptchat.tui.side_panel import BREAKPOINTS, SIDE_PANEL_CSS
 from gptchat.tui.slash_commands import COMMANDS, parse_slash_command
 from gptchat.tui.sources_panel import SourceItem, SourcesPanel
@@ -65,14 +64,7 @@ WELCOME = (
 )
 
 
-def describe_error(error: BaseException) -> str:
-    """One line for a notification: our own errors say the next step already."""
-    if isinstance(error, GptchatError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
-
-
-class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
+class GptchatApp(CommandActions):
     """Ask the documents, read cited answers as they stream, rate and correct them."""
 
     TITLE = "gptchat"
@@ -131,11 +123,11 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="body"):
-            conversations = ConversationList(id="conversations")
+            conversations = ConversationList(self.assistant, id="conversations")
             conversations.border_title = "Chats"
             yield conversations
             with Vertical(id="main"):
-                yield ChatLog(id="log")
+                yield ChatLog(self.assistant, id="log")
                 yield Static("", id="status", markup=False)
                 yield ProgressBar(id="progress", classes="-hidden", show_eta=True)
                 yield Input(
@@ -156,6 +148,10 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
     @property
     def question_input(self) -> Input:
         return self.query_one("#question", Input)
+
+    @property
+    def conversation_list(self) -> ConversationList:
+        return self.query_one(ConversationList)
 
     def on_unmount(self) -> None:
         logging.getLogger("gptchat").removeHandler(self._warnings)
@@ -221,8 +217,7 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
         )
 
     def notify_error(self, error: BaseException | str, next_step: str = "") -> None:
-        message = error if isinstance(error, str) else describe_error(error)
-        self.notify(f"{message}{' — ' + next_step if next_step else ''}", severity="error")
+        self.notify(error_notice(error, next_step), severity="error")
 
     # -- the model -------------------------------------------------------------------------
 
@@ -344,6 +339,51 @@ class GptchatApp(CommandActions, ConversationActions, FeedbackActions):
 
     async def on_answer_view_selected(self, event: AnswerView.Selected) -> None:
         await self.query_one(SourcesPanel).show(event.view.sources)
+
+    # -- conversations ---------------------------------------------------------------------
+
+    async def refresh_conversations(self, keep: int | None = None) -> None:
+        await self.conversation_list.reload(self.conversation_id, keep)
+
+    async def find_conversations(self, text: str) -> None:
+        await self.conversation_list.find(text)
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = conversation_id
+        self.assistant.remember_conversation(conversation_id)
+        await self.log_view.show_conversation(conversation_id, self.index_roots)
+        answers = self.log_view.answers()
+        await self.query_one(SourcesPanel).show(answers[-1].sources if answers else [])
+        await self.refresh_conversations()
+        self.log_view.scroll_end(animate=False)
+
+    async def action_new_conversation(self) -> None:
+        if self._cancel is not None:
+            self.notify("Still answering: Esc stops it first.", severity="warning")
+            return
+        self.conversation_id = None
+        self.assistant.remember_conversation(None)
+        await self.log_view.remove_children()
+        await self.log_view.show_note("New conversation. Ask away.")
+        await self.query_one(SourcesPanel).show([])
+        await self.refresh_conversations()
+        self.question_input.focus()
+
+    def action_toggle_conversations(self) -> None:
+        """Ctrl+B: show the list and go there; from the list, hide it and go back."""
+        conversations = self.conversation_list
+        if conversations.display and conversations.has_focus:
+            conversations.conceal()
+            self.question_input.focus()
+        else:
+            conversations.reveal()
+
+    async def on_conversation_list_deleted(self, event: ConversationList.Deleted) -> None:
+        if event.conversation_id == self.conversation_id:
+            await self.action_new_conversation()
 
     # -- sources ---------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -16,6 +16,10 @@ from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStrea
 from gptchat.control_chars import visible
 from gptchat.log.store import Feedback, StoredSource
 from gptchat.render.answers import shown_location, source_line
+from gptchat.tui.assistant import Assistant
+from gptchat.tui.dialogs import TextDialog
+from gptchat.tui.notices import error_notice
+from gptchat.tui.slash_commands import reply_heading
 
 STATUS_NOTES = {
     "interrupted": "stopped — partial answer kept",
@@ -197,7 +201,62 @@ class AnswerView(Vertical, can_focus=True):
 
 
 class ChatLog(VerticalScroll):
-    """The conversation on screen, newest at the bottom."""
+    """The conversation on screen, newest at the bottom; the feedback given on its answers."""
+
+    def __init__(self, assistant: Assistant, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.assistant = assistant
+
+    async def show_conversation(self, conversation_id: int, roots: Sequence[str]) -> None:
+        """The stored conversation, each answer with its sources and feedback."""
+        await self.remove_children()
+        question = ""
+        for message in self.assistant.messages(conversation_id):
+            if message.role == "user":
+                question = message.content
+                await self.add_question(question)
+                continue
+            # A command's output has no prompt; an answer always has one.
+            heading = "answer" if message.prompt is not None else reply_heading(question)
+            view = await self.add_answer(AnswerView(heading, message.content, message.id))
+            await view.finish(message.status, self.assistant.sources(message.id), roots=roots)
+            view.show_feedback(self.assistant.feedback(message.id))
+
+    def on_answer_view_feedback_asked(self, event: AnswerView.FeedbackAsked) -> None:
+        """+ - e c on an answer: rate, correct or comment, stored with the answer's prompt."""
+        event.stop()
+        view = event.view
+        if view.message_id is None or view.status in ("", "streaming"):
+            self.notify("Only a finished answer from your documents takes feedback.")
+            return
+        message_id = view.message_id
+        if event.kind == "rate":
+            self._store_feedback(view, lambda: self.assistant.rate(message_id, event.rating))
+        elif event.kind == "correct":
+
+            def corrected(text: str | None) -> None:
+                if text is not None:
+                    self._store_feedback(view, lambda: self.assistant.correct(message_id, text))
+
+            start = (
+                view.feedback.correction
+                if view.feedback and view.feedback.correction
+                else view.text
+            )
+            self.app.push_screen(TextDialog("The better answer", start), corrected)
+        elif event.kind == "comment":
+
+            def commented(text: str | None) -> None:
+                if text is not None:
+                    self._store_feedback(view, lambda: self.assistant.comment(message_id, text))
+
+            self.app.push_screen(TextDialog("Comment on this answer"), commented)
+
+    def _store_feedback(self, view: AnswerView, store: Callable[[], Feedback]) -> None:
+        try:
+            view.show_feedback(store())
+        except Exception as error:
+            self.notify(error_notice(error), severity="error")
 
     def answers(self) -> list[AnswerView]:
         return list(self.query(AnswerView))

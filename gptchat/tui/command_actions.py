@@ -51,8 +51,8 @@ class _StatusProgressRelay:
 
 
 class CommandActions(App[None]):
-    """Slash-command handlers of GptchatApp, which provides the attributes declared here
-    (and /new's action_new_conversation, from ConversationActions)."""
+    """Slash-command handlers of GptchatApp, which provides the attributes and methods
+    declared here."""
 
     assistant: Assistant
     log_view: ChatLog
@@ -80,11 +80,14 @@ class CommandActions(App[None]):
     ) -> None:
         raise NotImplementedError
 
-    if TYPE_CHECKING:  # ConversationActions has these; stubs here would shadow them (MRO)
+    async def refresh_conversations(self, keep: int | None = None) -> None:
+        raise NotImplementedError
 
-        async def refresh_conversations(self, keep: int | None = None) -> None: ...
+    async def find_conversations(self, text: str) -> None:
+        raise NotImplementedError
 
-        async def find_conversations(self, text: str) -> None: ...
+    async def action_new_conversation(self) -> None:
+        raise NotImplementedError
 
     async def run_slash_command(self, command: SlashCommand) -> None:
         if command.name == "help":
