@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from gptchat.errors import BadInput
@@ -150,7 +151,7 @@ class EmbedStage:
         return {"result": out}
 
 
-def import_ray():  # -> the ray module
+def import_ray() -> ModuleType:
     """Ray, or a one-line BadInput saying how to install it."""
     try:
         import ray

@@ -16,6 +16,7 @@ from gptchat.scratch import remove_leftovers, scratch_prefix
 
 if TYPE_CHECKING:
     import numpy as np
+    import openvino
 
 # The names `index --runtime` takes, and what each one is.
 RUNTIMES = {
@@ -171,7 +172,7 @@ class OpenVinoRuntime:
 _CORE_LOCK = threading.Lock()  # two threads may load embedders at once
 
 
-def openvino_core():  # -> openvino.Core
+def openvino_core() -> openvino.Core:
     """The process's one OpenVINO Core: every embedder loaded compiles on it, since creating
     Cores over and over in one process can crash it (a segmentation fault seen in the test
     suite, and openvinotoolkit/openvino issue 35338)."""
@@ -180,7 +181,7 @@ def openvino_core():  # -> openvino.Core
 
 
 @functools.cache
-def _process_core():  # -> openvino.Core
+def _process_core() -> openvino.Core:
     """Created on first use and kept until the process ends."""
     import openvino
 

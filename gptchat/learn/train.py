@@ -8,12 +8,17 @@ import statistics
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
 from gptchat.model.generator import DecodeOptions
 from gptchat.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_LR = {"lora": 5e-4, "full": 3e-5}  # the rates that worked at 135M (BENCHMARKS.md)
 
@@ -73,12 +78,12 @@ class TrainingRun:
 
 
 def train(
-    model,
-    tokenizer,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
     examples: list[TrainingExample],
     config: TrainOptions,
     progress: Progress,
-):  # -> (trained model, TrainingRun)
+) -> tuple[PreTrainedModel, TrainingRun]:
     """Train `model` on `examples` (LoRA adapters or all weights); Ctrl-C stops it."""
     import torch
     from accelerate import Accelerator
@@ -184,7 +189,7 @@ def _pad(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
     }
 
 
-def answer_loss(model, batch: dict):  # -> scalar tensor
+def answer_loss(model: PreTrainedModel, batch: dict) -> torch.Tensor:
     """Mean next-token loss over the labelled tokens, computing logits only where they are.
 
     The vocabulary projection of every prompt position would cost gigabytes and a fifth of the

@@ -9,9 +9,13 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
 from gptchat.model.provision import check_adapter_dir, check_model_dir
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 Message = dict[str, str]
 
@@ -111,7 +115,7 @@ class Generator:
             self._tokenizer, self._model = tokenizer, model
 
     @property
-    def tokenizer(self):  # -> PreTrainedTokenizerBase
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         self.load()
         return self._tokenizer
 
@@ -313,7 +317,9 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     return min(positions) if positions else None
 
 
-def load_causal_lm(model_dir: Path, adapters: tuple[Path, ...] = ()):  # -> (model, tokenizer)
+def load_causal_lm(
+    model_dir: Path, adapters: tuple[Path, ...] = ()
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A local causal-LM folder in fp32 with `adapters` merged in order (as kept from an
     earlier start, when it was), and its tokenizer."""
     import torch
@@ -337,7 +343,7 @@ def load_causal_lm(model_dir: Path, adapters: tuple[Path, ...] = ()):  # -> (mod
     return model, tokenizer
 
 
-def merge_adapters(model, adapters: tuple[Path, ...]):  # -> PreTrainedModel
+def merge_adapters(model: PreTrainedModel, adapters: tuple[Path, ...]) -> PreTrainedModel:
     """`model` with each LoRA adapter merged into its weights, in order."""
     if not adapters:
         return model
