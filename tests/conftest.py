@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.retriever import Retriever
+from gptchat.answer.session import ChatSession
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore, StoredSource
 from gptchat.main import main
+from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import HOME_ENV, Workspace
 
 
@@ -175,3 +178,33 @@ def versions(workspace: Workspace) -> list:
 
 
 FAST = ("--max-steps", "3", "--batch-size", "2")  # fine-tuning options for a quick run
+
+
+@pytest.fixture
+def store(workspace: Workspace):
+    """The workspace's gptchat.db, open for the test."""
+    opened = AppStore(workspace.app_db_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def session(
+    indexer: Indexer,
+    index: DocumentIndex,
+    embedder: Embedder,
+    docs: Path,
+    tiny_model_dir: Path,
+    store: AppStore,
+) -> ChatSession:
+    """A ChatSession over `docs`, indexed, with the tiny model answering in 8 tokens."""
+    indexer.run([docs])
+    generator = Generator(tiny_model_dir, name="tiny")
+    return ChatSession(
+        Retriever(index, embedder),
+        generator,
+        store,
+        "default",
+        k=3,
+        decode=DecodeOptions(max_new_tokens=8),
+    )

@@ -9,43 +9,11 @@ from pathlib import Path
 import pytest
 
 from gptchat.answer.prompt import NOT_COVERED
-from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.errors import BadInput
-from gptchat.index.document_index import DocumentIndex
-from gptchat.index.embedder import Embedder
-from gptchat.index.indexer import Indexer
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import Workspace
-
-
-@pytest.fixture
-def store(workspace: Workspace):
-    opened = AppStore(workspace.app_db_path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def session(
-    indexer: Indexer,
-    index: DocumentIndex,
-    embedder: Embedder,
-    docs: Path,
-    tiny_model_dir: Path,
-    store: AppStore,
-) -> ChatSession:
-    indexer.run([docs])
-    generator = Generator(tiny_model_dir, name="tiny")
-    return ChatSession(
-        Retriever(index, embedder),
-        generator,
-        store,
-        "default",
-        k=3,
-        decode=DecodeOptions(max_new_tokens=8),
-    )
 
 
 def test_an_answer_streams_and_its_exchange_is_logged(session: ChatSession, store: AppStore):

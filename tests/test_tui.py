@@ -209,6 +209,12 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         await pilot.press(*"too long")
         await pilot.press("ctrl+s")
         assert view.border_title.endswith("rated -1 · corrected · commented")
+        # Asked again, the correction comes back at once, named as the user's own.
+        await type_and_send(pilot, "What is magma at the surface called?")
+        await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not view)
+        again = app.query(AnswerView).last()
+        assert again.text == "It is called lava [1]."
+        assert again.border_title.startswith("your answer of")
 
     run_app(workspace, tiny_model_dir, scenario)
     with AppStore(workspace.app_db_path) as store:

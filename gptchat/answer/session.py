@@ -21,7 +21,8 @@ from gptchat.answer.prompt import (
 from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
-from gptchat.log.store import AppStore, StoredSource, conversation_title
+from gptchat.answer.taught import TaughtAnswers, TaughtMatch
+from gptchat.log.store import AppStore, StoredSource, TaughtAnswer, conversation_title
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import DEFAULT_K
 
@@ -46,6 +47,10 @@ class Answer:
     # Shown to the model though retrieval found nothing close (a model taught to refuse reads
     # further): an answer no source supports is then taken for invented, and not kept.
     far: bool = False
+    # Given back as the user taught it (no generation); `stale`: a passage it cites has
+    # changed or left the index since.
+    taught: TaughtAnswer | None = None
+    stale: bool = False
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -78,6 +83,7 @@ class ChatSession:
         self.budget = budget or PromptOptions()
         self.decode = decode or DecodeOptions(max_new_tokens=self.budget.answer_tokens)
         self.refusal = RefusalPenalty()
+        self.taught = TaughtAnswers(store, retriever.embedder.encode)
 
     def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal
@@ -110,6 +116,11 @@ class ChatSession:
         answer_id = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=question_id
         )
+        # A follow-up that leans on the turn before is not the question it was taught on.
+        if not (history and leans_on_previous_turn(question)):
+            match = self.taught.match(question)
+            if match is not None:
+                return self._give_back(match, conversation_id, answer_id)
         query, retrieval = retrieve_for_turn(self.retriever, question, history, self.k)
         relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
         answer = Answer(conversation_id, answer_id, retrieval.hits, relevant)
@@ -118,6 +129,31 @@ class ChatSession:
         answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
         answer._pieces = self._stream(answer, question, history, cancel or threading.Event())
         return answer
+
+    def _give_back(self, match: TaughtMatch, conversation_id: int, answer_id: int) -> Answer:
+        """The taught answer as this answer, with the passages it cites: no generation."""
+        taught = match.taught
+        answer = Answer(conversation_id, answer_id, [], relevant=True, taught=taught)
+        answer.text = answer.raw_text = taught.answer
+        answer.status = "complete"
+        answer.stale = any(not self._still_indexed(source) for source in taught.sources)
+        answer.timings["taught_similarity"] = round(match.similarity, 4)
+        sources = [replace(source, rank=rank) for rank, source in enumerate(taught.sources, 1)]
+        # No prompt and no model: a given-back answer is never training data a second time.
+        self.store.finish_answer(
+            answer_id, answer.text, answer.text, "complete", None, None, answer.timings, sources
+        )
+        self.store.mark_taught_use(answer_id, taught.id)
+        answer._pieces = iter([answer.text])
+        return answer
+
+    def _still_indexed(self, source: StoredSource) -> bool:
+        """Whether the passage a taught answer cites is in the index as it was (a passage
+        may be several chunks merged: one of them, unchanged, is enough)."""
+        if source.path is None:
+            return False
+        chunks = self.retriever.index.file_chunks(source.path)
+        return any(chunk.text in source.text or source.text in chunk.text for chunk in chunks)
 
     def _stream(
         self, answer: Answer, question: str, history: list[Turn], cancel: threading.Event

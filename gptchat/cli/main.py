@@ -36,6 +36,7 @@ from gptchat.render.answers import (
     conversations_table,
     final_label,
     sources_lines,
+    taught_lines,
 )
 from gptchat.render.indexes import forget_lines
 from gptchat.workspace import DEFAULT_INDEX, Workspace, workspace_home
@@ -282,6 +283,37 @@ def ask(
                 echo(line)
     finally:
         opened.close()
+
+
+@cli.command()
+@click.option(
+    "--forget",
+    "forget_id",
+    type=WholeNumber(1),
+    help="Forget taught answer N: it is never given back again (its feedback stays).",
+)
+@click.pass_obj
+def taught(workspace: Workspace, forget_id: int | None) -> None:
+    """What you taught: answers you corrected (or approved with +1), given back at once when
+    the same question is asked again, cited as yours.
+
+    \b
+    Examples:
+      gptchat taught
+      gptchat taught --forget 3
+    """
+    if forget_id is not None:
+        with AppStore(workspace.app_db_path) as store:
+            forgotten = store.forget_taught(forget_id)
+        echo(f"Forgotten: #{forgotten.id} {forgotten.question}")
+        return
+    with AppStore.reading(workspace.app_db_path) as store:
+        everything = store.taught_answers()
+    if not everything:
+        echo("Nothing taught yet: correct an answer in the app (e), or rate it +1.")
+    for item in everything:
+        for line in taught_lines(item):
+            echo(line)
 
 
 @cli.command()

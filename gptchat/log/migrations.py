@@ -149,3 +149,24 @@ def m007_answer_writer(db: sqlite3.Connection) -> None:
     # The process streaming an answer: one killed mid-answer leaves it "streaming", and the
     # next open marks it interrupted when that process is gone.
     db.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
+
+
+@app_migrations()
+def m008_taught_answers(db: sqlite3.Connection) -> None:
+    # What the user taught: a corrected (or approved) answer, given back at once to the same
+    # question asked again. Its question, answer and cited passages are copied here, so it
+    # outlives its conversation and any rebuild of the index.
+    db.execute(
+        """CREATE TABLE taught (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER UNIQUE REFERENCES messages(id) ON DELETE SET NULL,
+            conversation_id INTEGER,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    # The taught answer an answer was given from, for history.
+    db.execute("ALTER TABLE messages ADD COLUMN taught_id INTEGER")

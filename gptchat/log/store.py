@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -119,6 +119,21 @@ class Message:
     prompt: str | None
     timings: dict | None
     raw_content: str | None = None  # what the model wrote, before its citations were checked
+    taught_id: int | None = None  # the taught answer it was given from, if it was
+
+
+@dataclass(frozen=True)
+class TaughtAnswer:
+    """An answer the user corrected or approved, with the question it answers and the
+    passages it cites (copied, so it outlives its conversation and any index rebuild)."""
+
+    id: int
+    message_id: int | None  # the answer it was taught on; None once that is deleted
+    question: str
+    answer: str
+    sources: list[StoredSource]
+    created_at: str
+    updated_at: str
 
 
 def _without_nul(text: str) -> str:
@@ -334,7 +349,7 @@ class AppStore(Closing):
     def _messages(self, where: str, args: tuple) -> list[Message]:
         rows = self._conn.execute(
             "SELECT id, conversation_id, role, content, status, created_at, reply_to, model,"
-            f" prompt, timings, raw_content FROM messages {where} ORDER BY id",
+            f" prompt, timings, raw_content, taught_id FROM messages {where} ORDER BY id",
             args,
         )
         return [
@@ -402,6 +417,7 @@ class AppStore(Closing):
             )
         feedback = self.feedback(message_id)
         assert feedback is not None  # just written, in this connection
+        self._keep_taught(message_id, feedback)
         return feedback
 
     @_unsaved_when_disk_is_full
@@ -417,7 +433,101 @@ class AppStore(Closing):
             )
         cleared = self.feedback(message_id)
         assert cleared is not None  # the row stays for its correction or comment
+        self._keep_taught(message_id, cleared)
         return cleared
+
+    # -- taught answers --------------------------------------------------------------------
+
+    def _keep_taught(self, message_id: int, feedback: Feedback) -> None:
+        """A correction, or a +1 on an answer that ran to its end and was answered from the
+        documents, is taught; taking the +1 back (with no correction) untaught it."""
+        message = self.message(message_id)
+        asked = self.message(message.reply_to) if message and message.reply_to else None
+        answer = feedback.correction
+        if answer is None and feedback.rating == 1 and message and message.status == "complete":
+            answer = message.content if message.prompt is not None else None
+        with Transaction(self._conn):
+            if message is not None and message.taught_id is not None:
+                # A given-back answer corrected again: the taught answer itself is changed.
+                if feedback.correction:
+                    self._conn.execute(
+                        "UPDATE taught SET answer = ?, updated_at = ? WHERE id = ?",
+                        (feedback.correction, now_iso(), message.taught_id),
+                    )
+                return
+            if answer is None or message is None or asked is None:
+                self._conn.execute("DELETE FROM taught WHERE message_id = ?", (message_id,))
+                return
+            # Every numbered source, with its number: the answer's [n] keep pointing at them.
+            numbered = [s for s in self.sources(message_id) if s.source_number is not None]
+            now = now_iso()
+            self._conn.execute(
+                "INSERT INTO taught(message_id, conversation_id, question, answer, sources,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(message_id) DO UPDATE SET answer = excluded.answer,"
+                " sources = excluded.sources, updated_at = excluded.updated_at",
+                (
+                    message_id,
+                    message.conversation_id,
+                    asked.content,
+                    answer,
+                    json.dumps([asdict(source) for source in numbered]),
+                    now,
+                    now,
+                ),
+            )
+
+    def taught_answers(self) -> list[TaughtAnswer]:
+        """Everything taught, oldest first."""
+        return self._taught("", ())
+
+    def _taught(self, where: str, args: tuple) -> list[TaughtAnswer]:
+        rows = self._conn.execute(
+            "SELECT id, message_id, question, answer, sources, created_at, updated_at"
+            f" FROM taught {where} ORDER BY id",
+            args,
+        )
+        return [
+            _record(
+                TaughtAnswer,
+                row,
+                sources=[StoredSource(**source) for source in json.loads(row["sources"])],
+            )
+            for row in rows
+        ]
+
+    def taught_state(self) -> tuple[int, int]:
+        """(how many, the newest id) of what is taught: it changes when anything is taught
+        or forgotten (a taught question itself is never edited)."""
+        row = self._conn.execute("SELECT count(*), coalesce(max(id), 0) FROM taught").fetchone()
+        return int(row[0]), int(row[1])
+
+    def taught_questions(self) -> list[tuple[int, str]]:
+        """(id, question) of everything taught: all that matching a question needs."""
+        return [(row[0], row[1]) for row in self._conn.execute("SELECT id, question FROM taught")]
+
+    def taught_answer(self, taught_id: int) -> TaughtAnswer:
+        """The taught answer `taught_id`; BadInput if there is none."""
+        found = self._taught("WHERE id = ?", (taught_id,))
+        if not found:
+            raise BadInput(f"nothing taught has number {taught_id} (see `gptchat taught`)")
+        return found[0]
+
+    @_unsaved_when_disk_is_full
+    def forget_taught(self, taught_id: int) -> TaughtAnswer:
+        """Forget a taught answer: it is never given back again (its feedback stays, for
+        fine-tuning)."""
+        taught = self.taught_answer(taught_id)
+        with Transaction(self._conn):
+            self._conn.execute("DELETE FROM taught WHERE id = ?", (taught_id,))
+        return taught
+
+    @_unsaved_when_disk_is_full
+    def mark_taught_use(self, message_id: int, taught_id: int) -> None:
+        with Transaction(self._conn):
+            self._conn.execute(
+                "UPDATE messages SET taught_id = ? WHERE id = ?", (taught_id, message_id)
+            )
 
     def feedback(self, message_id: int) -> Feedback | None:
         row = self._conn.execute(

@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import PurePath
 
 from gptchat.answer.prompt import NOT_COVERED
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
 from gptchat.control_chars import one_line, visible
-from gptchat.log.store import AppStore, Conversation, Feedback, Message, StoredSource
+from gptchat.log.store import (
+    AppStore,
+    Conversation,
+    Feedback,
+    Message,
+    StoredSource,
+    TaughtAnswer,
+)
 
 
 def source_line(number: int | None, location: str, heading: str) -> str:
@@ -55,8 +63,27 @@ def final_label(answer: Answer) -> str:
     return "Checked"
 
 
+def taught_label(taught: TaughtAnswer, stale: bool = False) -> str:
+    """How a given-back answer is named: "your answer of 5 Dec (taught #3)"."""
+    when = datetime.fromisoformat(taught.created_at)
+    label = f"your answer of {when.day} {when:%b} (taught #{taught.id})"
+    return f"{label}, possibly out of date: a passage it cites has changed" if stale else label
+
+
+def taught_lines(taught: TaughtAnswer) -> list[str]:
+    """`gptchat taught`: a few lines for each thing taught."""
+    return [
+        f"#{taught.id}  {taught.created_at[:10]}  {one_line(taught.question)}",
+        f"      {one_line(taught.answer)}",
+    ]
+
+
 def sources_lines(answer: Answer) -> list[str]:
     """The Sources list under an answer: `[n] path:lines — heading`."""
+    if answer.taught is not None:
+        label = taught_label(answer.taught, answer.stale)
+        cited = [_source_line(source) for source in answer.taught.sources]
+        return [f"Given back: {label}.", *(["Sources:", *cited] if cited else [])]
     if not answer.relevant:
         title = "Closest passages (none relevant enough to answer from):"
         return [title, *(source_line(None, h.location, h.heading) for h in answer.hits)]
@@ -96,6 +123,8 @@ def answer_json(answer: Answer) -> dict:
         "status": answer.status,
         "relevant": answer.relevant,
         "far": answer.far,
+        "taught": answer.taught.id if answer.taught else None,
+        "stale": answer.stale,
         "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],
         "cited": sorted(answer.attribution.cited) if answer.attribution else [],
         "timings": answer.timings,
@@ -148,7 +177,8 @@ def conversation_lines(store: AppStore, conversation_id: int) -> list[str]:
             lines.append(f"> {message.content}")
             continue
         status = "" if message.status == "complete" else f" [{message.status}]"
-        lines.append(f"{message.content}{status}")
+        given_back = f" [your taught answer #{message.taught_id}]" if message.taught_id else ""
+        lines.append(f"{message.content}{status}{given_back}")
         lines.extend("  " + _source_line(source) for source in turn.sources)
         if turn.feedback is not None:
             lines.extend("  " + line for line in feedback_lines(turn.feedback))

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 from gptchat.control_chars import visible
 from gptchat.errors import GptchatError
 from gptchat.log.store import StoredSource
+from gptchat.render.answers import taught_label
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.command_actions import CommandActions
@@ -301,6 +302,8 @@ class GptchatApp(CommandActions):
 
     async def answer_started(self, view: AnswerView, answer: Answer) -> None:
         view.message_id = answer.message_id
+        if answer.taught is not None:
+            view.heading = taught_label(answer.taught, answer.stale)
         if answer.relevant:
             # The prompt is built and read before the first token: seconds on a laptop.
             count = len(answer.hits)
