@@ -139,11 +139,14 @@ def test_a_short_real_lora_run_from_recorded_feedback(
     assert (workspace.root / "models" / "v1" / "adapter" / "adapter_model.safetensors").is_file()
     code, out, _ = run_cli(monkeypatch, capsys, "models")
     assert "| * v1 |" in out
+    # A question the recorded feedback taught comes back as taught, without the model.
     code, out, _ = run_cli(monkeypatch, capsys, "ask", "What does black tea take?")
+    assert code == 0 and "Given back: your answer of" in out
+    # One it did not: the new version answers, trained on top of the shipped starter.
+    code, out, _ = run_cli(monkeypatch, capsys, "ask", "What does black tea need?")
     assert code == 0
     with AppStore(workspace.app_db_path) as store:
         latest = store.messages(store.conversations()[0].id)[-1]
-    # The new version answered, trained on top of the shipped starter.
     assert latest.model == "SmolLM2-135M-Instruct+starter@v1"
     with AppStore(workspace.app_db_path) as store:
         assert store.model_version(1).base_model == "starter"
