@@ -180,11 +180,11 @@ def cost_at(count: int, rows: list[dict], embedder: Embedder) -> dict:
         taught = [f"{rows[i % len(rows)]['question']} ({i})" for i in range(count)]
         with store._conn:
             store._conn.executemany(
-                "INSERT INTO taught(question, answer, sources, created_at, updated_at)"
-                " VALUES (?, 'an answer', '[]', ?, ?)",
+                "INSERT INTO taught(index_name, question, answer, sources, created_at,"
+                " updated_at) VALUES ('default', ?, 'an answer', '[]', ?, ?)",
                 [(q, now, now) for q in taught],
             )
-        matcher = TaughtAnswers(store, embedder.encode)
+        matcher = TaughtAnswers(store, embedder.encode, "default")
         started = time.perf_counter()
         matcher.match(rows[0]["question"])
         first = (time.perf_counter() - started) * 1000

@@ -65,6 +65,9 @@ def test_another_question_is_not_answered_from_it(session: ChatSession, store: A
     for other in ("How long is black tea steeped?", "How long is green tea steeped in Japan?"):
         answer = answered(session, other)
         assert answer.taught is None and answer.text != CORRECTION
+    # Asked of another index, the same question is answered from that index's passages.
+    elsewhere = ChatSession(session.retriever, session.generator, store, "notes", k=3)
+    assert answered(elsewhere, QUESTION).taught is None
 
 
 def test_the_threshold_on_both_sides() -> None:
@@ -74,7 +77,7 @@ def test_the_threshold_on_both_sides() -> None:
         def taught_state(self):
             return (1, 1)
 
-        def taught_questions(self):
+        def taught_questions(self, index_name: str):
             return [(1, "How long is green tea steeped?")]
 
         def taught_answer(self, taught_id: int):
@@ -88,8 +91,8 @@ def test_the_threshold_on_both_sides() -> None:
 
         return embed
 
-    above = TaughtAnswers(Store(), embed_at(SAME_COSINE + 0.01))  # type: ignore[arg-type]
-    below = TaughtAnswers(Store(), embed_at(SAME_COSINE - 0.01))  # type: ignore[arg-type]
+    above = TaughtAnswers(Store(), embed_at(SAME_COSINE + 0.01), "default")  # type: ignore[arg-type]
+    below = TaughtAnswers(Store(), embed_at(SAME_COSINE - 0.01), "default")  # type: ignore[arg-type]
     match = above.match("Green tea, how long steeped")
     assert match is not None and match.taught == "taught 1"
     assert below.match("Green tea, how long steeped") is None

@@ -83,7 +83,7 @@ class ChatSession:
         self.budget = budget or PromptOptions()
         self.decode = decode or DecodeOptions(max_new_tokens=self.budget.answer_tokens)
         self.refusal = RefusalPenalty()
-        self.taught = TaughtAnswers(store, retriever.embedder.encode)
+        self.taught = TaughtAnswers(store, retriever.embedder.encode, index_name)
 
     def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal

@@ -40,9 +40,10 @@ class TaughtAnswers:
     (kept in memory, regrouped when something is taught or forgotten), and only those of the
     same wording are embedded and compared."""
 
-    def __init__(self, store: AppStore, embed: Embed) -> None:
+    def __init__(self, store: AppStore, embed: Embed, index_name: str) -> None:
         self.store = store
         self.embed = embed
+        self.index_name = index_name  # taught on another index, an answer cites other passages
         self._state: tuple[int, int] | None = None  # the store's taught_state, when grouped
         self._by_wording: dict[frozenset[str], list[tuple[int, str]]] = defaultdict(list)
         self._vectors: dict[tuple[int, str], np.ndarray] = {}
@@ -68,6 +69,6 @@ class TaughtAnswers:
         if state == self._state:
             return
         self._by_wording.clear()
-        for key in self.store.taught_questions():
+        for key in self.store.taught_questions(self.index_name):
             self._by_wording[wording(key[1])].append(key)
         self._state = state

@@ -259,7 +259,7 @@ def ask(
         opened.session.generator.load()
         waiting.show("Searching the documents…")
         answer = opened.session.ask(question, conversation_id)
-        if answer.relevant:  # the prompt is read before the first word: a second or two
+        if answer.relevant and answer.hits:  # the prompt is read first: a second or two
             count = len(answer.hits)
             waiting.show(f"Reading {count} source{'s' if count != 1 else ''}…")
         try:

@@ -161,6 +161,7 @@ def m008_taught_answers(db: sqlite3.Connection) -> None:
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             message_id INTEGER UNIQUE REFERENCES messages(id) ON DELETE SET NULL,
             conversation_id INTEGER,
+            index_name TEXT NOT NULL,
             question TEXT NOT NULL,
             answer TEXT NOT NULL,
             sources TEXT NOT NULL,

@@ -129,6 +129,7 @@ class TaughtAnswer:
 
     id: int
     message_id: int | None  # the answer it was taught on; None once that is deleted
+    index_name: str  # the index its passages are from: it answers questions asked of that one
     question: str
     answer: str
     sources: list[StoredSource]
@@ -458,17 +459,20 @@ class AppStore(Closing):
             if answer is None or message is None or asked is None:
                 self._conn.execute("DELETE FROM taught WHERE message_id = ?", (message_id,))
                 return
+            conversation = self.conversation(message.conversation_id)
+            index_name = conversation.index_name if conversation else ""
             # Every numbered source, with its number: the answer's [n] keep pointing at them.
             numbered = [s for s in self.sources(message_id) if s.source_number is not None]
             now = now_iso()
             self._conn.execute(
-                "INSERT INTO taught(message_id, conversation_id, question, answer, sources,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO taught(message_id, conversation_id, index_name, question, answer,"
+                " sources, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(message_id) DO UPDATE SET answer = excluded.answer,"
                 " sources = excluded.sources, updated_at = excluded.updated_at",
                 (
                     message_id,
                     message.conversation_id,
+                    index_name,
                     asked.content,
                     answer,
                     json.dumps([asdict(source) for source in numbered]),
@@ -483,8 +487,8 @@ class AppStore(Closing):
 
     def _taught(self, where: str, args: tuple) -> list[TaughtAnswer]:
         rows = self._conn.execute(
-            "SELECT id, message_id, question, answer, sources, created_at, updated_at"
-            f" FROM taught {where} ORDER BY id",
+            "SELECT id, message_id, index_name, question, answer, sources, created_at,"
+            f" updated_at FROM taught {where} ORDER BY id",
             args,
         )
         return [
@@ -502,9 +506,12 @@ class AppStore(Closing):
         row = self._conn.execute("SELECT count(*), coalesce(max(id), 0) FROM taught").fetchone()
         return int(row[0]), int(row[1])
 
-    def taught_questions(self) -> list[tuple[int, str]]:
-        """(id, question) of everything taught: all that matching a question needs."""
-        return [(row[0], row[1]) for row in self._conn.execute("SELECT id, question FROM taught")]
+    def taught_questions(self, index_name: str) -> list[tuple[int, str]]:
+        """(id, question) of what was taught on index `index_name`: all that matching needs."""
+        rows = self._conn.execute(
+            "SELECT id, question FROM taught WHERE index_name = ?", (index_name,)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def taught_answer(self, taught_id: int) -> TaughtAnswer:
         """The taught answer `taught_id`; BadInput if there is none."""

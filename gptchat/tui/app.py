@@ -304,7 +304,7 @@ class GptchatApp(CommandActions):
         view.message_id = answer.message_id
         if answer.taught is not None:
             view.heading = taught_label(answer.taught, answer.stale)
-        if answer.relevant:
+        if answer.relevant and answer.hits:  # a given-back answer reads nothing
             # The prompt is built and read before the first token: seconds on a laptop.
             count = len(answer.hits)
             self.set_status(f"Reading {count} source{'s' if count != 1 else ''}…")
