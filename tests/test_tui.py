@@ -215,8 +215,16 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         again = app.query(AnswerView).last()
         assert again.text == "It is called lava [1]."
         assert again.border_title.startswith("your answer of")
+        await type_and_send(pilot, "/taught")
+        listed = str(app.query(NoteView).last().render())
+        assert "#1" in listed and "What is magma at the surface called?" in listed
+        await type_and_send(pilot, "/taught forget 1")
+        await type_and_send(pilot, "What is magma at the surface called?")
+        await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not again)
+        assert app.query(AnswerView).last().border_title.startswith("answer")
 
-    run_app(workspace, tiny_model_dir, scenario)
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    assert "Forgotten: #1 What is magma at the surface called?" in shown
     with AppStore(workspace.app_db_path) as store:
         [example] = store.feedback_examples()
     assert example.feedback.rating == -1

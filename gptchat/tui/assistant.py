@@ -31,7 +31,7 @@ from gptchat.model.versions import (
     version_target,
 )
 from gptchat.progress import Progress
-from gptchat.render.answers import conversation_markdown
+from gptchat.render.answers import conversation_markdown, taught_lines
 from gptchat.render.indexes import report_lines
 from gptchat.render.models import versions_table
 from gptchat.safe_files import make_folder, write_replacing
@@ -281,6 +281,21 @@ class Assistant:
             path.parent.mkdir(parents=True, exist_ok=True)
         write_replacing(path, conversation_markdown(self.store, conversation_id) + "\n")
         return path
+
+    def taught(self) -> list[str]:
+        """`/taught`: what the user taught, a few lines each."""
+        everything = self.store.taught_answers()
+        if not everything:
+            return ["Nothing taught yet: correct an answer (e), or rate it +1."]
+        return [line for item in everything for line in taught_lines(item)]
+
+    def forget_taught(self, argument: str) -> str:
+        """`/taught forget N`; returns what was forgotten."""
+        number = argument.removeprefix("forget").strip().removeprefix("#")
+        if not number.isdigit():
+            raise BadInput("say which to forget: /taught forget N (N from /taught)")
+        forgotten = self.store.forget_taught(int(number))
+        return f"Forgotten: #{forgotten.id} {forgotten.question}"
 
     def delete(self, conversation_id: int) -> None:
         self.store.delete_conversation(conversation_id)

@@ -107,6 +107,14 @@ class CommandActions(App[None]):
                 self.notify_error(f"cannot write {target}: {error.strerror or error}")
                 return
             self.notify(f"Conversation written to {written}")
+        elif command.name == "taught":
+            if not command.argument:
+                await self.log_view.show_note("\n".join(self.assistant.taught()))
+                return
+            try:
+                self.notify(self.assistant.forget_taught(command.argument))
+            except Exception as error:
+                self.notify_error(error)
         elif command.name == "index":
             self.set_status(f"Indexing {command.argument}…")
             self.index_paths([Path(command.argument).expanduser()], first_run=False)
