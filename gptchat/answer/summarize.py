@@ -145,19 +145,20 @@ class Summarizer:
             Section(s.heading, self._clip(s.text, room) if self._tokens(s.text) > room else s.text)
             for s in sections
         ]
+        # Each part's tokens, counted once and kept beside it: only a merged part is counted
+        # again (counting every part at every merge took quadratic tokenizer calls).
+        tokens = [self._tokens(part.text) for part in parts]
         while len(parts) > MAX_POINTS:
-            sizes = [
-                (self._tokens(a.text) + self._tokens(b.text), i)
-                for i, (a, b) in enumerate(itertools.pairwise(parts))
-            ]
-            size, i = min(sizes)
+            size, i = min((a + b, i) for i, (a, b) in enumerate(itertools.pairwise(tokens)))
             if size + 2 > room:
                 break
             first, second = parts[i], parts[i + 1]
             heading = " · ".join(h for h in (first.heading, second.heading) if h)
             if len(heading) > LABEL_CHARS:
                 heading = heading[: LABEL_CHARS - 1].rstrip() + "…"
-            parts[i : i + 2] = [Section(heading, f"{first.text}\n\n{second.text}")]
+            merged = Section(heading, f"{first.text}\n\n{second.text}")
+            parts[i : i + 2] = [merged]
+            tokens[i : i + 2] = [self._tokens(merged.text)]
         return parts
 
     def _combined(self, parts: list[Section], cancel: threading.Event, progress: Progress) -> str:
