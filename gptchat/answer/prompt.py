@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from gptchat.answer.citations import strip_citations
 from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
 
@@ -26,7 +27,6 @@ _REFUSAL_PHRASE = re.compile(
     r"(?:cover|contain|mention|say|answer|include|explain)\b[^.!?,;]*[.!?]?",
     re.IGNORECASE,
 )
-_CITATION = re.compile(r"\[\d+\]")
 # Words besides the refusal that still leave it a refusal in substance ("use the ...").
 _REFUSAL_SLACK_WORDS = 3
 
@@ -34,7 +34,7 @@ _REFUSAL_SLACK_WORDS = 3
 def is_refusal(answer: str) -> bool:
     """Whether an answer is, in substance, that the documents do not cover the question:
     the refusal, however worded, with hardly another word beside it."""
-    text = _CITATION.sub("", answer)
+    text = strip_citations(answer)
     match = _REFUSAL_PHRASE.search(text)
     if match is None:
         return False

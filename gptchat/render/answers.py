@@ -39,18 +39,25 @@ def shown_path(path: str, roots: Sequence[str]) -> str:
     return PurePath(path).name if path == root else path[len(root.rstrip(os.sep)) + 1 :]
 
 
+def _after_path(source: StoredSource) -> str | None:
+    """What the location adds to the path (`:12-20`, ` (page 3)`, ""); None if it does not
+    begin with the path (a source logged before paths were kept)."""
+    if source.path and source.location.startswith(source.path):
+        return source.location[len(source.path) :]
+    return None
+
+
 def shown_location(source: StoredSource, roots: Sequence[str]) -> str:
     """The source's location with its path as shown_path gives it: `notes/a.md:12-20`."""
-    if source.path and source.location.startswith(source.path):
-        return shown_path(source.path, roots) + source.location[len(source.path) :]
-    return source.location
+    after = _after_path(source)
+    if after is None or source.path is None:
+        return source.location
+    return shown_path(source.path, roots) + after
 
 
 def place_in_file(source: StoredSource) -> str:
     """Where in its file the passage lies: `12-20`, `12`, `page 3`, or "" (the whole file)."""
-    if not source.path or not source.location.startswith(source.path):
-        return ""
-    return source.location[len(source.path) :].strip(" :()")
+    return (_after_path(source) or "").strip(" :()")
 
 
 def final_label(answer: Answer) -> str:
