@@ -91,8 +91,8 @@ def run() -> NoReturn:
     try:
         main()
     except SystemExit as done:
-        model_loaded = "torch" in sys.modules and "ray" not in sys.modules
-        if model_loaded and (done.code is None or isinstance(done.code, int)):
+        torch_without_ray = "torch" in sys.modules and "ray" not in sys.modules
+        if torch_without_ray and (done.code is None or isinstance(done.code, int)):
             logging.shutdown()
             sys.stdout.flush()
             sys.stderr.flush()

@@ -212,7 +212,7 @@ def is_disk_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
-def _retry_while_locked(statement, timeout_s: float) -> None:  # statement: () -> object
+def _retry_while_locked(statement: Callable[[], object], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
