@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
+from gptchat.model.merged_cache import keep_merged, load_merged
 from gptchat.model.provision import check_adapter_dir, check_model_dir
 
 if TYPE_CHECKING:
@@ -325,8 +326,6 @@ def load_causal_lm(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging
-
-    from gptchat.model.merged_cache import keep_merged, load_merged
 
     transformers_logging.disable_progress_bar()
     try:
