@@ -35,6 +35,7 @@ from gptchat.render.answers import (
     conversations_json,
     conversations_table,
     final_label,
+    reading_line,
     sources_lines,
     taught_lines,
 )
@@ -259,9 +260,9 @@ def ask(
         opened.session.generator.load()
         waiting.show("Searching the documents…")
         answer = opened.session.ask(question, conversation_id)
-        if answer.relevant and answer.hits:  # the prompt is read first: a second or two
-            count = len(answer.hits)
-            waiting.show(f"Reading {count} source{'s' if count != 1 else ''}…")
+        reading = reading_line(answer)
+        if reading is not None:
+            waiting.show(reading)
         try:
             for piece in answer:
                 waiting.clear()

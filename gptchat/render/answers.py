@@ -70,6 +70,15 @@ def final_label(answer: Answer) -> str:
     return "Checked"
 
 
+def reading_line(answer: Answer) -> str | None:
+    """What the wait before the first word is spent on, when it is reading sources (the prompt
+    is built and read first: seconds on a laptop); None for a given-back or refused answer."""
+    if not (answer.relevant and answer.hits):
+        return None
+    count = len(answer.hits)
+    return f"Reading {count} source{'s' if count != 1 else ''}…"
+
+
 def taught_label(taught: TaughtAnswer, stale: bool = False) -> str:
     """How a given-back answer is named: "your answer of 5 Dec (taught #3)"."""
     when = datetime.fromisoformat(taught.created_at)

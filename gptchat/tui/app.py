@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 from gptchat.control_chars import visible
 from gptchat.errors import GptchatError
 from gptchat.log.store import StoredSource
-from gptchat.render.answers import taught_label
+from gptchat.render.answers import reading_line, taught_label
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.command_actions import CommandActions
@@ -304,10 +304,9 @@ class GptchatApp(CommandActions):
         view.message_id = answer.message_id
         if answer.taught is not None:
             view.heading = taught_label(answer.taught, answer.stale)
-        if answer.relevant and answer.hits:  # a given-back answer reads nothing
-            # The prompt is built and read before the first token: seconds on a laptop.
-            count = len(answer.hits)
-            self.set_status(f"Reading {count} source{'s' if count != 1 else ''}…")
+        reading = reading_line(answer)
+        if reading is not None:
+            self.set_status(reading)
         if answer.conversation_id != self.conversation_id:
             self.conversation_id = answer.conversation_id
             await self.refresh_conversations()
