@@ -218,6 +218,16 @@ def test_rate_correct_and_comment_land_with_the_prompt(workspace, indexed, tiny_
         await type_and_send(pilot, "/taught")
         listed = str(app.query(NoteView).last().render())
         assert "#1" in listed and "What is magma at the surface called?" in listed
+        await type_and_send(pilot, "/taught edit 1")
+        assert isinstance(app.screen, TextDialog)
+        editor = app.screen.query_one(TextArea)
+        assert editor.text == "It is called lava [1]."
+        await pilot.press(*"Lava [1].")
+        await pilot.press("ctrl+s")
+        await type_and_send(pilot, "What is magma at the surface called?")
+        await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not again)
+        again = app.query(AnswerView).last()
+        assert again.text == "Lava [1]."
         await type_and_send(pilot, "/taught forget 1")
         await type_and_send(pilot, "What is magma at the surface called?")
         await wait_for(pilot, lambda: finished(app) and app.query(AnswerView).last() is not again)

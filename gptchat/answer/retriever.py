@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
 
 from gptchat.answer.attribution import meaningful_words, share_found
 from gptchat.answer.citations import normalize_answer
@@ -22,6 +25,7 @@ class Hit(Passage):
     chunk_ids: tuple[int, ...]
     score: float  # fused score, higher is better
     similarity: float | None  # cosine similarity to the question, when dense search found it
+    taught_id: int | None = None  # the user's own taught answer, shown as a source
 
 
 @dataclass(frozen=True)
@@ -52,21 +56,39 @@ class RetrieverOptions:
         return best_similarity >= self.min_similarity or word_share >= self.min_word_share
 
 
+class TaughtRanking(Protocol):
+    """Passages the user taught for questions near a query (gptchat.answer.taught)."""
+
+    def ranking(self, vector: np.ndarray) -> list[tuple[int, float]]: ...
+
+
 class Retriever:
     """Finds the passages of an index that best answer a question."""
 
     def __init__(
-        self, index: DocumentIndex, embedder: Embedder, settings: RetrieverOptions | None = None
+        self,
+        index: DocumentIndex,
+        embedder: Embedder,
+        settings: RetrieverOptions | None = None,
+        taught: TaughtRanking | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrieverOptions()
+        # A third ranking fused with dense and keyword search: the passages the user's
+        # corrections cited, for questions near the ones they were taught on.
+        self.taught = taught
 
-    def retrieve(self, question: str, k: int = DEFAULT_K) -> Retrieval:
-        """The top `k` hits for `question`, overlapping neighbours merged."""
-        return self.retrieve_modes(question, k, (self.settings.mode,))[self.settings.mode]
+    def retrieve(
+        self, question: str, k: int = DEFAULT_K, vector: np.ndarray | None = None
+    ) -> Retrieval:
+        """The top `k` hits for `question` (its embedding `vector`, if made already),
+        overlapping neighbours merged."""
+        return self.retrieve_modes(question, k, (self.settings.mode,), vector)[self.settings.mode]
 
-    def retrieve_modes(self, question: str, k: int, modes: tuple[str, ...]) -> dict[str, Retrieval]:
+    def retrieve_modes(
+        self, question: str, k: int, modes: tuple[str, ...], vector: np.ndarray | None = None
+    ) -> dict[str, Retrieval]:
         """The top `k` hits of each mode ("fused", "dense", "keyword") for `question`.
 
         One query embedding and one search of each kind serve every mode asked for; each
@@ -74,14 +96,15 @@ class Retriever:
         """
         started = time.perf_counter()
         settings = self.settings
-        query = self.embedder.encode([question])[0]
+        query = self.embedder.encode([question])[0] if vector is None else vector
         dense = self.index.dense_search(query, settings.candidates)
         keyword = self.index.keyword_search(question, settings.candidates)
+        taught = self.taught.ranking(query) if self.taught and "fused" in modes else []
         searched = time.perf_counter() - started
         similarity = dict(dense)
         best = max(similarity.values(), default=0.0)
         rankings = {
-            "fused": lambda: fuse([dense, keyword], settings.rrf_k),
+            "fused": lambda: fuse([dense, keyword, taught], settings.rrf_k),
             "dense": lambda: dense,
             "keyword": lambda: keyword,
         }
@@ -90,7 +113,8 @@ class Retriever:
             ranked_at = time.perf_counter()
             hits = self._hits(rankings[mode](), similarity, k)
             share = question_word_share(question, hits)
-            relevant = settings.covers(best, share)
+            # A passage taught for a question this near answered it: it covers this one.
+            relevant = settings.covers(best, share) or (mode == "fused" and bool(taught))
             seconds = searched + time.perf_counter() - ranked_at
             results[mode] = Retrieval(hits, relevant, seconds * 1000, best, share)
         return results

@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from gptchat.answer.attribution import Attribution, attribute, complete_sentences
 from gptchat.answer.prompt import (
     NOT_COVERED,
@@ -21,7 +23,7 @@ from gptchat.answer.prompt import (
 from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
-from gptchat.answer.taught import TaughtAnswers, TaughtMatch
+from gptchat.answer.taught import TaughtAnswers, TaughtMatch, still_indexed, taught_source
 from gptchat.log.store import AppStore, StoredSource, TaughtAnswer, conversation_title
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import DEFAULT_K
@@ -83,7 +85,9 @@ class ChatSession:
         self.budget = budget or PromptOptions()
         self.decode = decode or DecodeOptions(max_new_tokens=self.budget.answer_tokens)
         self.refusal = RefusalPenalty()
-        self.taught = TaughtAnswers(store, retriever.embedder.encode, index_name)
+        self.taught = TaughtAnswers(store, retriever.embedder, retriever.index, index_name)
+        # What was taught on this index also ranks passages for every search of it.
+        retriever.taught = self.taught
 
     def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal
@@ -116,14 +120,20 @@ class ChatSession:
         answer_id = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=question_id
         )
+        vector = self.retriever.embedder.encode([question])[0]
+        match = None
         # A follow-up that leans on the turn before is not the question it was taught on.
         if not (history and leans_on_previous_turn(question)):
-            match = self.taught.match(question)
-            if match is not None:
+            match = self.taught.nearest(question, vector)
+            if match is not None and match.same:
                 return self._give_back(match, conversation_id, answer_id)
-        query, retrieval = retrieve_for_turn(self.retriever, question, history, self.k)
+        query, retrieval = retrieve_for_turn(self.retriever, question, history, self.k, vector)
         relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
-        answer = Answer(conversation_id, answer_id, retrieval.hits, relevant)
+        hits = retrieval.hits
+        if match is not None:
+            # A close question: the user's answer to theirs is the first source to read.
+            hits, relevant = [taught_source(match), *hits], True
+        answer = Answer(conversation_id, answer_id, hits, relevant)
         answer.far = relevant and not retrieval.relevant
         answer.query = query
         answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
@@ -136,7 +146,11 @@ class ChatSession:
         answer = Answer(conversation_id, answer_id, [], relevant=True, taught=taught)
         answer.text = answer.raw_text = taught.answer
         answer.status = "complete"
-        answer.stale = any(not self._still_indexed(source) for source in taught.sources)
+        answer.stale = any(
+            not still_indexed(self.retriever.index, source)
+            for source in taught.sources
+            if source.taught_id is None  # a taught answer it cited is no passage
+        )
         answer.timings["taught_similarity"] = round(match.similarity, 4)
         sources = [replace(source, rank=rank) for rank, source in enumerate(taught.sources, 1)]
         # No prompt and no model: a given-back answer is never training data a second time.
@@ -146,14 +160,6 @@ class ChatSession:
         self.store.mark_taught_use(answer_id, taught.id)
         answer._pieces = iter([answer.text])
         return answer
-
-    def _still_indexed(self, source: StoredSource) -> bool:
-        """Whether the passage a taught answer cites is in the index as it was (a passage
-        may be several chunks merged: one of them, unchanged, is enough)."""
-        if source.path is None:
-            return False
-        chunks = self.retriever.index.file_chunks(source.path)
-        return any(chunk.text in source.text or source.text in chunk.text for chunk in chunks)
 
     def _stream(
         self, answer: Answer, question: str, history: list[Turn], cancel: threading.Event
@@ -245,6 +251,7 @@ class ChatSession:
                 text=hit.text,
                 path=hit.path,
                 evidence=evidence.get(answer.source_number(hit)),
+                taught_id=hit.taught_id,
             )
             for rank, hit in enumerate(answer.hits, start=1)
         ]
@@ -271,11 +278,16 @@ class ChatSession:
 
 
 def retrieve_for_turn(
-    retriever: Retriever, question: str, history: list[Turn], k: int
+    retriever: Retriever,
+    question: str,
+    history: list[Turn],
+    k: int,
+    vector: np.ndarray | None = None,
 ) -> tuple[str, Retrieval]:
-    """The passages for a question in a conversation, and the query that found them."""
+    """The passages for a question in a conversation (`vector`: the question's embedding,
+    if made already), and the query that found them."""
     query = retrieval_query(question, history)
-    retrieval = retriever.retrieve(query, k)
+    retrieval = retriever.retrieve(query, k, vector if query == question else None)
     if history and query == question and not retrieval.relevant:
         # Standing alone it found nothing close: perhaps it was a follow-up after all.
         joined = with_previous_question(question, history)

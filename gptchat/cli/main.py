@@ -291,22 +291,40 @@ def ask(
     "--forget",
     "forget_id",
     type=WholeNumber(1),
-    help="Forget taught answer N: it is never given back again (its feedback stays).",
+    help="Forget taught answer N: never given back, shown or searched again (its feedback stays).",
+)
+@click.option(
+    "--edit",
+    "edit",
+    type=(WholeNumber(1), str),
+    metavar="N TEXT",
+    help="Make taught answer N say TEXT from now on.",
 )
 @click.pass_obj
-def taught(workspace: Workspace, forget_id: int | None) -> None:
-    """What you taught: answers you corrected (or approved with +1), given back at once when
-    the same question is asked again, cited as yours.
+def taught(workspace: Workspace, forget_id: int | None, edit: tuple[int, str] | None) -> None:
+    """What you taught: answers you corrected (or approved with +1). The same question asked
+    again gets yours back, cited as yours; a close one is answered with yours as its first
+    source; and the passages yours cites come first for questions near it.
 
     \b
     Examples:
       gptchat taught
+      gptchat taught --edit 3 "Two minutes, at 80 degrees [1]."
       gptchat taught --forget 3
     """
+    if forget_id is not None and edit is not None:
+        raise BadInput("--forget and --edit: one at a time")
     if forget_id is not None:
         with AppStore(workspace.app_db_path) as store:
             forgotten = store.forget_taught(forget_id)
         echo(f"Forgotten: #{forgotten.id} {forgotten.question}")
+        return
+    if edit is not None:
+        with AppStore(workspace.app_db_path) as store:
+            edited = store.edit_taught(*edit)
+        echo("Changed:")
+        for line in taught_lines(edited):
+            echo(line)
         return
     with AppStore.reading(workspace.app_db_path) as store:
         everything = store.taught_answers()

@@ -171,3 +171,14 @@ def m008_taught_answers(db: sqlite3.Connection) -> None:
     )
     # The taught answer an answer was given from, for history.
     db.execute("ALTER TABLE messages ADD COLUMN taught_id INTEGER")
+
+
+@app_migrations()
+def m009_taught_question_vectors(db: sqlite3.Connection) -> None:
+    # Each taught question's embedding, kept so thousands of taught answers are compared
+    # with a new question without embedding them again at every start; `vector_model` names
+    # the embedder that made it (another index may embed with another).
+    db.execute("ALTER TABLE taught ADD COLUMN question_vector BLOB")
+    db.execute("ALTER TABLE taught ADD COLUMN vector_model TEXT")
+    # A source that was the user's own taught answer, not a passage of the documents.
+    db.execute("ALTER TABLE retrievals ADD COLUMN taught_id INTEGER")

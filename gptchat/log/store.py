@@ -53,6 +53,7 @@ class StoredSource:
     text: str
     path: str | None = None  # None in answers logged before paths were kept
     evidence: str | None = None  # its sentence that supports the answer, when cited
+    taught_id: int | None = None  # the user's own taught answer, shown as a source
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,16 @@ class TaughtAnswer:
     sources: list[StoredSource]
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True)
+class TaughtQuestion:
+    """A taught question as matching needs it: its embedding, once made, is kept."""
+
+    id: int
+    question: str
+    question_vector: bytes | None  # float32, unit length
+    vector_model: str | None  # the embedder that made it
 
 
 def _without_nul(text: str) -> str:
@@ -305,8 +316,8 @@ class AppStore(Closing):
             )
             self._conn.executemany(
                 "INSERT INTO retrievals(message_id, rank, source_number, chunk_ids, location,"
-                " heading, score, similarity, text, path, evidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " heading, score, similarity, text, path, evidence, taught_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         message_id,
@@ -320,6 +331,7 @@ class AppStore(Closing):
                         s.text,
                         s.path,
                         s.evidence,
+                        s.taught_id,
                     )
                     for s in sources
                 ],
@@ -361,7 +373,7 @@ class AppStore(Closing):
     def sources(self, message_id: int) -> list[StoredSource]:
         rows = self._conn.execute(
             "SELECT rank, source_number, chunk_ids, location, heading, score, similarity, text,"
-            " path, evidence FROM retrievals WHERE message_id = ? ORDER BY rank",
+            " path, evidence, taught_id FROM retrievals WHERE message_id = ? ORDER BY rank",
             (message_id,),
         )
         return [_record(StoredSource, row, chunk_ids=json.loads(row["chunk_ids"])) for row in rows]
@@ -500,18 +512,38 @@ class AppStore(Closing):
             for row in rows
         ]
 
-    def taught_state(self) -> tuple[int, int]:
-        """(how many, the newest id) of what is taught: it changes when anything is taught
-        or forgotten (a taught question itself is never edited)."""
-        row = self._conn.execute("SELECT count(*), coalesce(max(id), 0) FROM taught").fetchone()
-        return int(row[0]), int(row[1])
+    def taught_state(self) -> tuple[int, int, str]:
+        """(how many, the newest id, the last change) of what is taught: it changes when
+        anything is taught, edited or forgotten."""
+        row = self._conn.execute(
+            "SELECT count(*), coalesce(max(id), 0), coalesce(max(updated_at), '') FROM taught"
+        ).fetchone()
+        return int(row[0]), int(row[1]), str(row[2])
 
-    def taught_questions(self, index_name: str) -> list[tuple[int, str]]:
-        """(id, question) of what was taught on index `index_name`: all that matching needs."""
+    def taught_questions(self, index_name: str) -> list[TaughtQuestion]:
+        """The questions taught on index `index_name`, with their stored embeddings: all
+        that matching needs."""
         rows = self._conn.execute(
-            "SELECT id, question FROM taught WHERE index_name = ?", (index_name,)
+            "SELECT id, question, question_vector, vector_model FROM taught"
+            " WHERE index_name = ? ORDER BY id",
+            (index_name,),
         )
-        return [(row[0], row[1]) for row in rows]
+        return [_record(TaughtQuestion, row) for row in rows]
+
+    def set_taught_vectors(self, vector_model: str, vectors: list[tuple[int, bytes]]) -> None:
+        """Keep the embeddings of taught questions (id, float32 bytes), made by `vector_model`.
+
+        A cache: a disk too full to keep them costs only their recomputation next time."""
+        try:
+            with Transaction(self._conn):
+                self._conn.executemany(
+                    "UPDATE taught SET question_vector = ?, vector_model = ? WHERE id = ?",
+                    [(vector, vector_model, taught_id) for taught_id, vector in vectors],
+                )
+        except sqlite3.OperationalError as error:
+            if not is_disk_full(error):
+                raise
+            log.warning("taught question embeddings not kept: %s", error)
 
     def taught_answer(self, taught_id: int) -> TaughtAnswer:
         """The taught answer `taught_id`; BadInput if there is none."""
@@ -519,6 +551,18 @@ class AppStore(Closing):
         if not found:
             raise BadInput(f"nothing taught has number {taught_id} (see `gptchat taught`)")
         return found[0]
+
+    @_unsaved_when_disk_is_full
+    def edit_taught(self, taught_id: int, answer: str) -> TaughtAnswer:
+        """Change what a taught answer says; it is given back so from now on."""
+        answer = _with_words(answer, "the taught answer is empty")
+        self.taught_answer(taught_id)  # BadInput if there is none
+        with Transaction(self._conn):
+            self._conn.execute(
+                "UPDATE taught SET answer = ?, updated_at = ? WHERE id = ?",
+                (_without_nul(answer), now_iso(), taught_id),
+            )
+        return self.taught_answer(taught_id)
 
     @_unsaved_when_disk_is_full
     def forget_taught(self, taught_id: int) -> TaughtAnswer:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import PurePath
 
 from gptchat.answer.prompt import NOT_COVERED
 from gptchat.answer.retriever import Hit
 from gptchat.answer.session import Answer
+from gptchat.answer.taught import taught_name
 from gptchat.control_chars import one_line, visible
+from gptchat.errors import BadInput
 from gptchat.log.store import (
     AppStore,
     Conversation,
@@ -81,9 +82,17 @@ def reading_line(answer: Answer) -> str | None:
 
 def taught_label(taught: TaughtAnswer, stale: bool = False) -> str:
     """How a given-back answer is named: "your answer of 5 Dec (taught #3)"."""
-    when = datetime.fromisoformat(taught.created_at)
-    label = f"your answer of {when.day} {when:%b} (taught #{taught.id})"
+    label = taught_name(taught)
     return f"{label}, possibly out of date: a passage it cites has changed" if stale else label
+
+
+def given_back_label(store: AppStore, taught_id: int) -> str:
+    """What an answer given back from a taught one is called in history: as when it was
+    given ("your answer of 5 Dec (taught #3)"), or "taught #3, since forgotten"."""
+    try:
+        return taught_name(store.taught_answer(taught_id))
+    except BadInput:
+        return f"taught #{taught_id}, since forgotten"
 
 
 def taught_lines(taught: TaughtAnswer) -> list[str]:
@@ -111,19 +120,20 @@ def sources_lines(answer: Answer) -> list[str]:
     ]
 
 
-def _hit_json(hit: Hit, number: int | None) -> dict:
+def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
+    """A retrieved passage (or a taught answer's source, as it was when taught) for --json."""
+    lines = (source.line_start, source.line_end, source.page) if isinstance(source, Hit) else ()
     return {
         "number": number,
-        "path": hit.path,
-        "location": hit.location,
-        "heading": hit.heading,
-        "line_start": hit.line_start,
-        "line_end": hit.line_end,
-        "page": hit.page,
-        "score": round(hit.score, 6),
-        "similarity": None if hit.similarity is None else round(hit.similarity, 4),
-        "chunk_ids": list(hit.chunk_ids),
-        "text": hit.text,
+        "path": source.path,
+        "location": source.location,
+        "heading": source.heading,
+        **dict(zip(("line_start", "line_end", "page"), lines, strict=False)),
+        "score": round(source.score, 6),
+        "similarity": None if source.similarity is None else round(source.similarity, 4),
+        "chunk_ids": list(source.chunk_ids),
+        "text": source.text,
+        "taught": source.taught_id,
     }
 
 
@@ -140,8 +150,13 @@ def answer_json(answer: Answer) -> dict:
         "relevant": answer.relevant,
         "far": answer.far,
         "taught": answer.taught.id if answer.taught else None,
+        "given_back": taught_label(answer.taught, answer.stale) if answer.taught else None,
         "stale": answer.stale,
-        "sources": [_hit_json(hit, answer.source_number(hit)) for hit in answer.hits],
+        "sources": (
+            [_source_json(source, source.source_number) for source in answer.taught.sources]
+            if answer.taught
+            else [_source_json(hit, answer.source_number(hit)) for hit in answer.hits]
+        ),
         "cited": sorted(answer.attribution.cited) if answer.attribution else [],
         "timings": answer.timings,
     }
@@ -193,7 +208,11 @@ def conversation_lines(store: AppStore, conversation_id: int) -> list[str]:
             lines.append(f"> {message.content}")
             continue
         status = "" if message.status == "complete" else f" [{message.status}]"
-        given_back = f" [your taught answer #{message.taught_id}]" if message.taught_id else ""
+        given_back = (
+            f" [given back: {given_back_label(store, message.taught_id)}]"
+            if message.taught_id
+            else ""
+        )
         lines.append(f"{message.content}{status}{given_back}")
         lines.extend("  " + _source_line(source) for source in turn.sources)
         if turn.feedback is not None:

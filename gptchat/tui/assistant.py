@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from gptchat.answer.open_session import OpenSession, open_chat_session
 from gptchat.answer.session import Answer
 from gptchat.answer.summarize import Summarizer, sections_of
+from gptchat.control_chars import one_line
 from gptchat.errors import BadInput
 from gptchat.index.catalog import IndexOptions, run_index
 from gptchat.index.document_index import DocumentIndex
@@ -20,6 +21,7 @@ from gptchat.log.store import (
     Feedback,
     Message,
     StoredSource,
+    TaughtAnswer,
 )
 from gptchat.model.generator import DecodeOptions
 from gptchat.model.loading import ModelOptions, load_generator
@@ -31,7 +33,7 @@ from gptchat.model.versions import (
     version_target,
 )
 from gptchat.progress import Progress
-from gptchat.render.answers import conversation_markdown, taught_lines
+from gptchat.render.answers import conversation_markdown, given_back_label, taught_lines
 from gptchat.render.indexes import report_lines
 from gptchat.render.models import versions_table
 from gptchat.safe_files import make_folder, write_replacing
@@ -289,13 +291,26 @@ class Assistant:
             return ["Nothing taught yet: correct an answer (e), or rate it +1."]
         return [line for item in everything for line in taught_lines(item)]
 
+    def given_back_label(self, taught_id: int) -> str:
+        """What an answer given back from taught answer `taught_id` is called."""
+        return given_back_label(self.store, taught_id)
+
+    def taught_answer(self, argument: str) -> TaughtAnswer:
+        """The taught answer an argument names ("3", "#3"); BadInput if none."""
+        number = argument.strip().removeprefix("#")
+        if not number.isdigit():
+            raise BadInput("say which: /taught edit N or /taught forget N (N from /taught)")
+        return self.store.taught_answer(int(number))
+
     def forget_taught(self, argument: str) -> str:
         """`/taught forget N`; returns what was forgotten."""
-        number = argument.removeprefix("forget").strip().removeprefix("#")
-        if not number.isdigit():
-            raise BadInput("say which to forget: /taught forget N (N from /taught)")
-        forgotten = self.store.forget_taught(int(number))
+        forgotten = self.store.forget_taught(self.taught_answer(argument.removeprefix("forget")).id)
         return f"Forgotten: #{forgotten.id} {forgotten.question}"
+
+    def edit_taught(self, taught_id: int, answer: str) -> str:
+        """Make taught answer `taught_id` say `answer`; returns what is taught now."""
+        edited = self.store.edit_taught(taught_id, answer)
+        return f"Taught #{edited.id} now says: {one_line(edited.answer)}"
 
     def delete(self, conversation_id: int) -> None:
         self.store.delete_conversation(conversation_id)

@@ -219,7 +219,7 @@ class ChatLog(VerticalScroll):
             # A command's output has no prompt; an answer always has one.
             heading = "answer" if message.prompt is not None else reply_heading(question)
             if message.taught_id is not None:
-                heading = f"your taught answer #{message.taught_id}"
+                heading = self.assistant.given_back_label(message.taught_id)
             view = await self.add_answer(AnswerView(heading, message.content, message.id))
             await view.finish(message.status, self.assistant.sources(message.id), roots=roots)
             view.show_feedback(self.assistant.feedback(message.id))

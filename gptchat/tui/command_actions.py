@@ -13,6 +13,7 @@ from textual.widgets import ProgressBar
 
 from gptchat.log.store import StoredSource
 from gptchat.tui.chat_log import AnswerView
+from gptchat.tui.dialogs import TextDialog
 from gptchat.tui.slash_commands import SlashCommand, help_lines
 from gptchat.workspace import guide_path
 
@@ -112,7 +113,10 @@ class CommandActions(App[None]):
                 await self.log_view.show_note("\n".join(self.assistant.taught()))
                 return
             try:
-                self.notify(self.assistant.forget_taught(command.argument))
+                if command.argument.startswith("edit"):
+                    self.edit_taught(command.argument)
+                else:
+                    self.notify(self.assistant.forget_taught(command.argument))
             except Exception as error:
                 self.notify_error(error)
         elif command.name == "index":
@@ -235,3 +239,17 @@ class CommandActions(App[None]):
             return
         self.call_from_thread(self.notify, f"Now answering with {name}.")
         self.call_from_thread(self.model_ready)
+
+    def edit_taught(self, argument: str) -> None:
+        """`/taught edit N`: the taught answer in the editor; saved, it is what is taught."""
+        taught = self.assistant.taught_answer(argument.removeprefix("edit"))
+
+        def edited(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self.notify(self.assistant.edit_taught(taught.id, text))
+            except Exception as error:
+                self.notify_error(error)
+
+        self.push_screen(TextDialog(f"Taught answer #{taught.id}", taught.answer), edited)

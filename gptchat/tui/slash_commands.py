@@ -16,7 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("", "start a new conversation"),
     "export": ("[FILE]", "write this conversation as Markdown"),
     "find": ("[TEXT]", "list only the conversations that mention TEXT (none: all)"),
-    "taught": ("[forget N]", "what you taught (given back when asked again); forget N stops it"),
+    "taught": (
+        "[edit N|forget N]",
+        "what you taught (given back when asked again); edit N changes it, forget N stops it",
+    ),
     "help": ("", "list these commands and keys"),
 }
 # The keys, for /help: the footer shows only those of the focused widget.
