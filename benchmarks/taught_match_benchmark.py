@@ -23,10 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from gptchat.answer.attribution import meaningful_words  # noqa: E402
 from gptchat.answer.citations import normalize_answer  # noqa: E402
-from gptchat.answer.taught import TaughtAnswers  # noqa: E402
 from gptchat.index.embedder import Embedder  # noqa: E402
-from gptchat.log.store import AppStore  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
 THRESHOLDS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97)
@@ -170,40 +165,6 @@ def measure(name: str, rows: list[dict], embedder: Embedder) -> dict:
     return result
 
 
-def cost_at(count: int, rows: list[dict], embedder: Embedder) -> dict:
-    """Milliseconds gptchat's matcher takes a question with `count` things taught (the
-    squad-dev questions, repeated with a number to reach `count`): one that was taught, one
-    that was not. The first question pays for grouping the taught questions by wording."""
-    with tempfile.TemporaryDirectory() as scratch:
-        store = AppStore(Path(scratch) / "gptchat.db")
-        now = "2026-12-07T00:00:00+00:00"
-        taught = [f"{rows[i % len(rows)]['question']} ({i})" for i in range(count)]
-        with store._conn:
-            store._conn.executemany(
-                "INSERT INTO taught(index_name, question, answer, sources, created_at,"
-                " updated_at) VALUES ('default', ?, 'an answer', '[]', ?, ?)",
-                [(q, now, now) for q in taught],
-            )
-        matcher = TaughtAnswers(store, embedder.encode, "default")
-        started = time.perf_counter()
-        matcher.match(rows[0]["question"])
-        first = (time.perf_counter() - started) * 1000
-        timings = {}
-        for kind, question in (("taught", taught[7]), ("not taught", "Who painted the ceiling?")):
-            runs = []
-            for _ in range(20):
-                started = time.perf_counter()
-                matcher.match(question)
-                runs.append((time.perf_counter() - started) * 1000)
-            timings[kind] = round(statistics.median(runs), 2)
-        store.close()
-    print(
-        f"matching at {count} taught: first question {first:.0f} ms, then a taught one "
-        f"{timings['taught']} ms, another {timings['not taught']} ms (median of 20)"
-    )
-    return {"first ms": round(first, 1), **{f"{k} ms": v for k, v in timings.items()}}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=int, default=1000, help="squad-dev questions to use")
@@ -212,7 +173,6 @@ def main() -> None:
     results = {
         "squad-dev": measure("squad-dev", questions("squad-dev", args.squad), embedder),
         "claude-docs": measure("claude-docs", questions("claude-docs", None), embedder),
-        "cost at 10,000 taught": cost_at(10_000, questions("squad-dev", None), embedder),
     }
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)

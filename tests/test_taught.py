@@ -51,7 +51,12 @@ def test_a_correction_is_given_back_when_asked_again_in_other_words(
     assert taught.question == QUESTION and taught.answer == CORRECTION
     assert any(Path(s.path).name == "tea.txt" for s in taught.sources if s.path)
     no_generation(session, monkeypatch)
-    for asked in (QUESTION, "green tea: how long is it steeped?", "How LONG is green tea steeped"):
+    for asked in (
+        QUESTION,
+        "green tea: how long is it steeped?",
+        "How LONG is green tea steeped",
+        "Could you please tell me how long green tea is steeped?",
+    ):
         again = answered(session, asked)
         assert again.taught == taught and again.text == CORRECTION
         assert again.status == "complete" and not again.stale

@@ -37,9 +37,14 @@ RETRIEVAL_TAUGHT = 5  # taught questions whose passages one search ranks, the ne
 HELD_SHARE = 0.5
 
 
+# Words of asking, not of what is asked ("Could you tell me: …", "What's …" without its
+# apostrophe): a question said with or without them is the same question.
+_ASKING_WORDS = frozenset("please kindly tell me whats wheres whos hows whens whys".split())
+
+
 def wording(question: str) -> frozenset[str]:
-    """A question's content words, order and stop words aside."""
-    return frozenset(meaningful_words(question))
+    """A question's content words, order, stop words and words of asking aside."""
+    return frozenset(w for w in meaningful_words(question) if w not in _ASKING_WORDS)
 
 
 @dataclass(frozen=True)
@@ -103,12 +108,20 @@ class TaughtAnswers:
     """The taught questions of one index as a matrix of unit vectors (kept in gptchat.db,
     made once each), compared with every new question in one product."""
 
-    def __init__(self, store: AppStore, embedder: Embedder, index: DocumentIndex, name: str):
+    def __init__(
+        self,
+        store: AppStore,
+        embedder: Embedder,
+        index: DocumentIndex,
+        name: str,
+        retrieval_cosine: float = RETRIEVAL_COSINE,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.index = index
         self.index_name = name  # taught on another index, an answer cites other passages
-        self._state: tuple[int, int, str] | None = None  # the store's taught_state, when read
+        self.retrieval_cosine = retrieval_cosine
+        self._state: int | None = None  # the store's taught_state, when last read
         self._ids: list[int] = []
         self._wordings: list[frozenset[str]] = []
         self._vectors = np.zeros((0, 0), dtype=np.float32)
@@ -141,7 +154,7 @@ class TaughtAnswers:
         if not self._ids:
             return []
         similarities = self._vectors @ vector
-        near = np.flatnonzero(similarities >= RETRIEVAL_COSINE)
+        near = np.flatnonzero(similarities >= self.retrieval_cosine)
         ranked: dict[int, float] = {}
         for position in near[np.argsort(-similarities[near])][:RETRIEVAL_TAUGHT]:
             for chunk_id in self._chunks(self._ids[position]):
@@ -180,7 +193,7 @@ class TaughtAnswers:
         ]
         self._vectors = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         self._passages.clear()  # an edited answer may cite other passages
-        self._state = self.store.taught_state()  # after the vectors were written
+        self._state = state
 
 
 def _adds_little(taught: frozenset[str], asked: frozenset[str]) -> bool:

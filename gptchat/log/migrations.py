@@ -182,3 +182,17 @@ def m009_taught_question_vectors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE taught ADD COLUMN vector_model TEXT")
     # A source that was the user's own taught answer, not a passage of the documents.
     db.execute("ALTER TABLE retrievals ADD COLUMN taught_id INTEGER")
+
+
+@app_migrations()
+def m010_taught_version(db: sqlite3.Connection) -> None:
+    # A number that changes whenever what is taught changes (taught, edited, forgotten), so
+    # every question can ask "anything new?" in one row read instead of scanning the table.
+    db.execute("CREATE TABLE taught_version (number INTEGER NOT NULL)")
+    db.execute("INSERT INTO taught_version(number) VALUES (0)")
+    for event in ("INSERT", "UPDATE OF question, answer, sources, index_name", "DELETE"):
+        name = event.split()[0].lower()
+        db.execute(
+            f"CREATE TRIGGER taught_{name}_counted AFTER {event} ON taught"
+            " BEGIN UPDATE taught_version SET number = number + 1; END"
+        )
