@@ -287,3 +287,18 @@ def test_ask_gives_it_back_with_its_sources(
     assert result["answer"] == CORRECTION and result["taught"] == 1
     assert result["given_back"].startswith("your answer of")
     assert any(source["path"].endswith("tea.txt") for source in result["sources"])
+
+
+def test_what_is_taught_is_versioned(store: AppStore) -> None:
+    """Matching rereads the taught questions only when something was taught, edited or
+    forgotten; keeping their embeddings is no change."""
+    states = [store.taught_state()]
+    taught_directly(store, QUESTION, CORRECTION)
+    states.append(store.taught_state())
+    store.set_taught_vectors("placed", [(1, np.ones(2, dtype=np.float32).tobytes())])
+    assert store.taught_state() == states[-1]
+    store.edit_taught(1, "Three minutes.")
+    states.append(store.taught_state())
+    store.forget_taught(1)
+    states.append(store.taught_state())
+    assert len(set(states)) == len(states)
