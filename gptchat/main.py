@@ -18,10 +18,12 @@ import click
 
 from gptchat.cli.indexing import open_default_index
 from gptchat.cli.main import cli
-from gptchat.cli.options import index_option, k_option, model_options
+from gptchat.cli.options import WholeNumber, index_option, k_option, model_options, status
 from gptchat.cli.output import echo, echo_json, show_warnings
 from gptchat.errors import GptchatError, os_error_text
 from gptchat.model.loading import ModelOptions
+from gptchat.serve.run import API_KEY_ENV, serve_http, serve_mcp
+from gptchat.serve.service import ServedIndex
 from gptchat.workspace import Workspace
 
 
@@ -58,7 +60,62 @@ def chat(
         assistant.close()
 
 
+@click.command()
+@index_option
+@k_option
+@model_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=WholeNumber(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--api-key",
+    envvar=API_KEY_ENV,
+    help=f"A key every request must carry (Authorization: Bearer KEY); needed with a --host"
+    f" other machines reach. Default: ${API_KEY_ENV}.",
+)
+@click.pass_obj
+def serve(
+    workspace: Workspace,
+    index_name: str,
+    k: int,
+    model_path: Path | None,
+    int8: bool,
+    host: str,
+    port: int,
+    api_key: str | None,
+) -> None:
+    """An OpenAI-compatible API over an index, for other programs: chat completions
+    (streamed or not, with sources), /v1/models, /v1/search and /v1/feedback.
+
+    \b
+    Examples:
+      gptchat serve
+      gptchat serve --index notes --port 9000
+      GPTCHAT_API_KEY=s3cret gptchat serve --host 0.0.0.0
+    """
+    served = ServedIndex(workspace, index_name, ModelOptions(model_path, int8), k)
+    serve_http(served, host, port, api_key, status)
+
+
+@click.command()
+@index_option
+@k_option
+@model_options
+@click.pass_obj
+def mcp(workspace: Workspace, index_name: str, k: int, model_path: Path | None, int8: bool) -> None:
+    """An MCP server on stdin/stdout with the tools `search` and `ask` over an index, for
+    agents.
+
+    \b
+    Examples:
+      gptchat mcp
+      gptchat --home ~/notes mcp --index notes
+    """
+    serve_mcp(ServedIndex(workspace, index_name, ModelOptions(model_path, int8), k), status)
+
+
 cli.add_command(chat)
+cli.add_command(serve)
+cli.add_command(mcp)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The package layering, read from the source: each package imports only those below it, no
-module imports itself in a circle, and the two faces share a floor without importing each
+module imports itself in a circle, and the faces share a floor without importing each
 other."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import gptchat
 PACKAGE = Path(gptchat.__file__).parent
 
 # Lowest first. A package imports those of a lower rank only: one of the same rank never
-# (the two faces, cli and tui, are side by side above the rendering they share).
+# (the faces, cli, tui and serve, are side by side above the rendering they share).
 RANKS: dict[str, int] = {
     "base": 0,  # gptchat/*.py: errors, workspace, sqlite, progress, safe_files, control_chars
     "ingest": 1,
@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "render": 6,
     "cli": 7,
     "tui": 7,
+    "serve": 7,
     "entry": 8,  # gptchat/main.py and __main__.py: the command, both faces put together
 }
 ENTRY_MODULES = {"gptchat.main", "gptchat.__main__"}

@@ -29,14 +29,13 @@ from gptchat.model.generator import DecodeOptions
 from gptchat.model.loading import ModelOptions, load_generator
 from gptchat.render.answers import (
     answer_json,
+    closing_lines,
     conversation_json,
     conversation_lines,
     conversation_markdown,
     conversations_json,
     conversations_table,
-    final_label,
     reading_line,
-    sources_lines,
     taught_lines,
 )
 from gptchat.render.indexes import forget_lines
@@ -276,11 +275,9 @@ def ask(
             echo_json(answer_json(answer))
         else:
             echo("\n")
-            if answer.text != answer.raw_text:
-                # The streamed text was the model's; this one ends whole, citations checked,
-                # or is the source's sentence that holds the model's short answer.
-                echo(f"{final_label(answer)}: {answer.text}\n")
-            for line in sources_lines(answer):
+            # The streamed text was the model's; the checked one ends whole, citations
+            # checked, or is the source's sentence that holds the model's short answer.
+            for line in closing_lines(answer):
                 echo(line)
     finally:
         opened.close()

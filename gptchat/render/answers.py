@@ -120,6 +120,16 @@ def sources_lines(answer: Answer) -> list[str]:
     ]
 
 
+def closing_lines(answer: Answer) -> list[str]:
+    """What follows a streamed answer: its checked text, where that differs from what
+    streamed, then the numbered sources."""
+    checked = answer.text != answer.raw_text
+    return [
+        *([f"{final_label(answer)}: {answer.text}", ""] if checked else []),
+        *sources_lines(answer),
+    ]
+
+
 def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
     """A retrieved passage (or a taught answer's source, as it was when taught) for --json."""
     lines = (source.line_start, source.line_end, source.page) if isinstance(source, Hit) else ()
@@ -135,6 +145,11 @@ def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
         "text": source.text,
         "taught": source.taught_id,
     }
+
+
+def passages_json(hits: list[Hit]) -> list[dict]:
+    """A search's passages, numbered by rank, as `--json` writes sources."""
+    return [_source_json(hit, rank) for rank, hit in enumerate(hits, start=1)]
 
 
 def answer_json(answer: Answer) -> dict:
