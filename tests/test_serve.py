@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -329,3 +331,32 @@ def test_an_mcp_agent_searches_and_asks(indexed: Path, workspace: Workspace, tin
     assert refused.is_error and "the question is empty" in refused.content[0].text
     with AppStore.reading(workspace.app_db_path) as store:
         assert len(store.conversations()) == 1  # the answer is in the user's history
+
+
+def test_the_serve_command_starts_answers_and_stops(
+    indexed: Path, workspace: Workspace, tiny_model_dir: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "gptchat", "serve", "--model", str(tiny_model_dir)]
+    env = {**os.environ, HOME_ENV: str(workspace.root)}
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="-", max_retries=0)
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline
+            try:
+                models = client.models.list().data
+                break
+            except openai.APIConnectionError:
+                time.sleep(0.2)
+        assert [m.id for m in models if m.model_extra["served"]] == [tiny_model_dir.name]
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = process.communicate(timeout=30)
+    assert (
+        f"Serving index 'default' with {tiny_model_dir.name} at http://127.0.0.1:{port}/v1" in err
+    )
+    assert process.returncode == 0

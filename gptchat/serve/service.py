@@ -79,7 +79,6 @@ class DocumentService:
         workspace, index_name = served.workspace, served.index_name
         self.workspace = workspace
         self.index_name = index_name
-        self._model_path = served.model.path
         self._answering: OpenSession = open_chat_session(
             workspace, index_name, served.model, served.k, report
         )
@@ -95,6 +94,9 @@ class DocumentService:
                     opened.close()
             raise
         self._lookup_index, self._lookup_store = index, store
+        # Fixed at start: `models use` while it runs changes the next start, not this one.
+        choice = None if served.model.path else active_choice(workspace, store)
+        self._served_id = self.model_name if choice is None else _choice_id(choice)
         embedder = self._answering.session.retriever.embedder
         self._retriever = Retriever(index, embedder)
         self._retriever.taught = TaughtAnswers(store, embedder, index, index_name)
@@ -117,8 +119,6 @@ class DocumentService:
         """The base model, the starter, the user's versions, and which one answers here."""
         with self._lookup_lock:
             store = self._lookup_store
-            served = None if self._model_path else active_choice(self.workspace, store)
-            served_id = self.model_name if served is None else _choice_id(served)
             entries = [ServedModel("base", default_choice(starter=False).name, False)]
             starter = default_choice(starter=True)
             if starter.starter:
@@ -129,12 +129,9 @@ class DocumentService:
                 except BadInput as exc:  # listed as it is: a client sees why it cannot be used
                     name = f"v{version.id} (cannot be loaded: {exc})"
                 entries.append(ServedModel(f"v{version.id}", name, False))
-        entries = [
-            ServedModel(e.id, e.name, e.id == served_id and e.name == self.model_name)
-            for e in entries
-        ]
+        entries = [ServedModel(e.id, e.name, e.id == self._served_id) for e in entries]
         if not any(entry.served for entry in entries):  # a folder given with --model
-            entries.append(ServedModel(served_id, self.model_name, True))
+            entries.append(ServedModel(self._served_id, self.model_name, True))
         return entries
 
     # -- answers, searches, feedback -------------------------------------------------------
