@@ -54,10 +54,14 @@ def serve_http(
             f" http://{shown}:{port}/v1{' (API key required)' if api_key else ''};"
             " Ctrl-C stops."
         )
+        # No lifespan events: nothing to start per app, and a Ctrl-C then stops it quietly.
         config = uvicorn.Config(
-            create_app(service, api_key), host=host, port=port, log_level="warning"
+            create_app(service, api_key), host=host, port=port, log_level="warning", lifespan="off"
         )
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        except KeyboardInterrupt:  # uvicorn stops gracefully, then passes the Ctrl-C on
+            report("Stopped; every answer given is logged.")
     finally:
         service.close()
 
