@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.citations import strip_citations
 from gptchat.answer.retriever import Hit
 from gptchat.errors import BadInput
 from gptchat.eval.evaluate import (
@@ -16,7 +17,7 @@ from gptchat.eval.evaluate import (
     retrieval_scorable,
     summarize,
 )
-from gptchat.eval.metrics import rouge_l_recall
+from gptchat.eval.metrics import contains_answer, rouge_l_recall
 from gptchat.eval.qa_set import QAItem, load_qa_set, supports
 from gptchat.log.store import AppStore
 from tests.conftest import run_cli
@@ -154,6 +155,8 @@ def test_summary_metrics_by_hand() -> None:
             status="complete",
             exact_match=1.0,
             token_f1=1.0,
+            contains_gold=True,
+            answer_words=1,
             citations=[True],
         ),
         QuestionResult(
@@ -164,6 +167,8 @@ def test_summary_metrics_by_hand() -> None:
             status="complete",
             exact_match=0.0,
             token_f1=0.5,
+            contains_gold=True,  # right, but in 12 words where the gold has 1
+            answer_words=12,
             citations=[False, True],
             quoted=True,  # the model's span scored 0.25 before its sentence was quoted
             model_score=0.25,
@@ -176,6 +181,8 @@ def test_summary_metrics_by_hand() -> None:
             status="no_answer",
             exact_match=0.0,
             token_f1=0.0,
+            contains_gold=False,
+            answer_words=1,
         ),
     ]
     metrics = summarize(results)
@@ -184,6 +191,8 @@ def test_summary_metrics_by_hand() -> None:
     assert metrics["mrr@10"] == pytest.approx((1 + 1 / 4) / 3)
     assert metrics["exact_match"] == pytest.approx(1 / 3)
     assert metrics["token_f1"] == pytest.approx(0.5)
+    assert metrics["contains_gold"] == pytest.approx(2 / 3)
+    assert metrics["answer_words_p50"] == 1 and 1 < metrics["answer_words_p95"] <= 12
     # Only one result says what the model's own words scored; the others do not count.
     assert metrics["model_token_f1"] == pytest.approx(0.25)
     assert "model_rouge_l_recall" not in metrics
@@ -241,8 +250,13 @@ def test_eval_with_answers_and_history(
     )
     assert code == 0
     report = json.loads(out)
-    assert {"token_f1", "exact_match", "answers_with_citation"} <= report["metrics"].keys()
+    metrics = {"token_f1", "exact_match", "contains_gold", "answer_words_p50"}
+    assert metrics <= report["metrics"].keys()
     assert all(q["answer"] is not None for q in report["questions"])
+    for question in report["questions"]:  # the random model's words, judged as they are
+        gold = contains_answer(question["answer"], question["answers"])
+        assert question["contains_gold"] == gold
+        assert question["answer_words"] == len(strip_citations(question["answer"]).split())
     code, history, _ = run_cli(monkeypatch, capsys, "eval", "--history")
     assert code == 0 and "| 1 |" in history and tiny_model_dir.name in history
     code, listed, _ = run_cli(monkeypatch, capsys, "history")

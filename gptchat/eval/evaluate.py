@@ -6,10 +6,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gptchat.answer.citations import cited_numbers
+from gptchat.answer.citations import cited_numbers, strip_citations
 from gptchat.answer.retriever import Hit, Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.eval.metrics import (
+    contains_answer,
     exact_match,
     first_relevant_rank,
     hit_at,
@@ -36,6 +37,9 @@ class QuestionResult:
     status: str | None = None
     exact_match: float | None = None
     token_f1: float | None = None
+    # A verbose right answer and a terse wrong one are told apart by these two.
+    contains_gold: bool | None = None  # holds a gold answer (SQuAD normalisation)
+    answer_words: int | None = None  # its words, citations aside
     rouge_l: float | None = None
     citations: list[bool] = field(default_factory=list)  # per cited source: is it gold?
     model_cited: bool = False  # the model wrote a citation itself, before they were checked
@@ -83,7 +87,9 @@ def evaluate_question(
     else:
         result.exact_match = exact_match(answer.text, item.answers)
         result.token_f1 = token_f1(answer.text, item.answers)
+        result.contains_gold = contains_answer(answer.text, item.answers)
         result.model_score = token_f1(answer.raw_text, item.answers)
+    result.answer_words = len(strip_citations(answer.text).split())
     cited = cited_numbers(answer.text)
     result.model_cited = bool(cited_numbers(answer.raw_text))
     result.citations = [
@@ -139,6 +145,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     if short:
         metrics["exact_match"] = statistics.mean(r.exact_match for r in short)
         metrics["token_f1"] = statistics.mean(r.token_f1 for r in short)
+        metrics["contains_gold"] = statistics.mean(bool(r.contains_gold) for r in short)
     if long:
         metrics["rouge_l_recall"] = statistics.mean(r.rouge_l for r in long)
     for name, part in (("model_token_f1", short), ("model_rouge_l_recall", long)):
@@ -156,6 +163,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     if cited:
         metrics["cited_sources_gold"] = statistics.mean(cited)
     metrics.update(_spread("first_token_ms", [r.first_token_ms for r in answered]))
+    metrics.update(_spread("answer_words", [r.answer_words for r in answered]))
     metrics.update(_spread("answer_tokens", [r.answer_tokens for r in answered]))
     metrics.update(_spread("answer_ms", [r.answer_ms for r in answered]))
     metrics.update(_spread("decode_tok_s", [r.decode_tokens_per_s for r in answered]))
@@ -175,5 +183,10 @@ def _spread(name: str, values: list[float | None]) -> dict[str, float]:
     present = [v for v in values if v]
     if not present:
         return {}
-    p95 = statistics.quantiles(present, n=20)[18] if len(present) > 1 else present[0]
+    # Inclusive: with few questions the default method put p95 above the largest value.
+    p95 = (
+        statistics.quantiles(present, n=20, method="inclusive")[18]
+        if len(present) > 1
+        else present[0]
+    )
     return {f"{name}_p50": statistics.median(present), f"{name}_p95": p95}
