@@ -2,8 +2,9 @@
 
     python benchmarks/answer_benchmark.py [--squad 80] [--claude 30] [--refusal 20]
 
-Default settings throughout (hybrid retrieval, k=3, the prompt budget, greedy decoding, the
-answer cap), answers checked for citations as the app shows them. Measured on data the
+Default settings throughout (hybrid retrieval and the shipped reranker, k=3, the prompt
+budget, greedy decoding, the answer cap), answers checked for citations as the app shows them;
+`--no-rerank` measures retrieval without the reranker. Measured on data the
 starter never trained on:
 - squad: questions of the held-out squad-dev articles (gptchat.model.starter.HELD_OUT_ARTICLES),
   over an index of those articles: token F1, EM, citations, "not covered" rate, speed;
@@ -31,11 +32,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gptchat.answer.quoting import MAX_ANSWER_WORDS, quotable, source_sentences  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
+from gptchat.answer.reranker import bundled_reranker  # noqa: E402
 from gptchat.answer.retriever import Retrieval, Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.eval.evaluate import evaluate  # noqa: E402
@@ -74,12 +78,12 @@ class OtherDocumentsRetriever(Retriever):
     """Retrieval that hides the gold article: the question is shown only other documents."""
 
     def __init__(self, base: Retriever, items: dict[str, QAItem]) -> None:
-        super().__init__(base.index, base.embedder, base.settings)
+        super().__init__(base.index, base.embedder, base.settings, reranker=base.reranker)
         self.items = items
 
-    def retrieve(self, question: str, k: int = 3) -> Retrieval:
+    def retrieve(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
         item = self.items[question]
-        found = super().retrieve(question, 30)
+        found = super().retrieve(question, 30, vector)
         others = [h for h in found.hits if not from_gold_file(h, item) and not supports(h, item)]
         return replace(found, hits=others[:k])
 
@@ -207,6 +211,7 @@ def main() -> None:
     parser.add_argument("--models", default="base,starter,starter-int8", help="which to measure")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--candidate", type=Path, help="a rebuilt starter adapter folder")
+    parser.add_argument("--no-rerank", action="store_true", help="retrieval without the reranker")
     parser.add_argument("--candidate-refusal", help="its refusal rule: SIMILAR,CLOSE,DISTANT")
     args = parser.parse_args()
     wanted = args.models.split(",") + (["candidate"] if args.candidate else [])
@@ -242,7 +247,11 @@ def main() -> None:
     indexes = {
         name: open_searchable_index(workspace, name) for name in ("squad", "claude", "injected")
     }
-    retrievers = {name: Retriever(index, index_embedder(index)) for name, index in indexes.items()}
+    reranker = None if args.no_rerank else bundled_reranker()
+    retrievers = {
+        name: Retriever(index, index_embedder(index), reranker=reranker)
+        for name, index in indexes.items()
+    }
     results: dict[str, dict] = {}
     models = {"base": default_choice(starter=False), "starter": default_choice()}
     if args.candidate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gptchat.answer.reranker import bundled_reranker
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.index.catalog import index_embedder, open_searchable_index
@@ -51,5 +52,6 @@ def open_chat_session(
         if owns_store and store is not None:
             store.close()
         raise
-    session = ChatSession(Retriever(index, embedder), generator, store, index_name, k=k)
+    retriever = Retriever(index, embedder, reranker=bundled_reranker())
+    session = ChatSession(retriever, generator, store, index_name, k=k)
     return OpenSession(session, index, store, owns_store)

@@ -8,8 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
-from gptchat.answer.attribution import meaningful_words, share_found
-from gptchat.answer.citations import normalize_answer
+from gptchat.answer.attribution import meaningful_words
+from gptchat.answer.reranker import Reranker, passage_word_share
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
 from gptchat.index.store import ChunkRecord, Passage
@@ -71,10 +71,12 @@ class Retriever:
         embedder: Embedder,
         settings: RetrieverOptions | None = None,
         taught: TaughtRanking | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrieverOptions()
+        self.reranker = reranker
         # A third ranking fused with dense and keyword search: the passages the user's
         # corrections cited, for questions near the ones they were taught on.
         self.taught = taught
@@ -111,13 +113,29 @@ class Retriever:
         results: dict[str, Retrieval] = {}
         for mode in modes:
             ranked_at = time.perf_counter()
-            hits = self._hits(rankings[mode](), similarity, k)
+            if mode == "fused" and self.reranker is not None:
+                count = max(k, self.reranker.candidates)
+                candidates = self._hits(rankings[mode](), similarity, count)
+                hits = self._reranked(question, candidates, taught)[:k]
+            else:
+                hits = self._hits(rankings[mode](), similarity, k)
             share = question_word_share(question, hits)
             # A passage taught for a question this near answered it: it covers this one.
             relevant = settings.covers(best, share) or (mode == "fused" and bool(taught))
             seconds = searched + time.perf_counter() - ranked_at
             results[mode] = Retrieval(hits, relevant, seconds * 1000, best, share)
         return results
+
+    def _reranked(
+        self, question: str, hits: list[Hit], taught: list[tuple[int, float]]
+    ) -> list[Hit]:
+        """`hits` in the reranker's order; those holding a passage the user taught for a
+        question this near stay first, as fusion ranked them: the user said they answer it."""
+        assert self.reranker is not None
+        chunks = {chunk_id for chunk_id, _ in taught}
+        pinned = [hit for hit in hits if chunks.intersection(hit.chunk_ids)]
+        rest = [hit for hit in hits if not chunks.intersection(hit.chunk_ids)]
+        return pinned + [rest[i] for i in self.reranker.order(question, rest)]
 
     def _hits(
         self, ranked: list[tuple[int, float]], similarity: dict[int, float], k: int
@@ -142,10 +160,7 @@ def question_word_share(question: str, hits: list[Hit]) -> float:
     """The largest share of the question's content words that one hit (heading and text)
     holds; 0 for a question of stop words alone ("How are you?" says nothing of a topic)."""
     words = meaningful_words(question)
-    return max(
-        (share_found(words, set(normalize_answer(f"{h.heading} {h.text}").split())) for h in hits),
-        default=0.0,
-    )
+    return max((passage_word_share(words, h.heading, h.text) for h in hits), default=0.0)
 
 
 def fuse(rankings: list[list[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:

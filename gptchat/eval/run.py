@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gptchat.answer.reranker import bundled_reranker
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
 from gptchat.errors import BadInput
@@ -72,7 +73,7 @@ def run_eval(
             workspace.app_db_path if options.record_feedback else Path(scratch_dir) / "eval.db"
         ) as answers,
     ):
-        retriever = Retriever(index, index_embedder(index))
+        retriever = Retriever(index, index_embedder(index), reranker=bundled_reranker())
         session = None
         if not options.retrieval_only:
             generator = load_generator(options.model, report, workspace)

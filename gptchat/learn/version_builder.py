@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gptchat.answer.reranker import bundled_reranker
 from gptchat.answer.retriever import Retriever
 from gptchat.errors import BadInput, GptchatError
 from gptchat.eval.qa_set import load_qa_set
@@ -105,7 +106,7 @@ def _qa_examples(
         items = random.Random(options.config.seed).sample(items, options.max_examples)
     skipped = {f"unreadable row, {problem}": 1 for problem in qa_set.problems}
     with open_searchable_index(workspace, options.index_name) as index:
-        retriever = Retriever(index, index_embedder(index))
+        retriever = Retriever(index, index_embedder(index), reranker=bundled_reranker())
         # The model that will be trained: its chat template and tokenizer shape the prompts.
         model = load_generator(ModelOptions(options.base_model), hooks.report, workspace)
         hooks.progress.start(len(items), "Building prompts", "questions")

@@ -98,7 +98,9 @@ class DocumentService:
         choice = None if served.model.path else active_choice(workspace, store)
         self._served_id = self.model_name if choice is None else _choice_id(choice)
         embedder = self._answering.session.retriever.embedder
-        self._retriever = Retriever(index, embedder)
+        self._retriever = Retriever(
+            index, embedder, reranker=self._answering.session.retriever.reranker
+        )
         self._retriever.taught = TaughtAnswers(store, embedder, index, index_name)
         self._lookup_lock = threading.Lock()
         self._turn = asyncio.Lock()  # its waiters are woken in the order they came
