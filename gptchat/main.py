@@ -65,7 +65,9 @@ def chat(
 @k_option
 @model_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=WholeNumber(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--port", type=WholeNumber(1, 65535), default=8080, show_default=True, help="Port to listen on."
+)
 @click.option(
     "--api-key",
     envvar=API_KEY_ENV,
