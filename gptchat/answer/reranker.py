@@ -38,9 +38,7 @@ def rerank_features(question: str, candidates: list[Candidate]) -> list[tuple[fl
         (
             1.0 / rank,
             floor if candidate.similarity is None else candidate.similarity,
-            share_found(
-                words, set(normalize_answer(f"{candidate.heading} {candidate.text}").split())
-            ),
+            passage_word_share(words, candidate.heading, candidate.text),
         )
         for rank, candidate in enumerate(candidates, start=1)
     ]

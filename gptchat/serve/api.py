@@ -57,10 +57,7 @@ def create_app(service: DocumentService, api_key: str | None = None) -> FastAPI:
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: ChatRequest) -> dict | StreamingResponse:
         _check_model(service, request.model)
-        try:
-            question = request.question
-        except ValueError as exc:
-            raise ApiError(400, str(exc)) from exc
+        question = request.question  # a ValueError (not the user's turn) is a 400
         if request.conversation_id is not None:
             await service.check_conversation(request.conversation_id)
         reply = _Reply(service.model_name)
@@ -158,10 +155,10 @@ async def _stream_events(
 
 def _check_model(service: DocumentService, model: str) -> None:
     """The request must name the model this server runs (or `gptchat`, meaning it)."""
+    if model in (ANY_MODEL, service.served_id, service.model_name):
+        return  # the usual case, settled without reading the versions
     known = service.models()
     served = next(entry for entry in known if entry.served)
-    if model in (ANY_MODEL, served.id, served.name):
-        return
     if any(model in (entry.id, entry.name) for entry in known):
         raise ApiError(
             400,

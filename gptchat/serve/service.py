@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -25,6 +26,7 @@ from gptchat.workspace import Workspace
 # A question this long already fills most of the prompt's 1,024 tokens; refused before it
 # waits its turn, so a streamed answer never fails after its first byte for that reason.
 MAX_QUESTION_CHARS = 2000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,11 @@ class DocumentService:
         """The loaded model as logs name it: `SmolLM2-135M-Instruct+starter@v2`."""
         return self._answering.session.generator.name
 
+    @property
+    def served_id(self) -> str:
+        """The loaded model as `gptchat models use` names it: base, starter, vN (or a folder)."""
+        return self._served_id
+
     def models(self) -> list[ServedModel]:
         """The base model, the starter, the user's versions, and which one answers here."""
         with self._lookup_lock:
@@ -164,19 +171,11 @@ class DocumentService:
     async def search(self, query: str, k: int) -> Retrieval:
         """The passages that best answer `query`: retrieval alone, no model."""
         check_question(query)
-        return await anyio.to_thread.run_sync(self._search, query, k)
-
-    def _search(self, query: str, k: int) -> Retrieval:
-        with self._lookup_lock:
-            return self._retriever.retrieve(query, k)
+        return await self._lookup(lambda: self._retriever.retrieve(query, k))
 
     async def check_conversation(self, conversation_id: int) -> None:
         """BadInput unless the conversation exists: said before the question waits its turn."""
-        await anyio.to_thread.run_sync(self._check_conversation, conversation_id)
-
-    def _check_conversation(self, conversation_id: int) -> None:
-        with self._lookup_lock:
-            self._lookup_store.existing_conversation(conversation_id)
+        await self._lookup(lambda: self._lookup_store.existing_conversation(conversation_id))
 
     async def feedback(
         self,
@@ -186,17 +185,20 @@ class DocumentService:
         comment: str | None,
     ) -> Feedback:
         """Rate, correct or comment a logged answer, by the same rules as the app."""
-        return await anyio.to_thread.run_sync(
-            self._feedback, message_id, rating, correction, comment
-        )
-
-    def _feedback(
-        self, message_id: int, rating: int | None, correction: str | None, comment: str | None
-    ) -> Feedback:
-        with self._lookup_lock:
-            return self._lookup_store.set_feedback(
+        return await self._lookup(
+            lambda: self._lookup_store.set_feedback(
                 message_id, rating=rating, correction=correction, comment=comment
             )
+        )
+
+    async def _lookup(self, work: Callable[[], T]) -> T:
+        """`work` on the lookup connections: off the event loop, one at a time."""
+
+        def locked() -> T:
+            with self._lookup_lock:
+                return work()
+
+        return await anyio.to_thread.run_sync(locked)
 
 
 def check_question(question: str) -> None:
