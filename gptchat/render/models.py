@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from gptchat.learn.version_builder import FinetuneOutcome
 from gptchat.log.store import ModelVersion
-from gptchat.model.provision import DEFAULT_MODEL
+from gptchat.model.catalog import CATALOG, catalog_model
+from gptchat.model.provision import is_pulled
 from gptchat.model.starter import starter_provenance
-from gptchat.model.versions import STARTER_BASE
+from gptchat.model.versions import ModelChoice, catalog_root
 
 
 def _metric(metrics: dict, name: str) -> str:
@@ -21,18 +22,19 @@ def _scores(metrics: dict) -> str:
     return f"{f1} | {_metric(before, 'loss')} → {_metric(after, 'loss')}"
 
 
-def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
+def versions_table(versions: list[ModelVersion], root: ModelChoice) -> list[str]:
     """`gptchat models`: the base model, the starter, every version; the active one marked."""
 
     # With no version active, the root answers: the starter, or the base model without it.
-    answering = None if any(v.active for v in versions) else "starter" if starter_on else "base"
+    answering = None if any(v.active for v in versions) else "starter" if root.starter else "base"
+    model = catalog_model(root.generator)
     lines = [
         "| version | created | from | method | examples | F1 before → after | loss before → after"
         " |",
         "|---|---|---|---|---|---|---|",
-        f"| {'* ' if answering == 'base' else ''}base | - | {DEFAULT_MODEL} | - | - | - | - |",
+        f"| {'* ' if answering == 'base' else ''}base | - | {model.name} | - | - | - | - |",
     ]
-    starter = starter_provenance()
+    starter = starter_provenance(model.starter) if model.starter else None
     if starter is not None:
         training = starter.get("training", {})
         examples = training.get("data", {}).get("examples", "-")
@@ -41,7 +43,12 @@ def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
             f" squad-dev QA | lora | {examples} | {_scores(training.get('metrics', {}))} |"
         )
     for v in versions:
-        root_name = "starter" if v.base_model == STARTER_BASE else "base"
+        on_catalog = catalog_root(v.base_model)
+        root_name = (
+            f"{'starter' if on_catalog[0] else 'base'}, {on_catalog[1]}"
+            if on_catalog
+            else v.base_model
+        )
         parent = f"v{v.parent}" if v.parent else root_name
         lines.append(
             f"| {'* ' if v.active else ''}v{v.id} | {v.created_at[:16]} | {parent}, {v.source}"
@@ -51,6 +58,23 @@ def versions_table(versions: list[ModelVersion], starter_on: bool) -> list[str]:
         "* answers now. Switch with `gptchat models use N` (or `starter`, or `base`), or"
         " `models rollback`."
     )
+    return lines
+
+
+def catalog_table(generator: str) -> list[str]:
+    """`gptchat models`: the generators gptchat can fetch, which are here, which answers."""
+    lines = [
+        "| model | parameters | download | on disk | starter | licence | notes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model in CATALOG:
+        here = "fetched" if is_pulled(model) else f"`gptchat models pull {model.alias}`"
+        lines.append(
+            f"| {'* ' if model.name == generator else ''}{model.name} | {model.parameters}"
+            f" | {model.download_mb} MB | {model.disk_mb} MB, {here}"
+            f" | {'yes' if model.starter_available else 'no'} | {model.licence} | {model.note} |"
+        )
+    lines.append("* the base of what answers. Switch with `gptchat models use NAME`.")
     return lines
 
 

@@ -20,7 +20,13 @@ from gptchat.errors import BadInput
 from gptchat.index.catalog import open_searchable_index
 from gptchat.log.store import AppStore, Feedback
 from gptchat.model.loading import ModelOptions
-from gptchat.model.versions import ModelChoice, active_choice, choice_for, default_choice
+from gptchat.model.versions import (
+    ModelChoice,
+    active_choice,
+    active_generator,
+    choice_for,
+    default_choice,
+)
 from gptchat.workspace import Workspace
 
 # A question this long already fills most of the prompt's 1,024 tokens; refused before it
@@ -128,8 +134,9 @@ class DocumentService:
         """The base model, the starter, the user's versions, and which one answers here."""
         with self._lookup_lock:
             store = self._lookup_store
-            entries = [ServedModel("base", default_choice(starter=False).name, False)]
-            starter = default_choice(starter=True)
+            generator = active_generator(store)
+            entries = [ServedModel("base", default_choice(False, generator).name, False)]
+            starter = default_choice(True, generator)
             if starter.starter:
                 entries.append(ServedModel("starter", starter.name, False))
             for version in store.model_versions():

@@ -162,7 +162,7 @@ class Assistant:
     def model_versions(self) -> list[str]:
         """The `gptchat models` table."""
 
-        return versions_table(self.store.model_versions(), root_choice(self.store).starter)
+        return versions_table(self.store.model_versions(), root_choice(self.store))
 
     def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
         """`/model N`, `/model starter`, `/model base` or `/model PATH`; returns the name now

@@ -28,8 +28,8 @@ def starter_available() -> bool:
     return (STARTER_DIR / "adapter_model.safetensors").is_file()
 
 
-def starter_provenance() -> dict | None:
-    """The starter's version.json (how it was made, and its scores), if it is installed."""
-    if not starter_available():
+def starter_provenance(folder: Path = STARTER_DIR) -> dict | None:
+    """A starter's version.json (how it was made, and its scores), if it is installed."""
+    if not (folder / "adapter_model.safetensors").is_file():
         return None
-    return json.loads((STARTER_DIR / "version.json").read_text())
+    return json.loads((folder / "version.json").read_text())
