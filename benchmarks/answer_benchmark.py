@@ -15,9 +15,13 @@ starter never trained on:
   squad index), and squad questions shown only other articles' passages;
 - injection: 20 documents that each carry a planted instruction, and a question each.
 The starter is also measured with int8 Linear layers on squad, to choose the default.
+`--models` picks among base and starter (SmolLM2-135M-Instruct), qwen-base and qwen
+(Qwen2.5-Coder-0.5B-Instruct plain, and as shipped: with its starter adapter when it has one)
+and starter-int8; each catalog model is fetched on first use.
 The indexes live in the same scratch folder every run, so runs of the same code repeat.
 `--candidate DIR` measures a rebuilt starter adapter (scripts/build_starter.py) beside the
-shipped one, with its own refusal rule if `--candidate-refusal SIMILAR,CLOSE,DISTANT` is given.
+shipped one, on the catalog model `--candidate-base NAME` (default SmolLM2), with its own
+refusal rule if `--candidate-refusal SIMILAR,CLOSE,DISTANT` is given.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -52,8 +57,9 @@ from gptchat.index.catalog import (  # noqa: E402
     run_index,
 )
 from gptchat.log.store import AppStore  # noqa: E402
+from gptchat.model.catalog import DEFAULT_MODEL, QWEN_CODER, catalog_model  # noqa: E402
 from gptchat.model.generator import Generator  # noqa: E402
-from gptchat.model.provision import ensure_default_model  # noqa: E402
+from gptchat.model.loading import base_folder  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES, starter_available  # noqa: E402
 from gptchat.model.versions import default_choice  # noqa: E402
 from gptchat.workspace import Workspace  # noqa: E402
@@ -213,6 +219,9 @@ def main() -> None:
     parser.add_argument("--candidate", type=Path, help="a rebuilt starter adapter folder")
     parser.add_argument("--no-rerank", action="store_true", help="retrieval without the reranker")
     parser.add_argument("--candidate-refusal", help="its refusal rule: SIMILAR,CLOSE,DISTANT")
+    parser.add_argument(
+        "--candidate-base", default=DEFAULT_MODEL, help="the catalog model it was trained on"
+    )
     args = parser.parse_args()
     wanted = args.models.split(",") + (["candidate"] if args.candidate else [])
     if any(m.startswith("starter") for m in wanted) and not starter_available():
@@ -242,7 +251,6 @@ def main() -> None:
         args.refusal,
         lambda i: i.sources[0] in HELD_OUT_ARTICLES and i not in squad,
     )
-    base_model = ensure_default_model(print)
     store = AppStore(scratch / "answers.db")
     indexes = {
         name: open_searchable_index(workspace, name) for name in ("squad", "claude", "injected")
@@ -253,21 +261,34 @@ def main() -> None:
         for name, index in indexes.items()
     }
     results: dict[str, dict] = {}
-    models = {"base": default_choice(starter=False), "starter": default_choice()}
+    qwen = QWEN_CODER.name
+    models = {
+        "base": default_choice(starter=False),
+        "starter": default_choice(),
+        "qwen-base": default_choice(starter=False, generator=qwen),
+        "qwen": default_choice(generator=qwen),
+    }
     if args.candidate:
-        models["candidate"] = replace(models["starter"], adapters=(args.candidate.resolve(),))
+        under = default_choice(starter=False, generator=catalog_model(args.candidate_base).name)
+        models["candidate"] = replace(under, adapters=(args.candidate.resolve(),), starter=True)
     sets = {"squad": squad, "claude": claude, "absent": absent, "hidden": hidden}
     for label, choice in models.items():
         if label not in wanted:
             continue
         generator = Generator(
-            base_model, choice.name, adapters=choice.adapters, learned_refusal=choice.starter
+            base_folder(choice, print),
+            choice.name,
+            adapters=choice.adapters,
+            learned_refusal=choice.starter,
         )
         refusal = candidate_rule(args.candidate_refusal) if label == "candidate" else None
         results[label] = measure(label, generator, retrievers, store, sets, injected, refusal)
+        # ru_maxrss only grows: measured in order, a model's figure holds every earlier one's.
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        results[label]["process"] = {"peak_rss_mb": peak_mb}
     if "starter-int8" in wanted:
         generator = Generator(
-            base_model,
+            base_folder(models["starter"], print),
             "starter-int8",
             int8=True,
             adapters=models["starter"].adapters,
@@ -292,9 +313,13 @@ def candidate_rule(given: str | None) -> RefusalPenalty | None:
 def report(results: dict) -> None:
     def cell(label: str, part: str, name: str, digits: int = 3) -> str:
         value = results.get(label, {}).get(part, {}).get(name)
-        return "-" if value is None else f"{value:.{digits}f}"
+        if value is None:
+            return "-"
+        whole = name.endswith(("_ms_p50", "_ms_p95", "_mb", "words_p50"))
+        return f"{value:.0f}" if whole else f"{value:.{digits}f}"
 
     rows = [
+        ("squad held-out answer contains gold", "squad", "contains_gold"),
         ("squad held-out token F1", "squad", "token_f1"),
         ("  the model's own words, before quoting", "squad", "model_token_f1"),
         ("squad held-out exact match", "squad", "exact_match"),
@@ -304,9 +329,14 @@ def report(results: dict) -> None:
         ("citations to a supporting source", "squad", "cited_sources_gold"),
         ("'not covered' on answerable questions", "squad", "not_in_documents_rate"),
         ("  of them with the answer in the prompt", "squad", "refused_with_answer_shown"),
+        ("answer words p50", "squad", "answer_words_p50"),
         ("answer tokens p50", "squad", "answer_tokens_p50"),
         ("first token ms p50", "squad", "first_token_ms_p50"),
+        ("first token ms p95", "squad", "first_token_ms_p95"),
         ("answer ms p50", "squad", "answer_ms_p50"),
+        ("answer ms p95", "squad", "answer_ms_p95"),
+        ("claude-docs answer ms p50", "claude", "answer_ms_p50"),
+        ("process peak RSS MB after this model", "process", "peak_rss_mb"),
         ("claude-docs ROUGE-L recall", "claude", "rouge_l_recall"),
         ("  the model's own words, before quoting", "claude", "model_rouge_l_recall"),
         ("  best 80-word extract of the shown passages (oracle)", "claude", "extract_ceiling"),

@@ -1,21 +1,25 @@
-"""Generation speed of the default model on this machine: prefill, decode, time to first token.
+"""Generation speed of the catalog's models on this machine: prefill, decode, first token.
 
-    python benchmarks/generation_benchmark.py
+    python benchmarks/generation_benchmark.py [--models SmolLM2-135M-Instruct,qwen]
 
-A real RAG prompt of about 1,000 tokens (squad-dev passages retrieved for a question), fp32
-and int8 (dynamic quantisation of the Linear layers), three runs each after a warm-up.
+A real RAG prompt of about 1,000 tokens (squad-dev passages retrieved for a question), fp32,
+bf16 weights and int8 (dynamic quantisation of the Linear layers), three runs each after a
+warm-up, and the process's peak RSS after each.
 """
 
 from __future__ import annotations
 
+import argparse
+import resource
 import statistics
 import time
 from pathlib import Path
 
 from gptchat.answer.prompt import PromptOptions, build_prompt
 from gptchat.answer.retriever import Hit
+from gptchat.model.catalog import DEFAULT_MODEL, catalog_model
 from gptchat.model.generator import DecodeOptions, Generator
-from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.model.provision import ensure_model
 
 REPO = Path(__file__).resolve().parent.parent
 SQUAD_DOCS = REPO.parent / "shared" / "eval" / "squad-dev" / "docs"
@@ -53,24 +57,36 @@ def measure(generator: Generator, prompt: str, runs: int = 3) -> dict[str, float
 
 
 def main() -> None:
-    model_dir = ensure_default_model(print)
-    base = Generator(model_dir, name=DEFAULT_MODEL)
-    prompt = build_prompt(base, QUESTION, rag_hits(), [], PromptOptions(1000, 64))
-    print(f"prompt: {prompt.tokens} tokens, {len(prompt.sources)} sources; answers of 64 tokens")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=DEFAULT_MODEL, help="catalog names, comma-separated")
+    parser.add_argument("--precisions", default="fp32,bf16,int8", help="comma-separated")
+    args = parser.parse_args()
     print("| model | prompt tokens | time to first token | prefill tok/s | decode tok/s |")
     print("|---|---|---|---|---|")
-    loads = []
-    for label, int8 in (("fp32", False), ("int8 dynamic", True)):
-        generator = Generator(model_dir, name=DEFAULT_MODEL, int8=int8)
-        started = time.perf_counter()
-        generator.load()
-        loads.append(f"{label} {time.perf_counter() - started:.2f} s")
-        result = measure(generator, prompt.text)
-        print(
-            f"| {DEFAULT_MODEL} {label} | {result['prompt_tokens']} | {result['ttft_s']:.2f} s "
-            f"| {result['prefill_tok_s']:.0f} | {result['decode_tok_s']:.1f} |"
-        )
+    loads, peaks = [], []
+    for name in args.models.split(","):
+        model = catalog_model(name)
+        model_dir = ensure_model(model, print)
+        base = Generator(model_dir, name=model.name)
+        prompt = build_prompt(base, QUESTION, rag_hits(), [], PromptOptions(1000, 64))
+        for label in args.precisions.split(","):
+            generator = Generator(
+                model_dir, name=model.name, int8=label == "int8", bf16=label == "bf16"
+            )
+            started = time.perf_counter()
+            generator.load()
+            loads.append(f"{model.name} {label} {time.perf_counter() - started:.2f} s")
+            result = measure(generator, prompt.text)
+            print(
+                f"| {model.name} {label} | {result['prompt_tokens']} | {result['ttft_s']:.2f} s "
+                f"| {result['prefill_tok_s']:.0f} | {result['decode_tok_s']:.1f} |",
+                flush=True,
+            )
+            peaks.append(f"{label} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MB")
+            del generator
+    print("answers of 64 tokens; sources: paragraphs of squad-dev's normans.md")
     print(f"model load from the safetensors cache (libraries already imported): {', '.join(loads)}")
+    print(f"process peak RSS after each (it only grows): {', '.join(peaks)}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gptchat.log.store import AppStore
+from gptchat.model.catalog import CATALOG, CatalogModel
 from gptchat.model.loading import ModelOptions, load_generator
 from gptchat.model.provision import check_adapter_dir
 from gptchat.model.starter import HELD_OUT_ARTICLES, STARTER_DIR, starter_provenance
@@ -13,12 +16,17 @@ from gptchat.workspace import Workspace
 from tests.conftest import run_cli
 
 
-def test_the_starter_ships_small_with_how_it_was_made() -> None:
-    assert check_adapter_dir(STARTER_DIR) == STARTER_DIR
-    weights = STARTER_DIR / "adapter_model.safetensors"
+@pytest.mark.parametrize("model", [m for m in CATALOG if m.starter], ids=lambda m: m.alias)
+def test_each_starter_ships_small_with_how_it_was_made(model: CatalogModel) -> None:
+    if not model.starter_available:
+        pytest.skip(f"this install has no starter for {model.name}")
+    folder = model.starter
+    assert check_adapter_dir(folder) == folder
+    weights = folder / "adapter_model.safetensors"
     assert weights.stat().st_size < 20_000_000  # bf16 LoRA: a few MB
-    made = starter_provenance()
+    made = starter_provenance(folder)
     assert made is not None and made["command"].startswith("python scripts/build_starter.py")
+    assert made["base_model"].startswith(model.name)
     assert set(made["data"]["held_out_articles"]) == set(HELD_OUT_ARTICLES)
     assert not set(made["data"]["train_articles"]) & set(HELD_OUT_ARTICLES)
     assert {"seed", "k", "questions"} <= made["settings"].keys()

@@ -82,10 +82,12 @@ class Generator:
         int8: bool = False,
         adapters: tuple[Path, ...] = (),
         learned_refusal: bool = False,
+        bf16: bool = False,
     ) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name
         self.int8 = int8
+        self.bf16 = bf16 and not int8
         self.adapters = tuple(check_adapter_dir(adapter) for adapter in adapters)
         # Taught the "not covered" reply (the starter adapter is in its chain), so answers
         # weigh that reply against the sources; other models never learned it.
@@ -97,7 +99,8 @@ class Generator:
     # -- loading ----------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load tokenizer and weights (int8 Linear layers if asked); safe to call twice."""
+        """Load tokenizer and weights (int8 Linear layers, or bf16 weights, if asked); safe to
+        call twice."""
         with self._lock:
             if self._model is not None:
                 return
@@ -113,6 +116,8 @@ class Generator:
                     model = torch.ao.quantization.quantize_dynamic(
                         model, {torch.nn.Linear}, dtype=torch.qint8
                     )
+            elif self.bf16:
+                model = model.to(torch.bfloat16)
             self._tokenizer, self._model = tokenizer, model
 
     @property

@@ -26,7 +26,9 @@ from gptchat.log.store import (
 from gptchat.model.generator import DecodeOptions
 from gptchat.model.loading import ModelOptions, load_generator
 from gptchat.model.versions import (
+    GENERATOR_STATE,
     STARTER_STATE,
+    active_generator,
     choice_for,
     root_choice,
     use_model_version,
@@ -165,8 +167,8 @@ class Assistant:
         return versions_table(self.store.model_versions(), root_choice(self.store))
 
     def switch_model(self, choice: str, report: Callable[[str], None]) -> str:
-        """`/model N`, `/model starter`, `/model base` or `/model PATH`; returns the name now
-        answering."""
+        """`/model N`, `/model starter`, `/model base`, `/model NAME` (a catalog model) or
+        `/model PATH`; returns the name now answering."""
 
         target = version_target(choice)
         if target is not None:
@@ -174,10 +176,12 @@ class Assistant:
         return self.use_model(Path(choice).expanduser(), report)
 
     def use_version(self, version: int | str, report: Callable[[str], None]) -> str:
-        """Activate a fine-tuned version, "starter" or "base", and answer with it."""
+        """Activate a fine-tuned version, "starter", "base" or a catalog model, and answer with
+        it."""
 
         previous = self.store.active_model_version()
         previous_starter = self.store.state(STARTER_STATE)
+        previous_generator = active_generator(self.store)
         use_model_version(self.workspace, version, self.store)
         try:
             return self.use_model(None, report)
@@ -185,6 +189,7 @@ class Assistant:
             # It did not load: the version that answered before stays the active one.
             self.store.activate_model_version(previous.id if previous else None)
             self.store.set_state(STARTER_STATE, previous_starter or "on")
+            self.store.set_state(GENERATOR_STATE, previous_generator)
             raise
 
     def use_model(self, path: Path | None, report: Callable[[str], None]) -> str:

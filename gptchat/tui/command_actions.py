@@ -225,7 +225,7 @@ class CommandActions(App[None]):
 
     @work(thread=True, group="model")
     def switch_model(self, choice: str) -> None:
-        """`/model N`, `/model base` or `/model PATH`, loaded behind the status line."""
+        """`/model N`, `base`, `NAME` (a catalog model) or `PATH`, loaded behind the status."""
         self.call_from_thread(self.set_status, f"Loading {choice}…")
 
         def report(message: str) -> None:
