@@ -218,6 +218,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--candidate", type=Path, help="a rebuilt starter adapter folder")
     parser.add_argument("--no-rerank", action="store_true", help="retrieval without the reranker")
+    parser.add_argument("--bf16", action="store_true", help="every model with bf16 weights")
     parser.add_argument("--candidate-refusal", help="its refusal rule: SIMILAR,CLOSE,DISTANT")
     parser.add_argument(
         "--candidate-base", default=DEFAULT_MODEL, help="the catalog model it was trained on"
@@ -280,6 +281,7 @@ def main() -> None:
             choice.name,
             adapters=choice.adapters,
             learned_refusal=choice.starter,
+            bf16=args.bf16,
         )
         refusal = candidate_rule(args.candidate_refusal) if label == "candidate" else None
         results[label] = measure(label, generator, retrievers, store, sets, injected, refusal)

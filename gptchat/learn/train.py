@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from gptchat.errors import BadInput
 from gptchat.eval.metrics import exact_match, token_f1
 from gptchat.learn.examples import IGNORE, TrainingExample, tokenize
-from gptchat.model.generator import DecodeOptions
+from gptchat.model.generator import DecodeOptions, fast_bf16
 from gptchat.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -161,15 +161,6 @@ def train(
     seconds = time.perf_counter() - started
     run = TrainingRun(steps, len(examples), tokens, seconds, loss_value, "bf16" if bf16 else "fp32")
     return model, run
-
-
-def fast_bf16(device_type: str) -> bool:
-    """Whether this device computes in bf16 natively (else autocast would only slow it)."""
-    import torch
-
-    if device_type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device_type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def _pad(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict:

@@ -87,6 +87,7 @@ class Generator:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name
         self.int8 = int8
+        # bf16 weights where the CPU computes bf16 natively; elsewhere it would be slower.
         self.bf16 = bf16 and not int8
         self.adapters = tuple(check_adapter_dir(adapter) for adapter in adapters)
         # Taught the "not covered" reply (the starter adapter is in its chain), so answers
@@ -116,7 +117,7 @@ class Generator:
                     model = torch.ao.quantization.quantize_dynamic(
                         model, {torch.nn.Linear}, dtype=torch.qint8
                     )
-            elif self.bf16:
+            elif self.bf16 and fast_bf16("cpu"):
                 model = model.to(torch.bfloat16)
             self._tokenizer, self._model = tokenizer, model
 
@@ -321,6 +322,15 @@ def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     positions = [text.find(s) for s in stops if s and s in text]
     return min(positions) if positions else None
+
+
+def fast_bf16(device_type: str) -> bool:
+    """Whether this device computes in bf16 natively (else bf16 would only slow it)."""
+    import torch
+
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device_type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def load_causal_lm(

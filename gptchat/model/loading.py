@@ -68,4 +68,5 @@ def load_generator(
         int8=options.int8,
         adapters=choice.adapters,
         learned_refusal=choice.starter,
+        bf16=choice.base is None and catalog_model(choice.generator).bf16,
     )
