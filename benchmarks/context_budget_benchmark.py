@@ -24,8 +24,9 @@ from gptchat.answer.session import ChatSession
 from gptchat.eval.metrics import contains_answer, exact_match, token_f1
 from gptchat.index.embedder import Embedder
 from gptchat.log.store import AppStore
+from gptchat.model.catalog import DEFAULT_MODEL
 from gptchat.model.generator import DecodeOptions, Generator
-from gptchat.model.provision import DEFAULT_MODEL, ensure_default_model
+from gptchat.model.provision import ensure_default_model
 
 BUDGETS = (512, 1024, 2048)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gptchat.errors import BadInput
-from gptchat.model.starter import STARTER_DIR
+from gptchat.model.starter import STARTER_DIR, shipped
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class CatalogModel:
 
     @property
     def starter_available(self) -> bool:
-        return self.starter is not None and (self.starter / "adapter_model.safetensors").is_file()
+        return self.starter is not None and shipped(self.starter)
 
 
 SMOLLM2 = CatalogModel(

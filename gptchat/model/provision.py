@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gptchat.errors import BadInput, GptchatError
-from gptchat.model.catalog import DEFAULT_MODEL, SMOLLM2, CatalogModel, WheelPart
+from gptchat.model.catalog import SMOLLM2, CatalogModel, WheelPart
 from gptchat.workspace import cache_dir
-
-__all__ = ["DEFAULT_MODEL", "ensure_default_model", "ensure_model", "model_dir"]
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 

@@ -78,9 +78,10 @@ def root_choice(store: AppStore) -> ModelChoice:
 def catalog_root(root: str) -> tuple[bool, str] | None:
     """(on the starter, catalog model) for a version's recorded base_model; None for a folder."""
     kind, _, generator = root.partition(":")
-    if kind not in (DEFAULT_BASE, STARTER_BASE) or find_model(generator or DEFAULT_MODEL) is None:
+    model = find_model(generator or DEFAULT_MODEL)
+    if kind not in (DEFAULT_BASE, STARTER_BASE) or model is None:
         return None
-    return kind == STARTER_BASE, catalog_model(generator or DEFAULT_MODEL).name
+    return kind == STARTER_BASE, model.name
 
 
 def version_dir(workspace: Workspace, version: int) -> Path:

@@ -23,13 +23,18 @@ HELD_OUT_ARTICLES = (
 )
 
 
+def shipped(folder: Path) -> bool:
+    """Whether this install ships the weights of the starter adapter in `folder`."""
+    return (folder / "adapter_model.safetensors").is_file()
+
+
 def starter_available() -> bool:
-    """Whether this install ships the starter adapter's weights."""
-    return (STARTER_DIR / "adapter_model.safetensors").is_file()
+    """Whether this install ships the default model's starter adapter."""
+    return shipped(STARTER_DIR)
 
 
 def starter_provenance(folder: Path = STARTER_DIR) -> dict | None:
     """A starter's version.json (how it was made, and its scores), if it is installed."""
-    if not (folder / "adapter_model.safetensors").is_file():
+    if not shipped(folder):
         return None
     return json.loads((folder / "version.json").read_text())
