@@ -7,6 +7,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from gptchat.answer.attribution import (
     MIN_OVERLAP,
@@ -18,6 +19,7 @@ from gptchat.answer.citations import normalize_answer, strip_citations
 from gptchat.answer.prompt import PromptOptions
 from gptchat.answer.quoting import quotable, source_sentences
 from gptchat.errors import BadInput
+from gptchat.index.document_index import DocumentIndex
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.progress import NO_PROGRESS, Progress
 
@@ -47,6 +49,22 @@ class Section:
 
     heading: str
     text: str
+
+
+def indexed_file(index: DocumentIndex, name: str) -> str:
+    """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
+    candidate = Path(name).expanduser()
+    matches = index.paths_ending(str(candidate.resolve()) if candidate.exists() else name)
+    if not matches:
+        raise BadInput(f"{name}: not in index '{index.name}' (add it with `gptchat index PATH`)")
+    if len(matches) > 1:
+        raise BadInput(f"{name}: {len(matches)} indexed files end so; give more of the path")
+    return matches[0]
+
+
+def file_sections(index: DocumentIndex, path: str) -> list[Section]:
+    """The sections of the indexed file `path`, in file order."""
+    return sections_of((chunk.heading, chunk.text) for chunk in index.file_chunks(path))
 
 
 def sections_of(passages: Iterable[tuple[str, str]]) -> list[Section]:

@@ -20,6 +20,7 @@ from gptchat.cli.options import (
     status,
 )
 from gptchat.cli.output import StatusLine, echo, echo_json
+from gptchat.cli.translation import summarize, translate
 from gptchat.errors import BadInput
 from gptchat.index.catalog import IndexOptions, forget_paths
 from gptchat.index.cluster import ClusterOptions, check_address
@@ -414,5 +415,5 @@ def history(
         echo(line)
 
 
-for command in (eval_command, finetune, models):
+for command in (eval_command, finetune, models, summarize, translate):
     cli.add_command(command)

@@ -37,6 +37,8 @@ class CatalogModel:
     # Answers with bf16 weights where the CPU computes bf16 natively: measured faster with
     # the same answers' quality (BENCHMARKS.md, "A second generator").
     bf16: bool = False
+    # Translates between languages (gptchat translate, questions in other languages).
+    translates: bool = False
 
     @property
     def starter_available(self) -> bool:
@@ -96,8 +98,9 @@ QWEN_CODER = CatalogModel(
     ),
     licence="Apache-2.0 (upstream)",
     starter=STARTER_DIR / "Qwen2.5-Coder-0.5B-Instruct",
-    note="multilingual; holds the answer more often; 2-3x slower",
+    note="multilingual, translates; holds the answer more often; 2-3x slower",
     bf16=True,
+    translates=True,
 )
 
 CATALOG = (SMOLLM2, QWEN_CODER)

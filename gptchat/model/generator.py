@@ -83,6 +83,7 @@ class Generator:
         adapters: tuple[Path, ...] = (),
         learned_refusal: bool = False,
         bf16: bool = False,
+        translates: bool = True,
     ) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name
@@ -93,6 +94,9 @@ class Generator:
         # Taught the "not covered" reply (the starter adapter is in its chain), so answers
         # weigh that reply against the sources; other models never learned it.
         self.learned_refusal = learned_refusal
+        # Whether its base model can translate: the catalog says for its models; a folder
+        # the user chose is taken at its word.
+        self.translates = translates
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()

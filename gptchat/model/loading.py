@@ -62,11 +62,13 @@ def load_generator(
     """The generator for `options`: a catalog model or folder, else the workspace's active
     version."""
     choice = chosen_model(options, workspace, store)
+    catalog = catalog_model(choice.generator) if choice.base is None else None
     return Generator(
         base_folder(choice, report),
         name=choice.name,
         int8=options.int8,
         adapters=choice.adapters,
         learned_refusal=choice.starter,
-        bf16=choice.base is None and catalog_model(choice.generator).bf16,
+        bf16=catalog is not None and catalog.bf16,
+        translates=catalog is None or catalog.translates,
     )

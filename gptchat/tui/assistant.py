@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING
 
 from gptchat.answer.open_session import OpenSession, open_chat_session
 from gptchat.answer.session import Answer
-from gptchat.answer.summarize import Summarizer, sections_of
+from gptchat.answer.summarize import Summarizer, file_sections, indexed_file
+from gptchat.answer.translate import Translator
+from gptchat.answer.translate_document import DocumentTranslator, readable_text, translated_points
 from gptchat.control_chars import one_line
 from gptchat.errors import BadInput
 from gptchat.index.catalog import IndexOptions, run_index
 from gptchat.index.document_index import DocumentIndex
+from gptchat.language.languages import Language
 from gptchat.log.store import (
     AppStore,
     Conversation,
@@ -226,26 +229,53 @@ class Assistant:
         return iter(generator.stream(text, DecodeOptions(max_new_tokens=200), cancel, plain=True))
 
     def summarize(
-        self, name: str, cancel: threading.Event, progress: Progress
+        self,
+        name: str,
+        cancel: threading.Event,
+        progress: Progress,
+        target: Language | None = None,
     ) -> tuple[str, Iterator[str]]:
-        """The indexed file called `name` and its summary as it streams."""
+        """The indexed file called `name` and its summary as it streams (in `target`, if
+        given)."""
 
         opened = self._opened_session()
-        path = self._indexed_path(opened.index, name)
-        chunks = opened.index.file_chunks(path)
-        sections = sections_of((chunk.heading, chunk.text) for chunk in chunks)
+        path = indexed_file(opened.index, name)
+        # The translator first: a model that cannot translate is refused before any summary.
+        translator = self._document_translator() if target is not None else None
         summarizer = Summarizer(opened.session.generator, opened.session.budget)
-        return path, summarizer.stream(sections, cancel, progress)
+        points = summarizer.stream(file_sections(opened.index, path), cancel, progress)
+        if translator is not None and target is not None:
+            points = translated_points(points, translator, target, cancel)
+        return path, points
 
-    def _indexed_path(self, index: DocumentIndex, name: str) -> str:
-        """The one indexed file `name` names: a path on disk, or the end of an indexed path."""
-        candidate = Path(name).expanduser()
-        matches = index.paths_ending(str(candidate.resolve()) if candidate.exists() else name)
-        if not matches:
-            raise BadInput(f"{name}: not in index '{self.index_name}' (add it with /index PATH)")
-        if len(matches) > 1:
-            raise BadInput(f"{name}: {len(matches)} indexed files end so; give more of the path")
-        return matches[0]
+    def translate(
+        self,
+        target: Language,
+        text: str,
+        conversation_id: int | None,
+        cancel: threading.Event,
+        progress: Progress,
+    ) -> Iterator[str]:
+        """The translation of `text`, or of the file it names, as it streams (of the latest
+        answer in the conversation when `text` is empty)."""
+        text = text.strip()
+        if not text:
+            text = self._latest_answer(conversation_id)
+        elif Path(text).expanduser().is_file():
+            text = readable_text(Path(text).expanduser())
+        return self._document_translator().stream(text, target, cancel=cancel, progress=progress)
+
+    def _document_translator(self) -> DocumentTranslator:
+        """A translator on the active model; BadInput naming the model that can, if it cannot."""
+        return DocumentTranslator(Translator(self._opened_session().session.generator))
+
+    def _latest_answer(self, conversation_id: int | None) -> str:
+        """The text of the latest answer in the conversation, for a bare /translate."""
+        messages = self.messages(conversation_id) if conversation_id is not None else []
+        answers = [m.content for m in messages if m.role == "assistant" and m.content.strip()]
+        if not answers:
+            raise BadInput("/translate LANG TEXT: give the text (or ask something first)")
+        return answers[-1]
 
     # -- conversations and feedback --------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The app's slash commands: /index with its progress bar, /model, /generate, /summarize."""
+"""The app's slash commands: /index with its progress bar, /model, /generate, /summarize,
+/translate."""
 
 from __future__ import annotations
 
@@ -36,18 +37,20 @@ class _IndexProgressRelay:
 
 
 class _StatusProgressRelay:
-    """Progress of a summary's map steps, from a worker thread to the status line."""
+    """Progress of a summary's or a translation's steps, from a worker thread to the status
+    line: "Translating 3 of 12 blocks…"."""
 
     def __init__(self, app: CommandActions) -> None:
         self.app = app
         self.done = self.total = 0
+        self.label = self.unit = ""
 
     def start(self, total: int, label: str, unit: str = "") -> None:
-        self.done, self.total = 0, total
+        self.done, self.total, self.label, self.unit = 0, total, label, unit
 
     def advance(self, steps: int = 1, note: str = "") -> None:
         self.done += steps
-        message = f"Summarizing part {self.done} of {self.total}…"
+        message = f"{self.label} {self.done} of {self.total} {self.unit}…"
         self.app.call_from_thread(self.app.set_status, message)
 
 
@@ -133,24 +136,34 @@ class CommandActions(App[None]):
                 command, lambda cancel: self.assistant.generate(command.argument, cancel)
             )
         elif command.name == "summarize":
-            await self._stream_command(
-                command, lambda cancel: self._summary(command.argument, cancel)
-            )
+            await self._stream_command(command, lambda cancel: self._summary(command, cancel))
+        elif command.name == "translate":
+            await self._stream_command(command, lambda cancel: self._translation(command, cancel))
 
     async def _stream_command(
         self, command: SlashCommand, start: Callable[[threading.Event], Iterable[str]]
     ) -> None:
-        """Run /generate or /summarize into a new view of its own, kept like an answer."""
+        """Run /generate, /summarize or /translate into a new view of its own, kept like an
+        answer."""
         shown = command.argument if command.name == "generate" else ""
         view = await self.log_view.add_answer(AnswerView(command.heading, shown))
         self._cancel = threading.Event()
         self.stream_worker(view, start, self._cancel, command)
 
-    def _summary(self, name: str, cancel: threading.Event) -> Iterator[str]:
+    def _summary(self, command: SlashCommand, cancel: threading.Event) -> Iterator[str]:
         """The summary stream, reporting its map steps on the status line (worker thread)."""
-        path, pieces = self.assistant.summarize(name, cancel, _StatusProgressRelay(self))
+        name, target = command.summary_file()
+        progress = _StatusProgressRelay(self)
+        path, pieces = self.assistant.summarize(name, cancel, progress, target)
         self.call_from_thread(self.set_status, f"Summarizing {path}…")
         return pieces
+
+    def _translation(self, command: SlashCommand, cancel: threading.Event) -> Iterator[str]:
+        """The translation stream, reporting its blocks on the status line (worker thread)."""
+        target, text = command.translation()
+        self.call_from_thread(self.set_status, f"Translating into {target.name}…")
+        progress = _StatusProgressRelay(self)
+        return self.assistant.translate(target, text, self.conversation_id, cancel, progress)
 
     @work(thread=True, group="generation")
     def stream_worker(

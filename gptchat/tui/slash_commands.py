@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gptchat.errors import BadInput
+from gptchat.language.languages import Language, language_named
 from gptchat.log.store import conversation_title
 
 # name -> (argument, what it does); the help text and the command palette read this table.
 COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("PATH", "add a file or folder to the index"),
-    "summarize": ("FILE", "summarize one indexed file"),
+    "summarize": ("FILE [--to LANG]", "summarize one indexed file (in LANG: zh, fr, de, ...)"),
+    "translate": (
+        "LANG [TEXT|FILE]",
+        "translate TEXT, a file, or the latest answer into LANG (needs a model that translates)",
+    ),
     "generate": ("TEXT", "continue TEXT with the model: no documents"),
     "model": ("[N|base|PATH]", "show the model and its versions, or switch to one"),
     "new": ("", "start a new conversation"),
@@ -35,9 +40,10 @@ KEYS: list[tuple[str, str]] = [
     ("Ctrl+Q", "quit"),
 ]
 # The commands whose output is kept in the conversation like an answer.
-LOGGED_COMMANDS = ("generate", "summarize")
-# "[PATH]" is optional; a bare "PATH" is required.
-_NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument.isalpha()}
+LOGGED_COMMANDS = ("generate", "summarize", "translate")
+# "[PATH]" is optional; "PATH" or "LANG [TEXT]" is required.
+_NEEDS_ARGUMENT = {name for name, (argument, _) in COMMANDS.items() if argument[:1].isalpha()}
+_TO_OPTION = " --to "
 
 
 @dataclass(frozen=True)
@@ -48,14 +54,32 @@ class SlashCommand:
     @property
     def heading(self) -> str:
         """What its output is called on screen: "continuation", "summary of FILE"."""
-        return "continuation" if self.name == "generate" else f"summary of {self.argument}"
+        if self.name == "generate":
+            return "continuation"
+        if self.name == "translate":
+            return f"translation into {self.argument.split(' ')[0]}"
+        return f"summary of {self.argument}"
 
     @property
     def title(self) -> str:
         """The title of a conversation this command starts."""
         if self.name == "generate":
             return conversation_title(f"Continuation of “{self.argument}”")
-        return conversation_title(f"Summary of {self.argument}")
+        return conversation_title(self.heading.capitalize())
+
+    def summary_file(self) -> tuple[str, Language | None]:
+        """/summarize's FILE and the language asked for with --to, if any."""
+        name, to, language = f" {self.argument}".rpartition(_TO_OPTION)
+        if not to:
+            return self.argument, None
+        if not name.strip() or not language.strip():
+            raise BadInput("/summarize FILE --to LANG: name the file and the language")
+        return name.strip(), language_named(language)
+
+    def translation(self) -> tuple[Language, str]:
+        """/translate's target language and the text or file to translate ("" if none)."""
+        code, _, text = self.argument.partition(" ")
+        return language_named(code), text.strip()
 
 
 def parse_slash_command(text: str) -> SlashCommand | None:

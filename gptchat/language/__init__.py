@@ -1,0 +1,1 @@
+"""Languages: telling which one a text is in, and translating between them."""

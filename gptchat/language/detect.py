@@ -1,0 +1,57 @@
+"""Which language a text is in, by py3langid's classifier over the languages gptchat knows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gptchat.language.languages import ENGLISH, LANGUAGES, Language, language_of_code
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
+
+# A question is taken to be in another language only when the classifier is this sure:
+# short or name-heavy English ("Claude 3 Haiku", "rate limits") scores well below it
+# as some other language, where real French or Chinese questions score above 0.85.
+MIN_CONFIDENCE = 0.8
+SAMPLE_CHARS = 4000  # of an index's text, enough to tell its language
+
+_identifier: LanguageIdentifier | None = None
+_lock = threading.Lock()
+
+
+def _classifier() -> LanguageIdentifier:
+    """py3langid's model, loaded once (0.4 s) and limited to the languages gptchat knows."""
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages([language.code for language in LANGUAGES])
+            _identifier = identifier
+        return _identifier
+
+
+def detect_language(text: str) -> tuple[Language | None, float]:
+    """The language of `text` and the classifier's confidence; None when it is not sure."""
+    if not any(character.isalpha() for character in text):
+        return None, 0.0
+    code, confidence = _classifier().classify(text)
+    language = language_of_code(code) if confidence >= MIN_CONFIDENCE else None
+    return language, float(confidence)
+
+
+def documents_language(texts: Iterable[str]) -> Language:
+    """The language most of `texts` is in (the first SAMPLE_CHARS of them); English when the
+    sample is empty or unclear, as the bundled embedder reads English."""
+    sample: list[str] = []
+    size = 0
+    for text in texts:
+        sample.append(text)
+        size += len(text)
+        if size >= SAMPLE_CHARS:
+            break
+    language, _ = detect_language("\n".join(sample)[:SAMPLE_CHARS])
+    return language or ENGLISH
