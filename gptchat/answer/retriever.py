@@ -82,14 +82,25 @@ class Retriever:
         self.taught = taught
 
     def retrieve(
-        self, question: str, k: int = DEFAULT_K, vector: np.ndarray | None = None
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        vector: np.ndarray | None = None,
+        also: str | None = None,
     ) -> Retrieval:
         """The top `k` hits for `question` (its embedding `vector`, if made already),
-        overlapping neighbours merged."""
-        return self.retrieve_modes(question, k, (self.settings.mode,), vector)[self.settings.mode]
+        overlapping neighbours merged; `also`: the question as asked in another language,
+        searched too and fused in."""
+        mode = self.settings.mode
+        return self.retrieve_modes(question, k, (mode,), vector, also)[mode]
 
     def retrieve_modes(
-        self, question: str, k: int, modes: tuple[str, ...], vector: np.ndarray | None = None
+        self,
+        question: str,
+        k: int,
+        modes: tuple[str, ...],
+        vector: np.ndarray | None = None,
+        also: str | None = None,
     ) -> dict[str, Retrieval]:
         """The top `k` hits of each mode ("fused", "dense", "keyword") for `question`.
 
@@ -102,11 +113,21 @@ class Retriever:
         dense = self.index.dense_search(query, settings.candidates)
         keyword = self.index.keyword_search(question, settings.candidates)
         taught = self.taught.ranking(query) if self.taught and "fused" in modes else []
+        # The question as asked, in its own language: names and numbers match as written.
+        # Only its ranks count: its cosines to text in another language mean little, so
+        # relevance is judged on the translation.
+        asked: list[list[tuple[int, float]]] = []
+        if also:
+            also_vector = self.embedder.encode([also])[0]
+            asked = [
+                self.index.dense_search(also_vector, settings.candidates),
+                self.index.keyword_search(also, settings.candidates),
+            ]
         searched = time.perf_counter() - started
         similarity = dict(dense)
         best = max(similarity.values(), default=0.0)
         rankings = {
-            "fused": lambda: fuse([dense, keyword, taught], settings.rrf_k),
+            "fused": lambda: fuse([dense, keyword, taught, *asked], settings.rrf_k),
             "dense": lambda: dense,
             "keyword": lambda: keyword,
         }

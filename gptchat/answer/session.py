@@ -20,6 +20,7 @@ from gptchat.answer.prompt import (
     build_prompt,
     is_refusal,
 )
+from gptchat.answer.question_language import AskedLanguage, QuestionLanguages
 from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
@@ -27,6 +28,8 @@ from gptchat.answer.taught import TaughtAnswers, TaughtMatch, still_indexed, tau
 from gptchat.log.store import AppStore, StoredSource, TaughtAnswer, conversation_title
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import DEFAULT_K
+
+SAMPLE_CHUNKS = 20  # passages read to tell the documents' language
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Answer:
     # changed or left the index since.
     taught: TaughtAnswer | None = None
     stale: bool = False
+    # Asked in another language than the documents': searched and answered in theirs
+    # (`answered_text`), the answer given in the question's (`text`).
+    asked: AskedLanguage = field(default_factory=AskedLanguage)
+    answered_text: str = ""
     _pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -88,6 +95,12 @@ class ChatSession:
         self.taught = TaughtAnswers(store, retriever.embedder, retriever.index, index_name)
         # What was taught on this index also ranks passages for every search of it.
         retriever.taught = self.taught
+        self.languages = QuestionLanguages(self._sample_texts)
+
+    def _sample_texts(self) -> list[str]:
+        """The first passages of the index, to tell the language its documents are in."""
+        index = self.retriever.index
+        return [chunk.text for chunk in index.chunks(index.chunk_ids()[:SAMPLE_CHUNKS])]
 
     def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal
@@ -120,14 +133,20 @@ class ChatSession:
         answer_id = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", reply_to=question_id
         )
-        vector = self.retriever.embedder.encode([question])[0]
+        asked = self.languages.read(question, self.generator)
+        # A question in another language is searched and answered in the documents'.
+        searched = asked.translated if asked.foreign and asked.translated else question
+        vector = self.retriever.embedder.encode([searched])[0]
         match = None
         # A follow-up that leans on the turn before is not the question it was taught on.
-        if not (history and leans_on_previous_turn(question)):
-            match = self.taught.nearest(question, vector)
+        if not (history and leans_on_previous_turn(searched)):
+            match = self.taught.nearest(searched, vector)
             if match is not None and match.same:
                 return self._give_back(match, conversation_id, answer_id)
-        query, retrieval = retrieve_for_turn(self.retriever, question, history, self.k, vector)
+        also = question if asked.foreign else None
+        query, retrieval = retrieve_for_turn(
+            self.retriever, searched, history, self.k, vector, also
+        )
         relevant = self.refusal.shows_model(retrieval, self.generator.learned_refusal)
         hits = retrieval.hits
         if match is not None:
@@ -136,8 +155,14 @@ class ChatSession:
         answer = Answer(conversation_id, answer_id, hits, relevant)
         answer.far = relevant and not retrieval.relevant
         answer.query = query
+        answer.asked = asked
         answer.timings["retrieval_ms"] = round(retrieval.milliseconds, 1)
-        answer._pieces = self._stream(answer, question, history, cancel or threading.Event())
+        if asked.language is not None:
+            answer.timings["question_language"] = asked.language.code
+        if asked.foreign:
+            # Recorded with the answer: its prompt is in the documents' language, its text not.
+            answer.timings["translated_question"] = asked.translated
+        answer._pieces = self._stream(answer, searched, history, cancel or threading.Event())
         return answer
 
     def _give_back(self, match: TaughtMatch, conversation_id: int, answer_id: int) -> Answer:
@@ -166,35 +191,45 @@ class ChatSession:
     ) -> Iterator[str]:
         prompt_text: str | None = None
         parts: list[str] = []
+        # An answer to a question in another language is written whole in the documents'
+        # language first, checked, then streamed as it is translated.
+        translating = answer.asked.foreign
+        finished = False
         try:
             if not answer.relevant:
                 answer.status = "no_answer"
                 parts.append(NOT_COVERED)
-                yield NOT_COVERED
-                return
-            prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
-            prompt_text, answer.sources = prompt.text, prompt.sources
-            if cancel.is_set():  # stopped while searching: no answer is begun
-                answer.status = "interrupted"
-                return
-            generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
-            for piece in generation:
-                if cancel.is_set():
-                    generation.close()
-                    break  # what was decoded after the stop is neither shown nor kept
-                parts.append(piece)
-                yield piece
-            stats = generation.stats
-            stopped = cancel.is_set() or stats.stopped_by == "cancelled"
-            answer.status = "interrupted" if stopped else "complete"
-            answer.timings.update(
-                prompt_tokens=stats.prompt_tokens,
-                new_tokens=stats.new_tokens,
-                first_token_ms=round(stats.first_token_ms or 0.0, 1),
-                total_ms=round(stats.total_ms, 1),
-                decode_tokens_per_s=round(stats.decode_tokens_per_s, 2),
-                stopped_by=stats.stopped_by,
-            )
+                if not translating:
+                    yield NOT_COVERED
+            else:
+                prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
+                prompt_text, answer.sources = prompt.text, prompt.sources
+                if cancel.is_set():  # stopped while searching: no answer is begun
+                    answer.status = "interrupted"
+                    return
+                generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
+                for piece in generation:
+                    if cancel.is_set():
+                        generation.close()
+                        break  # what was decoded after the stop is neither shown nor kept
+                    parts.append(piece)
+                    if not translating:
+                        yield piece
+                stats = generation.stats
+                stopped = cancel.is_set() or stats.stopped_by == "cancelled"
+                answer.status = "interrupted" if stopped else "complete"
+                answer.timings.update(
+                    prompt_tokens=stats.prompt_tokens,
+                    new_tokens=stats.new_tokens,
+                    first_token_ms=round(stats.first_token_ms or 0.0, 1),
+                    total_ms=round(stats.total_ms, 1),
+                    decode_tokens_per_s=round(stats.decode_tokens_per_s, 2),
+                    stopped_by=stats.stopped_by,
+                )
+            if translating and not cancel.is_set():
+                self._finish(answer, question, prompt_text, parts)
+                finished = True
+                yield from self._translated(answer, cancel)
         except (GeneratorExit, KeyboardInterrupt):
             answer.status = "interrupted"
             raise
@@ -202,10 +237,37 @@ class ChatSession:
             answer.status = "error"
             raise
         finally:
-            answer.raw_text = answer.text = "".join(parts).strip()
-            if prompt_text is not None and answer.status in ("complete", "interrupted"):
-                self._finish_text(answer, question)
+            if not finished:
+                self._finish(answer, question, prompt_text, parts)
             self._log(answer, prompt_text)
+
+    def _finish(
+        self, answer: Answer, question: str, prompt_text: str | None, parts: list[str]
+    ) -> None:
+        """The answer's text from what the model wrote, checked once it has stopped."""
+        answer.raw_text = answer.text = "".join(parts).strip()
+        if prompt_text is not None and answer.status in ("complete", "interrupted"):
+            self._finish_text(answer, question)
+        answer.answered_text = answer.text
+
+    def _translated(self, answer: Answer, cancel: threading.Event) -> Iterator[str]:
+        """The checked answer in the question's language, streamed as it is translated; the
+        answer's text becomes the translation (the documents' language stays in
+        `answered_text`)."""
+        assert answer.asked.language is not None  # a translated question's
+        language = answer.asked.language
+        started = time.perf_counter()
+        pieces: list[str] = []
+        try:
+            for piece in self.languages.answer(answer.text, answer.asked, self.generator, cancel):
+                pieces.append(piece)
+                yield piece
+        finally:
+            translated = "".join(pieces).strip()
+            if translated:
+                answer.text = translated
+            answer.timings["answer_language"] = language.code
+            answer.timings["translation_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     def _finish_text(self, answer: Answer, question: str) -> None:
         """End at a complete sentence, answer explanations in the sources' words, and check
@@ -283,11 +345,13 @@ def retrieve_for_turn(
     history: list[Turn],
     k: int,
     vector: np.ndarray | None = None,
+    also: str | None = None,
 ) -> tuple[str, Retrieval]:
     """The passages for a question in a conversation (`vector`: the question's embedding,
-    if made already), and the query that found them."""
+    if made already; `also`: the question as asked, when `question` is its translation),
+    and the query that found them."""
     query = retrieval_query(question, history)
-    retrieval = retriever.retrieve(query, k, vector if query == question else None)
+    retrieval = retriever.retrieve(query, k, vector if query == question else None, also)
     if history and query == question and not retrieval.relevant:
         # Standing alone it found nothing close: perhaps it was a follow-up after all.
         joined = with_previous_question(question, history)

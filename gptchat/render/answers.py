@@ -120,14 +120,41 @@ def sources_lines(answer: Answer) -> list[str]:
     ]
 
 
+def language_line(answer: Answer) -> str | None:
+    """How a question in another language was handled: searched and answered in the
+    documents' language, or searched as written by a model that cannot translate."""
+    asked = answer.asked
+    if asked.language is None:
+        return None
+    if not asked.foreign or asked.documents is None:
+        return asked.note.capitalize()
+    return (
+        f"Asked in {asked.language.name}; searched in {asked.documents.name}"
+        f" as “{one_line(asked.translated or '')}”, answered in {asked.language.name}"
+    )
+
+
+def answer_language(answer: Answer) -> str | None:
+    """The code of the language the answer is in, where gptchat could tell."""
+    asked = answer.asked
+    if asked.foreign and asked.language is not None:
+        return asked.language.code
+    return asked.documents.code if asked.documents is not None else None
+
+
 def closing_lines(answer: Answer) -> list[str]:
     """What follows a streamed answer: its checked text, where that differs from what
-    streamed, then the numbered sources."""
-    checked = answer.text != answer.raw_text
-    return [
-        *([f"{final_label(answer)}: {answer.text}", ""] if checked else []),
-        *sources_lines(answer),
-    ]
+    streamed (for a translated answer: the answer in the documents' language), then the
+    numbered sources."""
+    language = language_line(answer)
+    if answer.asked.foreign:
+        name = answer.asked.documents.name if answer.asked.documents else ""
+        checked = [f"{final_label(answer)} ({name}): {answer.answered_text}", ""]
+    elif answer.text != answer.raw_text:
+        checked = [f"{final_label(answer)}: {answer.text}", ""]
+    else:
+        checked = []
+    return [*([language, ""] if language else []), *checked, *sources_lines(answer)]
 
 
 def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
@@ -173,6 +200,12 @@ def answer_json(answer: Answer) -> dict:
             else [_source_json(hit, answer.source_number(hit)) for hit in answer.hits]
         ),
         "cited": sorted(answer.attribution.cited) if answer.attribution else [],
+        # A question in another language than the documents': searched in theirs.
+        "question_language": answer.asked.language.code if answer.asked.language else None,
+        "translated_question": answer.asked.translated,
+        "answer_language": answer_language(answer),
+        "answer_in_documents_language": answer.answered_text if answer.asked.foreign else None,
+        "language_note": answer.asked.note or None,
         "timings": answer.timings,
     }
 

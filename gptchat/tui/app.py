@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header, Input, ListView, ProgressBar, Static
 from gptchat.control_chars import visible
 from gptchat.errors import GptchatError
 from gptchat.log.store import StoredSource
-from gptchat.render.answers import reading_line, taught_label
+from gptchat.render.answers import language_line, reading_line, taught_label
 from gptchat.tui.assistant import Assistant
 from gptchat.tui.chat_log import AnswerView, ChatLog, source_label
 from gptchat.tui.command_actions import CommandActions
@@ -304,6 +304,9 @@ class GptchatApp(CommandActions):
         view.message_id = answer.message_id
         if answer.taught is not None:
             view.heading = taught_label(answer.taught, answer.stale)
+        language = language_line(answer)
+        if language is not None:
+            view.heading = f"answer · {language}"
         reading = reading_line(answer)
         if reading is not None:
             self.set_status(reading)
