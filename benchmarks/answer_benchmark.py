@@ -87,9 +87,15 @@ class OtherDocumentsRetriever(Retriever):
         super().__init__(base.index, base.embedder, base.settings, reranker=base.reranker)
         self.items = items
 
-    def retrieve(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
+    def retrieve(
+        self,
+        question: str,
+        k: int = 3,
+        vector: np.ndarray | None = None,
+        also: str | None = None,
+    ) -> Retrieval:
         item = self.items[question]
-        found = super().retrieve(question, 30, vector)
+        found = super().retrieve(question, 30, vector, also)
         others = [h for h in found.hits if not from_gold_file(h, item) and not supports(h, item)]
         return replace(found, hits=others[:k])
 

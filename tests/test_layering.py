@@ -20,6 +20,7 @@ RANKS: dict[str, int] = {
     "base": 0,  # gptchat/*.py: errors, workspace, sqlite, progress, safe_files, control_chars
     "ingest": 1,
     "log": 1,
+    "language": 1,
     "index": 2,
     "model": 2,
     "answer": 3,

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, TextArea
 
 from gptchat.errors import BadInput
 from gptchat.index.indexer import Indexer
+from gptchat.language.languages import language_named
 from gptchat.log.store import AppStore
 from gptchat.model.loading import ModelOptions
 from gptchat.tui.app import GptchatApp
@@ -691,3 +692,47 @@ def test_the_model_state_and_every_key_show_at_80_by_24(workspace, indexed, tiny
         assert "gptchat — ready" in screen_lines(app)[0]
 
     run_app(workspace, tiny_model_dir, scenario, size=(80, 24))
+
+
+def test_translate_and_a_summary_in_another_language(workspace, indexed, tiny_model_dir) -> None:
+    async def scenario(app: GptchatApp, pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: app.model_state == "ready")
+        await type_and_send(pilot, "/translate fr Green tea is steeped at 80 degrees.")
+        await wait_for(pilot, lambda: finished(app))
+        translation = app.query(AnswerView).last()
+        assert translation.heading == "translation into fr"
+        assert translation.status == "complete" and translation.text.strip()
+        await type_and_send(pilot, "/summarize solar.md --to zh")
+        await wait_for(
+            pilot, lambda: finished(app) and app.query(AnswerView).last() is not translation
+        )
+        summary = app.query(AnswerView).last()
+        assert summary.heading == "summary of solar.md in zh" and summary.status == "complete"
+        # One point per section, each still a list item after the translation.
+        assert sum(line.startswith("- ") for line in summary.text.split("\n")) == 2
+        count = len(app.query(AnswerView))
+        await type_and_send(pilot, "/translate klingon Hello")
+        await wait_for(pilot, lambda: len(app.query(AnswerView)) > count and finished(app))
+
+    shown = run_app(workspace, tiny_model_dir, scenario)
+    assert any("no language called 'klingon'" in message for message in shown)
+    logged = [(m.role, m.content) for m in stored_messages(workspace) if m.role == "user"]
+    assert [content for _, content in logged][:2] == [
+        "/translate fr Green tea is steeped at 80 degrees.",
+        "/summarize solar.md --to zh",
+    ]
+
+
+def test_translate_and_summarize_commands_parse() -> None:
+    command = parse_slash_command("/summarize notes/solar.md --to Chinese")
+    assert command is not None
+    assert command.summary_file() == ("notes/solar.md", language_named("zh"))
+    assert SlashCommand("summarize", "solar.md").summary_file() == ("solar.md", None)
+    with pytest.raises(BadInput, match="name the file and the language"):
+        SlashCommand("summarize", "solar.md --to ").summary_file()
+    translate = parse_slash_command("/translate de Where is the station?")
+    assert translate is not None
+    assert translate.translation() == (language_named("de"), "Where is the station?")
+    assert SlashCommand("translate", "fr").translation() == (language_named("fr"), "")
+    with pytest.raises(BadInput, match="/translate needs LANG"):
+        parse_slash_command("/translate")

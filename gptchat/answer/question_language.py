@@ -35,8 +35,13 @@ class AskedLanguage:
 class QuestionLanguages:
     """Tells a question's language and translates across, with the answering model's base."""
 
-    def __init__(self, sample_texts: Callable[[], list[str]]) -> None:
+    def __init__(
+        self,
+        sample_texts: Callable[[], list[str]],
+        translator_for: Callable[[Generator], Translator] = Translator,
+    ) -> None:
         self._sample_texts = sample_texts
+        self._translator_for = translator_for
         self._documents: Language | None = None
         self._translator: Translator | None = None
         self._for: Generator | None = None
@@ -82,7 +87,7 @@ class QuestionLanguages:
     def translator(self, generator: Generator) -> Translator:
         """A translator on `generator`'s base, kept while the answering model stays."""
         if self._translator is None or self._for is not generator:
-            self._translator, self._for = Translator(generator), generator
+            self._translator, self._for = self._translator_for(generator), generator
         return self._translator
 
 

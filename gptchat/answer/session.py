@@ -95,9 +95,9 @@ class ChatSession:
         self.taught = TaughtAnswers(store, retriever.embedder, retriever.index, index_name)
         # What was taught on this index also ranks passages for every search of it.
         retriever.taught = self.taught
-        self.languages = QuestionLanguages(self._sample_texts)
+        self.languages = QuestionLanguages(self.sample_texts)
 
-    def _sample_texts(self) -> list[str]:
+    def sample_texts(self) -> list[str]:
         """The first passages of the index, to tell the language its documents are in."""
         index = self.retriever.index
         return [chunk.text for chunk in index.chunks(index.chunk_ids()[:SAMPLE_CHUNKS])]
@@ -267,6 +267,8 @@ class ChatSession:
             if translated:
                 answer.text = translated
             answer.timings["answer_language"] = language.code
+            # What the prompt's language answer was: what a +1 on this answer trains on.
+            answer.timings["documents_language_answer"] = answer.answered_text
             answer.timings["translation_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     def _finish_text(self, answer: Answer, question: str) -> None:

@@ -41,16 +41,21 @@ def plain_generator(generator: Generator) -> Generator:
     )
 
 
+def cannot_translate(model: str) -> BadInput:
+    """The error for a model that cannot translate, naming those that can."""
+    return BadInput(
+        f"{model} cannot translate; {translating_models()} can: add `--model qwen`"
+        " (or switch with `gptchat models use qwen`, /model qwen in the app)"
+    )
+
+
 class Translator:
     """Translates text with `generator`'s base model: one worked example into the target
     language, then the text."""
 
     def __init__(self, generator: Generator, context_tokens: int = 2048) -> None:
         if not generator.translates:
-            raise BadInput(
-                f"{generator.name} cannot translate; {translating_models()} can: add"
-                " `--model qwen` (or switch with `gptchat models use qwen`, /model qwen in the app)"
-            )
+            raise cannot_translate(generator.name)
         self.generator = plain_generator(generator)
         self.context_tokens = context_tokens
 

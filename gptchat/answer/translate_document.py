@@ -77,8 +77,10 @@ def markdown_blocks(document: str) -> list[Block]:
         for pattern in (_ITEM, _QUOTE):
             start = pattern.match(line)
             if start:
-                end = _paragraph_end(lines, i + 1)
-                joined = " ".join([start[2], *(part.strip() for part in lines[i + 1 : end])])
+                end = (
+                    _quote_end(lines, i + 1) if pattern is _QUOTE else _paragraph_end(lines, i + 1)
+                )
+                joined = " ".join([start[2], *(_unquoted(part) for part in lines[i + 1 : end])])
                 blocks.append(Block(tuple(lines[i:end]), start[1], joined))
                 i = end
                 break
@@ -104,6 +106,20 @@ def _one_line(tokens: Iterator[str], after_text: bool) -> Iterator[str]:
             if after_text:
                 token = f" {token}"
         yield token
+
+
+def _quote_end(lines: list[str], start: int) -> int:
+    """The first line from `start` that does not go on with the quote before it."""
+    end = start
+    while end < len(lines) and _QUOTE.match(lines[end]) and lines[end].strip(" >"):
+        end += 1
+    return end
+
+
+def _unquoted(line: str) -> str:
+    """A continuation line's text, without a quote's `>`."""
+    quoted = _QUOTE.match(line)
+    return (quoted[2] if quoted else line).strip()
 
 
 def _paragraph_end(lines: list[str], start: int) -> int:

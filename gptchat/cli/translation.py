@@ -11,14 +11,14 @@ import click
 
 from gptchat.answer.open_session import open_chat_session
 from gptchat.answer.summarize import Summarizer, file_sections, indexed_file
-from gptchat.answer.translate import Translator
+from gptchat.answer.translate import Translator, cannot_translate
 from gptchat.answer.translate_document import DocumentTranslator, readable_text, translated_points
 from gptchat.cli.options import index_option, model_options, status
 from gptchat.cli.output import echo
 from gptchat.cli.progress import CountProgressBar
 from gptchat.errors import BadInput
 from gptchat.language.languages import Language, language_named
-from gptchat.model.loading import ModelOptions, load_generator
+from gptchat.model.loading import ModelOptions, chosen_model, load_generator, model_translates
 from gptchat.safe_files import write_replacing
 from gptchat.workspace import DEFAULT_K, Workspace
 
@@ -79,8 +79,11 @@ def translate(
     document = _input_text(text)
     if not document.strip():
         raise BadInput("nothing to translate: the text is empty")
-    generator = load_generator(ModelOptions(model_path, int8), status, workspace)
-    translator = DocumentTranslator(Translator(generator))
+    options = ModelOptions(model_path, int8)
+    choice = chosen_model(options, workspace)
+    if not model_translates(choice):  # refused before the model is fetched or loaded
+        raise cannot_translate(choice.name)
+    translator = DocumentTranslator(Translator(load_generator(options, status, workspace)))
     if out is None and sys.stdout.isatty():
         # The translation streams to the terminal: it shows its own progress.
         _write(translator.stream(document, target, source), out)

@@ -19,10 +19,9 @@ class Language:
     example: str
 
 
-# Chinese and Japanese end their questions with the full-width mark, as their writers do.
 LANGUAGES: tuple[Language, ...] = (
     Language("en", "English", "Where is the station? It closes at nine [1]."),
-    Language("zh", "Chinese (Simplified)", "车站在哪里？它九点关门 [1]。"),  # noqa: RUF001
+    Language("zh", "Chinese (Simplified)", "车站在哪里？它九点关门 [1]。"),
     Language("fr", "French", "Où est la gare ? Elle ferme à neuf heures [1]."),
     Language("de", "German", "Wo ist der Bahnhof? Er schließt um neun Uhr [1]."),
     Language("es", "Spanish", "¿Dónde está la estación? Cierra a las nueve [1]."),
@@ -30,7 +29,7 @@ LANGUAGES: tuple[Language, ...] = (
     Language("pt", "Portuguese", "Onde fica a estação? Ela fecha às nove [1]."),
     Language("nl", "Dutch", "Waar is het station? Het sluit om negen uur [1]."),
     Language("ru", "Russian", "Где вокзал? Он закрывается в девять [1]."),
-    Language("ja", "Japanese", "駅はどこですか？九時に閉まります [1]。"),  # noqa: RUF001
+    Language("ja", "Japanese", "駅はどこですか？九時に閉まります [1]。"),
     Language("ko", "Korean", "역은 어디에 있어요? 아홉 시에 닫아요 [1]."),
 )
 ENGLISH = LANGUAGES[0]

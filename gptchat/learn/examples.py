@@ -38,7 +38,15 @@ def dataset_from_feedback(feedback: list[FeedbackExample]) -> FeedbackDataset:
             # A stopped answer is cut short: approving it would teach answers that stop.
             dataset.skipped["stopped before its end, +1 without a correction"] += 1
             continue
-        target = correction or (item.answer if rating == 1 else None)
+        answer = item.answer
+        if item.documents_answer is not None:
+            # Given in another language than its prompt's: the prompt's answer is the one
+            # to learn, and a correction in the question's language would teach the switch.
+            if correction:
+                dataset.skipped["a correction of an answer given in another language"] += 1
+                continue
+            answer = item.documents_answer
+        target = correction or (answer if rating == 1 else None)
         if not target or not target.strip():
             dataset.skipped[
                 "rated -1 without a correction" if rating == -1 else "comment only"

@@ -89,6 +89,8 @@ class FeedbackExample:
     model: str | None
     sources: list[StoredSource]
     status: str = "complete"  # the answer's: "interrupted" when it was stopped before its end
+    # An answer given in another language than its prompt's: the answer in the prompt's.
+    documents_answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -588,8 +590,8 @@ class AppStore(Closing):
         """Every answer with feedback, oldest first, with its question and exact prompt."""
         rows = self._conn.execute(
             "SELECT f.message_id, f.rating, f.correction, f.comment, f.updated_at,"
-            " q.content AS question, a.content AS answer, a.prompt, a.model, a.status"
-            " FROM feedback f JOIN messages a ON a.id = f.message_id"
+            " q.content AS question, a.content AS answer, a.prompt, a.model, a.status,"
+            " a.timings FROM feedback f JOIN messages a ON a.id = f.message_id"
             " JOIN messages q ON q.id = a.reply_to ORDER BY f.message_id"
         ).fetchall()
         return [
@@ -598,6 +600,9 @@ class AppStore(Closing):
                 row,
                 feedback=_record(Feedback, row),
                 sources=self.sources(row["message_id"]),
+                documents_answer=json.loads(row["timings"] or "{}").get(
+                    "documents_language_answer"
+                ),
             )
             for row in rows
         ]

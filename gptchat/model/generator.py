@@ -83,7 +83,7 @@ class Generator:
         adapters: tuple[Path, ...] = (),
         learned_refusal: bool = False,
         bf16: bool = False,
-        translates: bool = True,
+        translates: bool = False,
     ) -> None:
         self.model_dir = check_model_dir(model_dir)
         self.name = name or model_dir.name

@@ -53,6 +53,12 @@ def base_folder(choice: ModelChoice, report: Callable[[str], None]) -> Path:
     return choice.base or ensure_model(catalog_model(choice.generator), report)
 
 
+def model_translates(choice: ModelChoice) -> bool:
+    """Whether `choice`'s base model translates: the catalog says for its models; a folder
+    the user chose is taken at its word."""
+    return choice.base is not None or catalog_model(choice.generator).translates
+
+
 def load_generator(
     options: ModelOptions,
     report: Callable[[str], None],
@@ -70,5 +76,5 @@ def load_generator(
         adapters=choice.adapters,
         learned_refusal=choice.starter,
         bf16=catalog is not None and catalog.bf16,
-        translates=catalog is None or catalog.translates,
+        translates=model_translates(choice),
     )

@@ -58,6 +58,9 @@ class SlashCommand:
             return "continuation"
         if self.name == "translate":
             return f"translation into {self.argument.split(' ')[0]}"
+        name, to, language = f" {self.argument}".rpartition(_TO_OPTION)
+        if to:
+            return f"summary of {name.strip()} in {language.strip()}"
         return f"summary of {self.argument}"
 
     @property
