@@ -13,7 +13,7 @@ import pytest
 from gptchat.answer.question_language import QuestionLanguages, missing_citations
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
-from gptchat.answer.translate import Translator
+from gptchat.answer.translate import Translator, copied
 from gptchat.answer.translate_document import DocumentTranslator, markdown_blocks
 from gptchat.errors import BadInput
 from gptchat.language.detect import detect_language, documents_language
@@ -261,3 +261,14 @@ def test_summarize_command_in_another_language(
     assert code == 0 and sum(line.startswith("- ") for line in out.split("\n")) == 2
     code, _, err = run_cli(monkeypatch, capsys, "summarize", "nowhere.md", *model)
     assert code == 2 and "nowhere.md: not in index 'default'" in err
+
+
+def test_a_translation_that_copies_its_text_is_told() -> None:
+    text = "Arriva mainly operates from Haymarket Bus Station [1]."
+    zh, fr = language_named("zh"), language_named("fr")
+    assert copied(text, "Arriva mainly operates from", zh)
+    assert copied(text, "Arrival mainly operates from", zh)  # no Chinese in it: not translated
+    assert not copied(text, "Arriva主要从Haymarket", zh)
+    assert copied(text, "Arriva mainly  operates", fr)
+    assert not copied(text, "Arriva opère principalement", fr)
+    assert not copied("529 [1].", "529 [1].", zh)  # too short to tell: a number stays a number

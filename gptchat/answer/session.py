@@ -25,6 +25,7 @@ from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
 from gptchat.answer.taught import TaughtAnswers, TaughtMatch, still_indexed, taught_source
+from gptchat.language.detect import preload as preload_language_classifier
 from gptchat.log.store import AppStore, StoredSource, TaughtAnswer, conversation_title
 from gptchat.model.generator import DecodeOptions, Generator
 from gptchat.workspace import DEFAULT_K
@@ -96,6 +97,7 @@ class ChatSession:
         # What was taught on this index also ranks passages for every search of it.
         retriever.taught = self.taught
         self.languages = QuestionLanguages(self.sample_texts)
+        preload_language_classifier()
 
     def sample_texts(self) -> list[str]:
         """The first passages of the index, to tell the language its documents are in."""

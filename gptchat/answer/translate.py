@@ -20,6 +20,11 @@ MIN_NEW_TOKENS = 32
 # Chinese or Japanese can take up to three tokens where English takes one.
 TOKENS_PER_SOURCE_TOKEN = 3
 _URL = re.compile(r"https?://[^\s)>\]]+")
+CHECK_CHARS = 16  # of a translation's start, read to tell whether the model copied instead
+# Chinese, Japanese and Korean are written in their own scripts: a translation into them
+# whose start has none of these characters is a copy.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_CJK_LANGUAGES = ("zh", "ja", "ko")
 
 
 def translating_models() -> str:
@@ -76,13 +81,32 @@ class Translator:
         if room < MIN_NEW_TOKENS:
             raise BadInput(f"the text is too long to translate in one piece ({len(text)} chars)")
         settings = DecodeOptions(max_new_tokens=min(wanted, room))
-        return self._stream(text, prompt, settings, cancel or threading.Event())
+        retry = self.prompt(text, target, source, again=True)
+        return self._stream(text, target, (prompt, retry), settings, cancel or threading.Event())
 
     def _stream(
-        self, text: str, prompt: str, settings: DecodeOptions, cancel: threading.Event
+        self,
+        text: str,
+        target: Language,
+        prompts: tuple[str, str],
+        settings: DecodeOptions,
+        cancel: threading.Event,
     ) -> Iterator[str]:
-        written: list[str] = []
-        for piece in self.generator.stream(prompt, settings, cancel):
+        generation = self.generator.stream(prompts[0], settings, cancel)
+        head: list[str] = []
+        for piece in generation:
+            head.append(piece)
+            if len("".join(head).strip()) >= CHECK_CHARS:
+                break
+        if copied(text, "".join(head), target):
+            # A small model sometimes copies its text out instead of translating it: asked
+            # once more, told not to, it mostly does translate.
+            generation.close()
+            head = []
+            generation = self.generator.stream(prompts[1], settings, cancel)
+        written = list(head)
+        yield from head
+        for piece in generation:
             written.append(piece)
             yield piece
         missing = [url for url in _URL.findall(text) if url not in "".join(written)]
@@ -93,17 +117,38 @@ class Translator:
         """The whole translation of `text`, trimmed."""
         return "".join(self.stream(text, target, source)).strip()
 
-    def prompt(self, text: str, target: Language, source: Language | None) -> str:
-        """The chat prompt: the instruction, one worked example into `target`, then `text`."""
+    def prompt(
+        self, text: str, target: Language, source: Language | None, again: bool = False
+    ) -> str:
+        """The chat prompt: the instruction, one worked example into `target`, then `text`
+        (`again`: told not to copy it, for a second try)."""
         asked = f"Translate this text into {target.name}. Reply with the translation only."
         example = example_source(target, source)
+        last = f"{asked}\n\n{defuse(text.strip())}"
+        if again:
+            last = (
+                f"Translate the text between the triple quotes into {target.name}. Do not copy"
+                f' it: write it in {target.name}.\n"""\n{defuse(text.strip())}\n"""'
+            )
         messages = [
             {"role": "system", "content": TRANSLATOR},
             {"role": "user", "content": f"{asked}\n\n{example.example}"},
             {"role": "assistant", "content": target.example},
-            {"role": "user", "content": f"{asked}\n\n{defuse(text.strip())}"},
+            {"role": "user", "content": last},
         ]
         return self.generator.render(messages)
+
+
+def copied(text: str, start: str, target: Language) -> bool:
+    """Whether `start`, the beginning of a translation of `text`, is `text` copied out: into
+    Chinese, Japanese or Korean, none of their characters where `text` has none either; into
+    another language, the same words as `text` begins with."""
+    start = " ".join(start.split())
+    if len(start) < CHECK_CHARS:
+        return False
+    if target.code in _CJK_LANGUAGES:
+        return not _CJK.search(start) and not _CJK.search(text)
+    return " ".join(text.split()).startswith(start)
 
 
 def example_source(target: Language, source: Language | None) -> Language:

@@ -34,6 +34,12 @@ def _classifier() -> LanguageIdentifier:
         return _identifier
 
 
+def preload() -> None:
+    """Load the classifier in the background (half a second), so the first question does not
+    wait for it: the answering model takes longer to load anyway."""
+    threading.Thread(target=_classifier, name="language-classifier", daemon=True).start()
+
+
 def detect_language(text: str) -> tuple[Language | None, float]:
     """The language of `text` and the classifier's confidence; None when it is not sure."""
     if not any(character.isalpha() for character in text):
