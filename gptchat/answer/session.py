@@ -201,33 +201,17 @@ class ChatSession:
             if not answer.relevant:
                 answer.status = "no_answer"
                 parts.append(NOT_COVERED)
-                if not translating:
-                    yield NOT_COVERED
+                pieces: Iterator[str] = iter([NOT_COVERED])
             else:
                 prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
                 prompt_text, answer.sources = prompt.text, prompt.sources
                 if cancel.is_set():  # stopped while searching: no answer is begun
                     answer.status = "interrupted"
                     return
-                generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
-                for piece in generation:
-                    if cancel.is_set():
-                        generation.close()
-                        break  # what was decoded after the stop is neither shown nor kept
-                    parts.append(piece)
-                    if not translating:
-                        yield piece
-                stats = generation.stats
-                stopped = cancel.is_set() or stats.stopped_by == "cancelled"
-                answer.status = "interrupted" if stopped else "complete"
-                answer.timings.update(
-                    prompt_tokens=stats.prompt_tokens,
-                    new_tokens=stats.new_tokens,
-                    first_token_ms=round(stats.first_token_ms or 0.0, 1),
-                    total_ms=round(stats.total_ms, 1),
-                    decode_tokens_per_s=round(stats.decode_tokens_per_s, 2),
-                    stopped_by=stats.stopped_by,
-                )
+                pieces = self._generate(answer, prompt, parts, cancel)
+            for piece in pieces:
+                if not translating:
+                    yield piece
             if translating and not cancel.is_set():
                 self._finish(answer, question, prompt_text, parts)
                 finished = True
@@ -242,6 +226,30 @@ class ChatSession:
             if not finished:
                 self._finish(answer, question, prompt_text, parts)
             self._log(answer, prompt_text)
+
+    def _generate(
+        self, answer: Answer, prompt: Prompt, parts: list[str], cancel: threading.Event
+    ) -> Iterator[str]:
+        """The model's answer to `prompt`, piece by piece into `parts`; its status and timings
+        are set on `answer` once it stops."""
+        generation = self.generator.stream(prompt.text, self._decoding(prompt), cancel)
+        for piece in generation:
+            if cancel.is_set():
+                generation.close()
+                break  # what was decoded after the stop is neither shown nor kept
+            parts.append(piece)
+            yield piece
+        stats = generation.stats
+        stopped = cancel.is_set() or stats.stopped_by == "cancelled"
+        answer.status = "interrupted" if stopped else "complete"
+        answer.timings.update(
+            prompt_tokens=stats.prompt_tokens,
+            new_tokens=stats.new_tokens,
+            first_token_ms=round(stats.first_token_ms or 0.0, 1),
+            total_ms=round(stats.total_ms, 1),
+            decode_tokens_per_s=round(stats.decode_tokens_per_s, 2),
+            stopped_by=stats.stopped_by,
+        )
 
     def _finish(
         self, answer: Answer, question: str, prompt_text: str | None, parts: list[str]
