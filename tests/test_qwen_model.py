@@ -8,6 +8,7 @@ matrix kernels differ): the answer is right, cited, and from the passage it cite
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,37 @@ def test_qwen_answers_right_and_cited(
     with AppStore(workspace.app_db_path) as store:
         logged = store.messages(store.conversations()[0].id)[-1].model
     assert logged.startswith("Qwen2.5-Coder-0.5B-Instruct")
+
+
+def test_qwen_answers_a_chinese_question_from_english_documents(
+    monkeypatch, capsys, docs: Path, qwen_model: Path
+) -> None:
+    assert run_cli(monkeypatch, capsys, "index", str(docs))[0] == 0
+    args = ("ask", "红茶需要用什么水来泡？", "--json", "--model", "qwen")
+    code, out, _ = run_cli(monkeypatch, capsys, *args)
+    assert code == 0
+    result = json.loads(out)
+    assert result["question_language"] == "zh" and result["answer_language"] == "zh"
+    assert "tea" in result["translated_question"].lower()
+    tea = next(s["number"] for s in result["sources"] if s["path"].endswith("tea.txt"))
+    # Answered from the English passage, then given in Chinese with the same citation.
+    assert "boiling" in result["answer_in_documents_language"].lower()
+    assert tea in result["cited"] and f"[{tea}]" in result["answer"]
+    assert re.search(r"[\u4e00-\u9fff]", result["answer"])
+
+
+def test_qwen_translates_a_markdown_file(
+    monkeypatch, capsys, tmp_path: Path, qwen_model: Path
+) -> None:
+    source = tmp_path / "tea.md"
+    source.write_text(
+        "# Tea\n\nBlack tea takes boiling water. See [the guide](https://example.com/tea).\n\n"
+        "```sh\nbrew --minutes 3\n```\n"
+    )
+    args = ("translate", str(source), "--to", "fr", "--model", "qwen")
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    lines = out.split("\n")
+    assert lines[0].startswith("# ") and "```sh\nbrew --minutes 3\n```" in out
+    assert "https://example.com/tea" in out
+    assert "Black tea takes boiling water" not in out  # translated, not copied

@@ -10,10 +10,10 @@ from threading import Event
 
 import pytest
 
-from gptchat.answer.question_language import QuestionLanguages, missing_citations
+from gptchat.answer.question_language import QuestionLanguages
 from gptchat.answer.retriever import Retriever
 from gptchat.answer.session import ChatSession
-from gptchat.answer.translate import Translator, copied
+from gptchat.answer.translate import Translator, copied, kept_parts_missing, missing_citations
 from gptchat.answer.translate_document import DocumentTranslator, markdown_blocks
 from gptchat.errors import BadInput
 from gptchat.language.detect import detect_language, documents_language
@@ -272,3 +272,15 @@ def test_a_translation_that_copies_its_text_is_told() -> None:
     assert copied(text, "Arriva mainly  operates", fr)
     assert not copied(text, "Arriva opère principalement", fr)
     assert not copied("529 [1].", "529 [1].", zh)  # too short to tell: a number stays a number
+
+
+def test_code_and_link_addresses_a_translation_lost_are_named() -> None:
+    text = "Change it with `--max-file-mb`; see [the guide](https://example.com/a) [1]."
+    assert kept_parts_missing(text, "Changez-le ; voir [le guide](https://example.com/a).") == [
+        "`--max-file-mb`"
+    ]
+    assert kept_parts_missing(text, "Changez-le avec `--max-file-mb`.") == [
+        "<https://example.com/a>"
+    ]
+    assert kept_parts_missing("No code here.", "Pas de code.") == []
+    assert kept_parts_missing("Files (`.md`) [1].", "Fichiers (.md) [1].") == []

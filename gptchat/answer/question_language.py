@@ -3,17 +3,14 @@ documents' language, the answer given back in the question's, with the same cita
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gptchat.answer.translate import Translator, translating_models
+from gptchat.answer.translate import Translator, missing_citations, translating_models
 from gptchat.language.detect import detect_language, documents_language
 from gptchat.language.languages import Language
 from gptchat.model.generator import Generator
-
-_CITATION = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,3 @@ class QuestionLanguages:
         if self._translator is None or self._for is not generator:
             self._translator, self._for = self._translator_for(generator), generator
         return self._translator
-
-
-def missing_citations(original: str, translated: str) -> list[str]:
-    """The citation marks ([1]) of `original` that `translated` lacks, in order."""
-    return [mark for mark in dict.fromkeys(_CITATION.findall(original)) if mark not in translated]

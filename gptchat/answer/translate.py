@@ -20,6 +20,8 @@ MIN_NEW_TOKENS = 32
 # Chinese or Japanese can take up to three tokens where English takes one.
 TOKENS_PER_SOURCE_TOKEN = 3
 _URL = re.compile(r"https?://[^\s)>\]]+")
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_CITATION = re.compile(r"\[\d+\]")
 CHECK_CHARS = 16  # of a translation's start, read to tell whether the model copied instead
 # Chinese, Japanese and Korean are written in their own scripts: a translation into them
 # whose start has none of these characters is a copy.
@@ -71,8 +73,8 @@ class Translator:
         source: Language | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
-        """The translation of `text` into `target`, as the model writes it; a link of `text`
-        that the model dropped is added back at the end, so none is lost."""
+        """The translation of `text` into `target`, as the model writes it; a link address or
+        `code` of `text` that the model dropped is added back at the end, so none is lost."""
         if not text.strip():
             return iter(())
         prompt = self.prompt(text, target, source)
@@ -109,9 +111,9 @@ class Translator:
         for piece in generation:
             written.append(piece)
             yield piece
-        missing = [url for url in _URL.findall(text) if url not in "".join(written)]
+        missing = kept_parts_missing(text, "".join(written))
         if missing and not cancel.is_set():
-            yield " " + " ".join(f"<{url}>" for url in missing)
+            yield " " + " ".join(missing)
 
     def translate(self, text: str, target: Language, source: Language | None = None) -> str:
         """The whole translation of `text`, trimmed."""
@@ -124,6 +126,10 @@ class Translator:
         (`again`: told not to copy it, for a second try)."""
         asked = f"Translate this text into {target.name}. Reply with the translation only."
         example = example_source(target, source)
+        shown, answer = example.example, target.example
+        if not _CITATION.search(text):
+            # Shown a mark, the model adds one to text that has none.
+            shown, answer = _without_mark(shown), _without_mark(answer)
         last = f"{asked}\n\n{defuse(text.strip())}"
         if again:
             last = (
@@ -132,11 +138,30 @@ class Translator:
             )
         messages = [
             {"role": "system", "content": TRANSLATOR},
-            {"role": "user", "content": f"{asked}\n\n{example.example}"},
-            {"role": "assistant", "content": target.example},
+            {"role": "user", "content": f"{asked}\n\n{shown}"},
+            {"role": "assistant", "content": answer},
             {"role": "user", "content": last},
         ]
         return self.generator.render(messages)
+
+
+def kept_parts_missing(text: str, translation: str) -> list[str]:
+    """The link addresses and `code` of `text` that `translation` lost, as they are to be
+    added back (a link as <address>)."""
+    urls = [f"<{url}>" for url in _URL.findall(text) if url not in translation]
+    # Code the model kept but wrote without its backticks is not lost.
+    code = [span for span in _INLINE_CODE.findall(text) if span.strip("`") not in translation]
+    return list(dict.fromkeys([*code, *urls]))
+
+
+def missing_citations(original: str, translated: str) -> list[str]:
+    """The citation marks ([1]) of `original` that `translated` lacks, in order."""
+    return [mark for mark in dict.fromkeys(_CITATION.findall(original)) if mark not in translated]
+
+
+def _without_mark(sentence: str) -> str:
+    """The example sentence without its citation mark."""
+    return re.sub(r"\s*\[1\]", "", sentence)
 
 
 def copied(text: str, start: str, target: Language) -> bool:

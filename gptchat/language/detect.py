@@ -11,9 +11,12 @@ from gptchat.language.languages import ENGLISH, LANGUAGES, Language, language_of
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
-# A question is taken to be in another language only when the classifier is this sure:
-# short or name-heavy English ("Claude 3 Haiku", "rate limits") scores well below it
-# as some other language, where real French or Chinese questions score above 0.85.
+# A question is taken to be in another language only when the classifier is this sure.
+# Measured on the 5,497 squad-dev and claude-docs questions (English) and 120 translations
+# of them into Chinese and French: from 0.5 to 0.8 the same 2 English questions are misread
+# (they quote German), and 0.8 finds 114 of the 120 (0.6 finds 115, but takes "Tokenizer"
+# for Dutch at 0.66). Short or name-heavy English ("Claude 3 Haiku", "rate limits") scores
+# well below it; what it misses is searched as written.
 MIN_CONFIDENCE = 0.8
 SAMPLE_CHARS = 4000  # of an index's text, enough to tell its language
 
