@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from gptchat.answer.open_session import OpenSession, open_chat_session
 from gptchat.answer.session import Answer
 from gptchat.answer.summarize import Summarizer, file_sections, indexed_file
-from gptchat.answer.translate import Translator
 from gptchat.answer.translate_document import DocumentTranslator, readable_text, translated_points
 from gptchat.control_chars import one_line
 from gptchat.errors import BadInput
@@ -266,8 +265,10 @@ class Assistant:
         return self._document_translator().stream(text, target, cancel=cancel, progress=progress)
 
     def _document_translator(self) -> DocumentTranslator:
-        """A translator on the active model; BadInput naming the model that can, if it cannot."""
-        return DocumentTranslator(Translator(self._opened_session().session.generator))
+        """A translator on the active model (the one its answers use, loaded once); BadInput
+        naming the model that can, if it cannot."""
+        session = self._opened_session().session
+        return DocumentTranslator(session.languages.translator(session.generator))
 
     def _latest_answer(self, conversation_id: int | None) -> str:
         """The text of the latest answer in the conversation, for a bare /translate."""
