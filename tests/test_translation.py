@@ -21,6 +21,7 @@ from gptchat.language.languages import ENGLISH, language_named
 from gptchat.learn.examples import dataset_from_feedback
 from gptchat.log.store import AppStore
 from gptchat.model.generator import DecodeOptions, Generator
+from gptchat.render.answers import language_line
 from tests.conftest import run_cli
 
 MARKDOWN = """---
@@ -213,6 +214,7 @@ def test_a_model_that_cannot_translate_searches_the_question_as_written(
     assert answer.asked.language == language_named("fr") and not answer.asked.foreign
     assert "tiny cannot translate" in answer.asked.note and "--model qwen" in answer.asked.note
     assert answer.timings["question_language"] == "fr"
+    assert language_line(answer).startswith("Asked in French; tiny cannot translate")
 
 
 def test_translated_retrieval_fuses_the_question_as_asked(index, indexer, embedder, docs) -> None:

@@ -127,7 +127,7 @@ def language_line(answer: Answer) -> str | None:
     if asked.language is None:
         return None
     if not asked.foreign or asked.documents is None:
-        return asked.note.capitalize()
+        return asked.note[:1].upper() + asked.note[1:]
     return (
         f"Asked in {asked.language.name}; searched in {asked.documents.name}"
         f" as “{one_line(asked.translated or '')}”, answered in {asked.language.name}"
