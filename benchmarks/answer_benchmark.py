@@ -105,6 +105,15 @@ def sample(path: Path, count: int, keep=lambda row: True) -> list[QAItem]:
     return random.Random(0).sample(items, min(count, len(items)))
 
 
+def held_out_docs(scratch: Path) -> Path:
+    """A folder in `scratch` holding squad-dev's held-out articles, the starter's unseen ones."""
+    folder = scratch / "held-out-docs"
+    folder.mkdir()
+    for name in HELD_OUT_ARTICLES:
+        (folder / name).write_text((EVAL / "squad-dev" / "docs" / name).read_text())
+    return folder
+
+
 def build_index(workspace: Workspace, name: str, docs: Path) -> None:
     started = time.perf_counter()
     report = run_index(workspace, [docs], IndexOptions(name))
@@ -239,11 +248,7 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     workspace = Workspace(scratch)
-    held_docs = scratch / "held-out-docs"
-    held_docs.mkdir()
-    for name in HELD_OUT_ARTICLES:
-        (held_docs / name).write_text((EVAL / "squad-dev" / "docs" / name).read_text())
-    build_index(workspace, "squad", held_docs)
+    build_index(workspace, "squad", held_out_docs(scratch))
     build_index(workspace, "claude", EVAL / "claude-docs" / "docs")
     injected = injection_docs(scratch / "injected")
     build_index(workspace, "injected", scratch / "injected")

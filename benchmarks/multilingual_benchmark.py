@@ -37,18 +37,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.answer_benchmark import EVAL, build_index, held_out_docs, sample  # noqa: E402
 from gptchat.answer.attribution import split_sentences  # noqa: E402
 from gptchat.answer.reranker import bundled_reranker  # noqa: E402
 from gptchat.answer.retriever import Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.answer.translate import Translator  # noqa: E402
 from gptchat.eval.metrics import contains_answer  # noqa: E402
-from gptchat.eval.qa_set import QAItem, load_qa_set, supports  # noqa: E402
+from gptchat.eval.qa_set import QAItem, supports  # noqa: E402
 from gptchat.index.catalog import (  # noqa: E402
-    IndexOptions,
     index_embedder,
     open_searchable_index,
-    run_index,
 )
 from gptchat.language.detect import detect_language  # noqa: E402
 from gptchat.language.languages import ENGLISH, language_named  # noqa: E402
@@ -57,14 +56,8 @@ from gptchat.model.loading import ModelOptions, load_generator  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES  # noqa: E402
 from gptchat.workspace import Workspace  # noqa: E402
 
-EVAL = REPO.parent / "shared" / "eval"
 KEEP_COSINE = 0.8
 LANGUAGES = (language_named("zh"), language_named("fr"))
-
-
-def sample(path: Path, count: int, keep=lambda item: True) -> list[QAItem]:
-    items = [item for item in load_qa_set(path).items if keep(item)]
-    return random.Random(0).sample(items, min(count, len(items)))
 
 
 def cosine(embedder, first: str, second: str) -> float:
@@ -273,12 +266,8 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     workspace = Workspace(scratch)
-    held_docs = scratch / "held-out-docs"
-    held_docs.mkdir()
-    for name in HELD_OUT_ARTICLES:
-        (held_docs / name).write_text((EVAL / "squad-dev" / "docs" / name).read_text())
-    run_index(workspace, [held_docs], IndexOptions("squad"))
-    run_index(workspace, [EVAL / "claude-docs" / "docs"], IndexOptions("claude"))
+    build_index(workspace, "squad", held_out_docs(scratch))
+    build_index(workspace, "claude", EVAL / "claude-docs" / "docs")
     store = AppStore(scratch / "answers.db")
     reranker = bundled_reranker()
     retrievers = {}

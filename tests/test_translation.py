@@ -20,7 +20,7 @@ from gptchat.language.detect import detect_language, documents_language
 from gptchat.language.languages import ENGLISH, language_named
 from gptchat.learn.examples import dataset_from_feedback
 from gptchat.log.store import AppStore
-from gptchat.model.generator import DecodeOptions, Generator
+from gptchat.model.generator import Generator
 from gptchat.render.answers import language_line
 from tests.conftest import run_cli
 
@@ -161,18 +161,10 @@ class Phrasebook(Translator):
 
 
 def test_a_question_in_another_language_is_searched_and_answered_in_the_documents(
-    indexer, index, embedder, docs: Path, tiny_model_dir: Path, store: AppStore
+    session: ChatSession, tiny_model_dir: Path, store: AppStore
 ) -> None:
-    indexer.run([docs])
-    generator = Generator(tiny_model_dir, name="tiny", translates=True)
-    session = ChatSession(
-        Retriever(index, embedder),
-        generator,
-        store,
-        "default",
-        k=3,
-        decode=DecodeOptions(max_new_tokens=8),
-    )
+    # The fixture's session, its tiny model taken for one that translates.
+    session.generator = Generator(tiny_model_dir, name="tiny", translates=True)
     session.languages = QuestionLanguages(session.sample_texts, Phrasebook)
     answer = session.ask("红茶需要用什么温度的水来泡？")
     streamed = "".join(answer)
