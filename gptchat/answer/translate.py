@@ -83,18 +83,18 @@ class Translator:
         if room < MIN_NEW_TOKENS:
             raise BadInput(f"the text is too long to translate in one piece ({len(text)} chars)")
         settings = DecodeOptions(max_new_tokens=min(wanted, room))
-        retry = self.prompt(text, target, source, again=True)
-        return self._stream(text, target, (prompt, retry), settings, cancel or threading.Event())
+        return self._stream(text, target, source, prompt, settings, cancel or threading.Event())
 
     def _stream(
         self,
         text: str,
         target: Language,
-        prompts: tuple[str, str],
+        source: Language | None,
+        prompt: str,
         settings: DecodeOptions,
         cancel: threading.Event,
     ) -> Iterator[str]:
-        generation = self.generator.stream(prompts[0], settings, cancel)
+        generation = self.generator.stream(prompt, settings, cancel)
         head: list[str] = []
         for piece in generation:
             head.append(piece)
@@ -105,7 +105,8 @@ class Translator:
             # once more, told not to, it mostly does translate.
             generation.close()
             head = []
-            generation = self.generator.stream(prompts[1], settings, cancel)
+            retry = self.prompt(text, target, source, again=True)
+            generation = self.generator.stream(retry, settings, cancel)
         written = list(head)
         yield from head
         for piece in generation:
