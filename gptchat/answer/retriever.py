@@ -90,7 +90,7 @@ class Retriever:
     ) -> Retrieval:
         """The top `k` hits for `question` (its embedding `vector`, if made already),
         overlapping neighbours merged; `also`: the question as asked in another language,
-        searched too and fused in."""
+        searched by keyword too and fused in."""
         mode = self.settings.mode
         return self.retrieve_modes(question, k, (mode,), vector, also)[mode]
 
@@ -113,16 +113,13 @@ class Retriever:
         dense = self.index.dense_search(query, settings.candidates)
         keyword = self.index.keyword_search(question, settings.candidates)
         taught = self.taught.ranking(query) if self.taught and "fused" in modes else []
-        # The question as asked, in its own language: names and numbers match as written.
-        # Only its ranks count: its cosines to text in another language mean little, so
-        # relevance is judged on the translation.
+        # The question as asked, in its own language: names and numbers match as written, so
+        # it is searched by keyword. Not by embedding: the embedder reads text in another
+        # language as noise, and its passages crowded the translation's out of the top 5.
+        # Relevance is judged on the translation.
         asked: list[list[tuple[int, float]]] = []
         if also:
-            also_vector = self.embedder.encode([also])[0]
-            asked = [
-                self.index.dense_search(also_vector, settings.candidates),
-                self.index.keyword_search(also, settings.candidates),
-            ]
+            asked = [self.index.keyword_search(also, settings.candidates)]
         searched = time.perf_counter() - started
         similarity = dict(dense)
         best = max(similarity.values(), default=0.0)
