@@ -160,12 +160,18 @@ class Phrasebook(Translator):
         return iter([known] if known else ["红茶用沸水。"])
 
 
-def test_a_question_in_another_language_is_searched_and_answered_in_the_documents(
-    session: ChatSession, tiny_model_dir: Path, store: AppStore
-) -> None:
-    # The fixture's session, its tiny model taken for one that translates.
+@pytest.fixture
+def translating_session(session: ChatSession, tiny_model_dir: Path) -> ChatSession:
+    """The fixture's session, its tiny model taken for one that translates, by phrasebook."""
     session.generator = Generator(tiny_model_dir, name="tiny", translates=True)
     session.languages = QuestionLanguages(session.sample_texts, Phrasebook)
+    return session
+
+
+def test_a_question_in_another_language_is_searched_and_answered_in_the_documents(
+    translating_session: ChatSession, store: AppStore
+) -> None:
+    session = translating_session
     answer = session.ask("红茶需要用什么温度的水来泡？")
     streamed = "".join(answer)
     asked = answer.asked
@@ -196,6 +202,39 @@ def test_a_question_in_another_language_is_searched_and_answered_in_the_document
     english = session.ask("What does black tea take?")
     "".join(english)
     assert not english.asked.foreign and "question_language" not in english.timings
+
+
+def test_what_is_taught_on_a_question_in_another_language_is_given_back_in_it(
+    translating_session: ChatSession, store: AppStore
+) -> None:
+    session = translating_session
+    first = session.ask("红茶需要用什么温度的水来泡？")
+    "".join(first)
+    store.set_feedback(first.message_id, rating=1)
+    # Taught as it was searched and answered: in the documents' language.
+    (taught,) = store.taught_answers()
+    assert taught.question == "What water does black tea take?"
+    assert taught.answer == first.answered_text != first.text
+
+    # Asked again, it is given back (no generation), translated into the question's language.
+    again = session.ask("红茶需要用什么温度的水来泡？")
+    streamed = "".join(again)
+    assert again.taught is not None and again.taught.id == taught.id
+    assert streamed.startswith("红茶用沸水。") and again.text == streamed.strip()
+    assert again.answered_text == taught.answer
+    assert not missing_citations(taught.answer, again.text)
+    stored = store.messages(again.conversation_id)[-1]
+    assert stored.content == again.text and stored.taught_id == taught.id
+    assert stored.timings["answer_language"] == "zh" and stored.prompt is None
+    # Asked in English, the same question gets the taught answer as it is.
+    english = session.ask("What water does black tea take?")
+    assert "".join(english) == taught.answer and english.taught is not None
+
+    # A correction typed in the question's language is given back as it is typed.
+    store.set_feedback(first.message_id, correction="用沸水泡 [1]。")
+    corrected = session.ask("红茶需要用什么温度的水来泡？")
+    assert "".join(corrected) == "用沸水泡 [1]。"
+    assert "answer_language" not in corrected.timings
 
 
 def test_a_model_that_cannot_translate_searches_the_question_as_written(

@@ -25,6 +25,7 @@ from gptchat.answer.quoting import quoted_answer
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retrieval, Retriever
 from gptchat.answer.taught import TaughtAnswers, TaughtMatch, still_indexed, taught_source
+from gptchat.language.detect import detect_language
 from gptchat.language.detect import preload as preload_language_classifier
 from gptchat.log.store import AppStore, StoredSource, TaughtAnswer, conversation_title
 from gptchat.model.generator import DecodeOptions, Generator
@@ -144,7 +145,9 @@ class ChatSession:
         if not (history and leans_on_previous_turn(searched)):
             match = self.taught.nearest(searched, vector)
             if match is not None and match.same:
-                return self._give_back(match, conversation_id, answer_id)
+                given = self._give_back(match, conversation_id, answer_id, asked)
+                given._pieces = self._given_back(given, cancel or threading.Event())
+                return given
         also = question if asked.foreign else None
         query, retrieval = retrieve_for_turn(
             self.retriever, searched, history, self.k, vector, also
@@ -167,26 +170,59 @@ class ChatSession:
         answer._pieces = self._stream(answer, searched, history, cancel or threading.Event())
         return answer
 
-    def _give_back(self, match: TaughtMatch, conversation_id: int, answer_id: int) -> Answer:
+    def _give_back(
+        self, match: TaughtMatch, conversation_id: int, answer_id: int, asked: AskedLanguage
+    ) -> Answer:
         """The taught answer as this answer, with the passages it cites: no generation."""
         taught = match.taught
         answer = Answer(conversation_id, answer_id, [], relevant=True, taught=taught)
-        answer.text = answer.raw_text = taught.answer
+        answer.text = answer.raw_text = answer.answered_text = taught.answer
         answer.status = "complete"
+        answer.asked = asked
         answer.stale = any(
             not still_indexed(self.retriever.index, source)
             for source in taught.sources
             if source.taught_id is None  # a taught answer it cited is no passage
         )
         answer.timings["taught_similarity"] = round(match.similarity, 4)
+        if asked.foreign and asked.language is not None:
+            answer.timings["question_language"] = asked.language.code
+            answer.timings["translated_question"] = asked.translated
+        return answer
+
+    def _given_back(self, answer: Answer, cancel: threading.Event) -> Iterator[str]:
+        """The taught answer's text, in the question's language where it was asked in another
+        and taught in the documents' (a correction typed in its language is given as it is);
+        kept once it has been given."""
+        taught = answer.taught
+        assert taught is not None
+        try:
+            language, _ = detect_language(taught.answer)
+            if answer.asked.foreign and language != answer.asked.language:
+                yield from self._translated(answer, cancel)
+            else:
+                yield answer.text
+        except (GeneratorExit, KeyboardInterrupt):
+            answer.status = "interrupted"
+            raise
+        finally:
+            self._keep_given_back(answer, taught)
+
+    def _keep_given_back(self, answer: Answer, taught: TaughtAnswer) -> None:
+        """Store a given-back answer as given, and count the taught answer's use."""
         sources = [replace(source, rank=rank) for rank, source in enumerate(taught.sources, 1)]
         # No prompt and no model: a given-back answer is never training data a second time.
         self.store.finish_answer(
-            answer_id, answer.text, answer.text, "complete", None, None, answer.timings, sources
+            answer.message_id,
+            answer.text,
+            answer.raw_text,
+            answer.status,
+            None,
+            None,
+            answer.timings,
+            sources,
         )
-        self.store.mark_taught_use(answer_id, taught.id)
-        answer._pieces = iter([answer.text])
-        return answer
+        self.store.mark_taught_use(answer.message_id, taught.id)
 
     def _stream(
         self, answer: Answer, question: str, history: list[Turn], cancel: threading.Event

@@ -458,9 +458,14 @@ class AppStore(Closing):
         documents, is taught; taking the +1 back (with no correction) untaught it."""
         message = self.message(message_id)
         asked = self.message(message.reply_to) if message and message.reply_to else None
+        # A question asked in another language was searched as translated, and answered in
+        # the documents' language before that answer was translated: both are taught so, as
+        # the next asking is matched and the model reads its sources.
+        timings = (message.timings if message else None) or {}
         answer = feedback.correction
         if answer is None and feedback.rating == 1 and message and message.status == "complete":
-            answer = message.content if message.prompt is not None else None
+            answered = timings.get("documents_language_answer") or message.content
+            answer = answered if message.prompt is not None else None
         with Transaction(self._conn):
             if message is not None and message.taught_id is not None:
                 # A given-back answer corrected again: the taught answer itself is changed.
@@ -487,7 +492,7 @@ class AppStore(Closing):
                     message_id,
                     message.conversation_id,
                     index_name,
-                    asked.content,
+                    timings.get("translated_question") or asked.content,
                     answer,
                     json.dumps([asdict(source) for source in numbered]),
                     now,
