@@ -72,6 +72,20 @@ def test_questions_are_told_apart_by_language() -> None:
     assert documents_language([]) == ENGLISH
 
 
+def test_the_documents_language_is_told_again_once_they_change(
+    session: ChatSession, indexer, docs: Path
+) -> None:
+    assert session.languages.documents_language() == ENGLISH
+    for path in docs.rglob("*.*"):
+        path.unlink()
+    (docs / "the.md").write_text(
+        "# Le thé\n\nLe thé noir se prépare avec de l'eau bouillante pendant quatre minutes."
+        " Le thé vert demande une eau à quatre-vingts degrés, jamais bouillante.\n"
+    )
+    indexer.run([docs])
+    assert session.languages.documents_language() == language_named("fr")
+
+
 def test_languages_are_named_by_code_or_name() -> None:
     assert language_named("zh") == language_named("Chinese") == language_named("中文")
     assert language_named(" FR ") == language_named("french")

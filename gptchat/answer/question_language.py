@@ -36,10 +36,13 @@ class QuestionLanguages:
         self,
         sample_texts: Callable[[], list[str]],
         translator_for: Callable[[Generator], Translator] = Translator,
+        documents_version: Callable[[], object] = lambda: None,
     ) -> None:
         self._sample_texts = sample_texts
         self._translator_for = translator_for
-        self._documents: Language | None = None
+        # The documents' language is told again once they have changed (re-indexed).
+        self._documents_version = documents_version
+        self._documents: tuple[object, Language] | None = None
         self._translator: Translator | None = None
         self._for: Generator | None = None
 
@@ -76,10 +79,12 @@ class QuestionLanguages:
             yield " " + "".join(missing)
 
     def documents_language(self) -> Language:
-        """The language of the index's text, told once from a sample of it."""
-        if self._documents is None:
-            self._documents = documents_language(self._sample_texts())
-        return self._documents
+        """The language of the index's text, told from a sample of it once per version of
+        the documents."""
+        version = self._documents_version()
+        if self._documents is None or self._documents[0] != version:
+            self._documents = (version, documents_language(self._sample_texts()))
+        return self._documents[1]
 
     def translator(self, generator: Generator) -> Translator:
         """A translator on `generator`'s base, kept while the answering model stays."""

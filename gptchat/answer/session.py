@@ -97,13 +97,17 @@ class ChatSession:
         self.taught = TaughtAnswers(store, retriever.embedder, retriever.index, index_name)
         # What was taught on this index also ranks passages for every search of it.
         retriever.taught = self.taught
-        self.languages = QuestionLanguages(self.sample_texts)
+        self.languages = QuestionLanguages(
+            self.sample_texts, documents_version=retriever.index.store.data_version
+        )
         preload_language_classifier()
 
     def sample_texts(self) -> list[str]:
-        """The first passages of the index, to tell the language its documents are in."""
+        """Passages from across the index, to tell the language its documents are in."""
         index = self.retriever.index
-        return [chunk.text for chunk in index.chunks(index.chunk_ids()[:SAMPLE_CHUNKS])]
+        ids = index.chunk_ids()
+        spread = ids[:: max(1, len(ids) // SAMPLE_CHUNKS)][:SAMPLE_CHUNKS]
+        return [chunk.text for chunk in index.chunks(spread)]
 
     def _decoding(self, prompt: Prompt) -> DecodeOptions:
         """The decode settings for one answer: a model taught to refuse weighs its refusal

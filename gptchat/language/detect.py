@@ -53,14 +53,9 @@ def detect_language(text: str) -> tuple[Language | None, float]:
 
 
 def documents_language(texts: Iterable[str]) -> Language:
-    """The language most of `texts` is in (the first SAMPLE_CHARS of them); English when the
-    sample is empty or unclear, as the bundled embedder reads English."""
-    sample: list[str] = []
-    size = 0
-    for text in texts:
-        sample.append(text)
-        size += len(text)
-        if size >= SAMPLE_CHARS:
-            break
-    language, _ = detect_language("\n".join(sample)[:SAMPLE_CHARS])
+    """The language most of `texts` is in, read from an equal part of each (SAMPLE_CHARS in
+    all); English when the sample is empty or unclear, as the bundled embedder reads English."""
+    texts = list(texts)
+    each = SAMPLE_CHARS // max(1, len(texts))
+    language, _ = detect_language("\n".join(text[:each] for text in texts))
     return language or ENGLISH
