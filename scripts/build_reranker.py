@@ -82,17 +82,25 @@ def candidates(retriever: Retriever, rows: list[dict], count: int) -> list[tuple
     return found
 
 
-def train(found: list[tuple], steps: int, lr: float) -> np.ndarray:
-    """Listwise weights: each question's softmax over its candidates pulled to its right ones."""
+def train(
+    found: list[tuple],
+    steps: int,
+    lr: float,
+    start: np.ndarray | None = None,
+    anchor: float = 0.0,
+) -> np.ndarray:
+    """Listwise weights: each question's softmax over its candidates pulled to its right ones;
+    from `start` (zeros by default), held near it by an L2 pull of strength `anchor`."""
     usable = [(x, y / y.sum()) for x, y in found if y.any()]
-    weights = np.zeros(len(FEATURES))
+    origin = np.zeros(len(FEATURES)) if start is None else np.asarray(start, float)
+    weights = origin.copy()
     for _ in range(steps):
         gradient = np.zeros_like(weights)
         for x, target in usable:
             z = x @ weights
             p = np.exp(z - z.max())
             gradient += x.T @ (p / p.sum() - target)
-        weights -= lr * gradient / len(usable)
+        weights -= lr * (gradient / len(usable) + anchor * (weights - origin))
     return weights
 
 
