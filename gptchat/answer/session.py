@@ -209,6 +209,9 @@ class ChatSession:
         except (GeneratorExit, KeyboardInterrupt):
             answer.status = "interrupted"
             raise
+        except BaseException:
+            answer.status = "error"
+            raise
         finally:
             self._keep_given_back(answer, taught)
 
