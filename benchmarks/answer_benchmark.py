@@ -4,7 +4,8 @@
 
 Default settings throughout (hybrid retrieval and the shipped reranker, k=3, the prompt
 budget, greedy decoding, the answer cap), answers checked for citations as the app shows them;
-`--no-rerank` measures retrieval without the reranker. Measured on data the
+`--no-rerank` measures retrieval without the reranker, `--context-tokens N` a smaller prompt
+budget than the app's 1024 (prompt and answer together). Measured on data the
 starter never trained on:
 - squad: questions of the held-out squad-dev articles (gptchat.model.starter.HELD_OUT_ARTICLES),
   over an index of those articles: token F1, EM, citations, "not covered" rate, speed;
@@ -42,6 +43,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gptchat.answer.prompt import PromptOptions  # noqa: E402
 from gptchat.answer.quoting import MAX_ANSWER_WORDS, quotable, source_sentences  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
 from gptchat.answer.reranker import bundled_reranker  # noqa: E402
@@ -196,11 +198,13 @@ def measure(
     sets: dict[str, list[QAItem]],
     injected: list[QAItem],
     refusal: RefusalPenalty | None = None,
+    budget: PromptOptions | None = None,
 ) -> dict[str, dict]:
-    """Every measured set, answered by `generator` (with `refusal`, not the app's own rule)."""
+    """Every measured set, answered by `generator` (with `refusal`, not the app's own rule,
+    and `budget`, not the app's prompt budget, where given)."""
 
     def session(name: str, retriever: Retriever | None = None) -> ChatSession:
-        chat = ChatSession(retriever or retrievers[name], generator, store, name)
+        chat = ChatSession(retriever or retrievers[name], generator, store, name, budget=budget)
         chat.refusal = refusal or chat.refusal
         return chat
 
@@ -238,7 +242,11 @@ def main() -> None:
     parser.add_argument(
         "--candidate-base", default=DEFAULT_MODEL, help="the catalog model it was trained on"
     )
+    parser.add_argument(
+        "--context-tokens", type=int, help="the prompt's and answer's budget (the app's: 1024)"
+    )
     args = parser.parse_args()
+    budget = PromptOptions(context_tokens=args.context_tokens) if args.context_tokens else None
     wanted = args.models.split(",") + (["candidate"] if args.candidate else [])
     if any(m.startswith("starter") for m in wanted) and not starter_available():
         sys.exit("no starter adapter installed: build it with scripts/build_starter.py")
@@ -295,7 +303,9 @@ def main() -> None:
             bf16=args.bf16,
         )
         refusal = candidate_rule(args.candidate_refusal) if label == "candidate" else None
-        results[label] = measure(label, generator, retrievers, store, sets, injected, refusal)
+        results[label] = measure(
+            label, generator, retrievers, store, sets, injected, refusal, budget
+        )
         # ru_maxrss only grows: measured in order, a model's figure holds every earlier one's.
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results[label]["process"] = {"peak_rss_mb": peak_mb}
@@ -344,6 +354,7 @@ def report(results: dict) -> None:
         ("  of them with the answer in the prompt", "squad", "refused_with_answer_shown"),
         ("answer words p50", "squad", "answer_words_p50"),
         ("answer tokens p50", "squad", "answer_tokens_p50"),
+        ("prompt tokens p50", "squad", "prompt_tokens_p50"),
         ("first token ms p50", "squad", "first_token_ms_p50"),
         ("first token ms p95", "squad", "first_token_ms_p95"),
         ("answer ms p50", "squad", "answer_ms_p50"),

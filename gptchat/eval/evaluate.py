@@ -46,6 +46,7 @@ class QuestionResult:
     quoted: bool = False  # answered with the sources' sentences (gptchat.answer.quoting)
     model_score: float | None = None  # token F1 or ROUGE-L of the model's own words
     first_token_ms: float | None = None
+    prompt_tokens: int | None = None
     answer_tokens: int | None = None
     answer_ms: float | None = None
     decode_tokens_per_s: float | None = None
@@ -96,6 +97,7 @@ def evaluate_question(
         supports(answer.sources[n - 1], item) for n in sorted(cited) if 0 < n <= len(answer.sources)
     ]
     result.first_token_ms = answer.timings.get("first_token_ms")
+    result.prompt_tokens = answer.timings.get("prompt_tokens")
     result.answer_tokens = answer.timings.get("new_tokens")
     result.answer_ms = answer.timings.get("total_ms")
     result.decode_tokens_per_s = answer.timings.get("decode_tokens_per_s")
@@ -163,6 +165,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
     if cited:
         metrics["cited_sources_gold"] = statistics.mean(cited)
     metrics.update(_spread("first_token_ms", [r.first_token_ms for r in answered]))
+    metrics.update(_spread("prompt_tokens", [r.prompt_tokens for r in answered]))
     metrics.update(_spread("answer_words", [r.answer_words for r in answered]))
     metrics.update(_spread("answer_tokens", [r.answer_tokens for r in answered]))
     metrics.update(_spread("answer_ms", [r.answer_ms for r in answered]))

@@ -37,6 +37,8 @@ _LABELS = {
     "retrieval_ms_p95": "retrieval ms p95",
     "first_token_ms_p50": "time to first token ms p50",
     "first_token_ms_p95": "time to first token ms p95",
+    "prompt_tokens_p50": "prompt tokens p50",
+    "prompt_tokens_p95": "prompt tokens p95",
     "answer_words_p50": "answer words p50",
     "answer_words_p95": "answer words p95",
     "answer_tokens_p50": "answer tokens p50",
