@@ -1,9 +1,11 @@
 """Does a static KV cache, compiled with torch.compile, make answers faster on this CPU?
 
-    python benchmarks/compile_benchmark.py [--models qwen,SmolLM2-135M-Instruct]
+    python benchmarks/compile_benchmark.py [--models qwen,SmolLM2-135M-Instruct] [--fp32]
+        [--ways dynamic,static,static+compile]
 
 Each model as the app runs it (Qwen with bf16 weights where the CPU computes bf16 natively,
-SmolLM2 in fp32), on generation_benchmark's RAG prompt of about 1,000 tokens, greedy, in
+SmolLM2 in fp32; with --fp32, every model in fp32, as on a CPU without native bf16), on
+generation_benchmark's RAG prompt of about 1,000 tokens, greedy, in
 three ways in one process: transformers' default dynamic cache (what gptchat does), a static
 cache run eagerly, and a static cache with the forward pass compiled by torch.compile
 (inductor, the CPU's own kernels). For each: the first run's seconds (compilation included),
@@ -82,13 +84,17 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="qwen,SmolLM2-135M-Instruct")
+    parser.add_argument("--fp32", action="store_true", help="every model in fp32")
+    parser.add_argument("--ways", default="dynamic,static,static+compile")
     args = parser.parse_args()
     print("| model | cache | first run (s) | first token (s) | decode tok/s | same tokens |")
     print("|---|---|---|---|---|---|")
     for name in args.models.split(","):
         model_info = catalog_model(name)
         generator = Generator(
-            ensure_model(model_info, print), name=model_info.name, bf16=model_info.translates
+            ensure_model(model_info, print),
+            name=model_info.name,
+            bf16=model_info.translates and not args.fp32,
         )
         generator.load()
         model, tokenizer = generator._model, generator._tokenizer
@@ -106,8 +112,9 @@ def main() -> None:
         compiled.compile_config._compile_all_devices = True  # transformers compiles on GPUs only
         reference = None
         dtype = str(next(model.parameters()).dtype).replace("torch.", "")
-        ways = (("dynamic", dynamic), ("static", static), ("static+compile", compiled))
-        for label, config in ways:
+        ways = {"dynamic": dynamic, "static": static, "static+compile": compiled}
+        for label in args.ways.split(","):
+            config = ways[label]
             result = way(model, inputs, config, reference)
             reference = reference or result["tokens"]
             print(

@@ -83,6 +83,32 @@ def test_int8_quantisation_still_generates(tiny_model_dir: Path) -> None:
     assert "".join(generation) and generation.stats.new_tokens >= 1
 
 
+def test_bf16_weights_decode_with_a_static_cache_to_the_same_tokens(tiny_model_dir: Path) -> None:
+    import torch
+
+    generator = Generator(tiny_model_dir)
+    generator.load()
+    # Made bf16 on any CPU (slow without native bf16, but the same code path).
+    generator._model = generator._model.to(torch.bfloat16)
+    prompt = prompt_for(generator)
+    settings = DecodeOptions(max_new_tokens=12, repetition_penalty=1.0, stop=())
+    generation = generator.stream(prompt, settings)
+    streamed = "".join(generation)
+    assert streamed and generation.stats.new_tokens >= 1
+    # The grown-cache decoding of the same weights writes the same text.
+    tokenizer = generator.tokenizer
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        output = generator._model.generate(
+            **inputs,
+            max_new_tokens=generation.stats.new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.eos_token_id,
+        )
+    grown = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert streamed == grown
+
+
 def test_folders_that_are_not_models_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such model folder"):
         Generator(tmp_path / "missing")
