@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -201,17 +202,12 @@ class ChatSession:
         taught = answer.taught
         assert taught is not None
         try:
-            language, _ = detect_language(taught.answer)
-            if answer.asked.foreign and language != answer.asked.language:
-                yield from self._translated(answer, cancel)
-            else:
-                yield answer.text
-        except (GeneratorExit, KeyboardInterrupt):
-            answer.status = "interrupted"
-            raise
-        except BaseException:
-            answer.status = "error"
-            raise
+            with _status_by_how_it_ends(answer):
+                asked = answer.asked
+                if asked.foreign and detect_language(taught.answer)[0] != asked.language:
+                    yield from self._translated(answer, cancel)
+                else:
+                    yield answer.text
         finally:
             self._keep_given_back(answer, taught)
 
@@ -241,30 +237,27 @@ class ChatSession:
         translating = answer.asked.foreign
         finished = False
         try:
-            if not answer.relevant:
-                answer.status = "no_answer"
-                parts.append(NOT_COVERED)
-                pieces: Iterator[str] = iter([NOT_COVERED])
-            else:
-                prompt = build_prompt(self.generator, question, answer.hits, history, self.budget)
-                prompt_text, answer.sources = prompt.text, prompt.sources
-                if cancel.is_set():  # stopped while searching: no answer is begun
-                    answer.status = "interrupted"
-                    return
-                pieces = self._generate(answer, prompt, parts, cancel)
-            for piece in pieces:
-                if not translating:
-                    yield piece
-            if translating and not cancel.is_set():
-                self._finish(answer, question, prompt_text, parts)
-                finished = True
-                yield from self._translated(answer, cancel)
-        except (GeneratorExit, KeyboardInterrupt):
-            answer.status = "interrupted"
-            raise
-        except BaseException:
-            answer.status = "error"
-            raise
+            with _status_by_how_it_ends(answer):
+                if not answer.relevant:
+                    answer.status = "no_answer"
+                    parts.append(NOT_COVERED)
+                    pieces: Iterator[str] = iter([NOT_COVERED])
+                else:
+                    prompt = build_prompt(
+                        self.generator, question, answer.hits, history, self.budget
+                    )
+                    prompt_text, answer.sources = prompt.text, prompt.sources
+                    if cancel.is_set():  # stopped while searching: no answer is begun
+                        answer.status = "interrupted"
+                        return
+                    pieces = self._generate(answer, prompt, parts, cancel)
+                for piece in pieces:
+                    if not translating:
+                        yield piece
+                if translating and not cancel.is_set():
+                    self._finish(answer, question, prompt_text, parts)
+                    finished = True
+                    yield from self._translated(answer, cancel)
         finally:
             if not finished:
                 self._finish(answer, question, prompt_text, parts)
@@ -392,6 +385,20 @@ class ChatSession:
             for m in messages
             if m.role == "assistant" and m.status == "complete" and m.reply_to in questions
         ]
+
+
+@contextmanager
+def _status_by_how_it_ends(answer: Answer) -> Iterator[None]:
+    """An answer's stream stopped by its reader or Ctrl-C is interrupted; one that raised is
+    an error."""
+    try:
+        yield
+    except (GeneratorExit, KeyboardInterrupt):
+        answer.status = "interrupted"
+        raise
+    except BaseException:
+        answer.status = "error"
+        raise
 
 
 def retrieve_for_turn(
