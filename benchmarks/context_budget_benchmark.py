@@ -1,10 +1,14 @@
-"""Which prompt budget to default to: answer quality against latency on squad-dev.
+"""Which prompt budget to give a model, chosen on questions it may be tuned on.
 
-    python benchmarks/context_budget_benchmark.py --workspace /tmp/bench-squad --limit 40
+    python benchmarks/context_budget_benchmark.py --model qwen --budgets 768,1024 [--limit 0]
 
-Each question goes through the real ChatSession (hybrid retrieval of 10 passages, the default
-model, greedy answers of at most 64 tokens); only the prompt's token budget changes, so the
-budget decides how many of the 10 passages the model reads.
+The questions are those of squad-dev's training articles that the model's starter adapter
+never trained on (redrawn from its version.json), over an index of the training articles: the
+held-out articles and claude-docs, which measure the shipped default, play no part. Each
+budget answers them through the real ChatSession with the app's settings (hybrid retrieval,
+the shipped reranker, k=3, greedy answers, bf16 weights where the catalog and CPU have them);
+only the prompt's and answer's token budget changes, so it decides how many passages the
+model reads. `--limit N` takes a seeded sample of N.
 """
 
 from __future__ import annotations
@@ -12,70 +16,95 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
+import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-from retrieval_benchmark import SQUAD, build_index
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
-from gptchat.answer.prompt import PromptOptions
-from gptchat.answer.retriever import Retriever
-from gptchat.answer.session import ChatSession
-from gptchat.eval.metrics import contains_answer, exact_match, token_f1
-from gptchat.index.embedder import Embedder
-from gptchat.log.store import AppStore
-from gptchat.model.catalog import DEFAULT_MODEL
-from gptchat.model.generator import DecodeOptions, Generator
-from gptchat.model.provision import ensure_default_model
+from build_starter import unseen_by_starter  # noqa: E402
 
-BUDGETS = (512, 1024, 2048)
+from gptchat.answer.prompt import PromptOptions  # noqa: E402
+from gptchat.answer.reranker import bundled_reranker  # noqa: E402
+from gptchat.answer.retriever import Retriever  # noqa: E402
+from gptchat.answer.session import ChatSession  # noqa: E402
+from gptchat.eval.evaluate import evaluate  # noqa: E402
+from gptchat.eval.qa_set import QAItem, load_qa_set  # noqa: E402
+from gptchat.index.catalog import (  # noqa: E402
+    IndexOptions,
+    index_embedder,
+    open_searchable_index,
+    run_index,
+)
+from gptchat.log.store import AppStore  # noqa: E402
+from gptchat.model.catalog import catalog_model, find_model  # noqa: E402
+from gptchat.model.loading import ModelOptions, load_generator  # noqa: E402
+from gptchat.model.starter import HELD_OUT_ARTICLES  # noqa: E402
+from gptchat.workspace import Workspace  # noqa: E402
+
+SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
+COLUMNS = (
+    ("contains gold", "contains_gold", "{:.3f}"),
+    ("token F1", "token_f1", "{:.3f}"),
+    ("EM", "exact_match", "{:.3f}"),
+    ("supporting", "cited_sources_gold", "{:.3f}"),
+    ("not covered", "not_in_documents_rate", "{:.3f}"),
+    ("prompt tokens p50", "prompt_tokens_p50", "{:.0f}"),
+    ("first token p50", "first_token_ms_p50", "{:.0f} ms"),
+    ("answer p50", "answer_ms_p50", "{:.0f} ms"),
+)
+
+
+def training_questions(starter: Path, limit: int) -> tuple[Path, list[QAItem]]:
+    """A folder of the training articles and their questions `starter` never trained on."""
+    docs = Path(tempfile.gettempdir()) / "gptchat-budget-benchmark" / "train-docs"
+    shutil.rmtree(docs, ignore_errors=True)
+    docs.mkdir(parents=True)
+    kept = {a.name for a in (SQUAD / "docs").glob("*.md")} - set(HELD_OUT_ARTICLES)
+    for name in kept:
+        shutil.copy(SQUAD / "docs" / name, docs / name)
+    # The starter's recipe drew from the training articles' rows in file order: so do we.
+    lines = (SQUAD / "qa.jsonl").read_text().splitlines()
+    rows = [row for row in map(json.loads, filter(None, lines)) if row["sources"][0] in kept]
+    unseen = {row["id"] for row in unseen_by_starter(rows, docs, starter)}
+    chosen = [i for i in load_qa_set(SQUAD / "qa.jsonl").items if i.id in unseen]
+    if limit:
+        chosen = random.Random(0).sample(chosen, min(limit, len(chosen)))
+    return docs, chosen
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", type=Path, help="where to build (or find) the index")
-    parser.add_argument("--limit", type=int, default=40, help="questions (seeded sample)")
+    parser.add_argument("--model", default="smollm2", help="a catalog model (as shipped)")
+    parser.add_argument("--budgets", default="768,1024", help="prompt budgets, in tokens")
+    parser.add_argument("--limit", type=int, default=0, help="a seeded sample (0: all)")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines() if line]
-    rows = random.Random(0).sample(rows, args.limit)
-    with tempfile.TemporaryDirectory(prefix="gptchat-bench-") as temp:
-        index = build_index(args.workspace or Path(temp))
-        store = AppStore(Path(temp) / "gptchat.db")
-        generator = Generator(ensure_default_model(print), name=DEFAULT_MODEL)
-        retriever = Retriever(index, Embedder())
-        print(f"{len(rows)} squad-dev questions, k=10 retrieved, answers of at most 64 tokens")
-        print(
-            "| prompt budget | sources read | gold in prompt | EM | token F1 "
-            "| time to first token p50 | answer time p50 |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        for budget in BUDGETS:
-            session = ChatSession(
-                retriever,
-                generator,
-                store,
-                "default",
-                k=10,
-                budget=PromptOptions(budget, 64),
-                decode=DecodeOptions(max_new_tokens=64),
-            )
-            em, f1, ttft, total, read, gold = [], [], [], [], [], []
-            for row in rows:
-                answer = session.ask(row["question"])
-                list(answer)
-                em.append(exact_match(answer.text, row["answers"]))
-                f1.append(token_f1(answer.text, row["answers"]))
-                ttft.append(answer.timings.get("first_token_ms", 0.0) / 1000)
-                total.append(answer.timings.get("total_ms", 0.0) / 1000)
-                read.append(len(answer.sources))
-                gold.append(any(contains_answer(h.text, row["answers"]) for h in answer.sources))
-            print(
-                f"| {budget} | {statistics.mean(read):.1f} | {statistics.mean(gold):.2f} "
-                f"| {statistics.mean(em):.3f} | {statistics.mean(f1):.3f} "
-                f"| {statistics.median(ttft):.2f} s | {statistics.median(total):.2f} s |"
-            )
-        store.close()
-        index.close()
+    named = find_model(args.model)
+    if named is None or named.starter is None:
+        sys.exit(f"{args.model} is not a catalog model with a starter adapter")
+    docs, items = training_questions(named.starter, args.limit)
+    workspace = Workspace(docs.parent)
+    started = time.perf_counter()
+    report = run_index(workspace, [docs], IndexOptions("train"))
+    print(f"indexed {report.chunks_written} chunks in {time.perf_counter() - started:.0f} s")
+    index = open_searchable_index(workspace, "train")
+    retriever = Retriever(index, index_embedder(index), reranker=bundled_reranker())
+    generator = load_generator(ModelOptions(Path(catalog_model(named.name).name)), print)
+    store = AppStore(docs.parent / "answers.db")
+    print(f"{named.name} as shipped, {len(items)} training-article questions its starter never saw")
+    print("| prompt budget | " + " | ".join(title for title, _, _ in COLUMNS) + " |")
+    print("|---|" + "---|" * len(COLUMNS))
+    for budget in (int(b) for b in args.budgets.split(",")):
+        session = ChatSession(retriever, generator, store, "train", budget=PromptOptions(budget))
+        metrics, _ = evaluate(items, retriever, session)
+        cells = [fmt.format(metrics[key]) if key in metrics else "-" for _, key, fmt in COLUMNS]
+        print(f"| {budget} | " + " | ".join(cells) + " |", flush=True)
+    store.close()
+    index.close()
 
 
 if __name__ == "__main__":

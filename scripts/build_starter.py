@@ -83,12 +83,12 @@ def starter_stages(recipe: dict) -> list[dict]:
     return [stage["settings"] for stage in recipe.get("stages", [])] or [recipe["settings"]]
 
 
-def trained_by_starter(rows: list[dict], docs: Path) -> set[str]:
-    """Ids of the questions the shipped starter trained on, redrawn stage by stage as
+def trained_by_starter(rows: list[dict], docs: Path, folder: Path = STARTER_DIR) -> set[str]:
+    """Ids of the questions the starter in `folder` trained on, redrawn stage by stage as
     its recipe drew them (each stage samples from what the ones before left)."""
-    recipe = starter_provenance()
+    recipe = starter_provenance(folder)
     if recipe is None:
-        raise SystemExit(f"no starter adapter in {STARTER_DIR} to build on")
+        raise SystemExit(f"no starter adapter in {folder}")
     seen: set[str] = set()
     for stage in starter_stages(recipe):
         pool = [row for row in rows if row["id"] not in seen]
@@ -100,9 +100,9 @@ def trained_by_starter(rows: list[dict], docs: Path) -> set[str]:
     return seen
 
 
-def unseen_by_starter(rows: list[dict], docs: Path) -> list[dict]:
-    """The questions the shipped starter never trained on."""
-    seen = trained_by_starter(rows, docs)
+def unseen_by_starter(rows: list[dict], docs: Path, folder: Path = STARTER_DIR) -> list[dict]:
+    """The questions the starter in `folder` never trained on."""
+    seen = trained_by_starter(rows, docs, folder)
     return [row for row in rows if row["id"] not in seen]
 
 
