@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gptchat.errors import BadInput
-from gptchat.model.generator import DecodeOptions, Generator, opening_processors
+from gptchat.model.generator import DecodeOptions, Generator, in_precision, opening_processors
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_bf16_weights_decode_with_a_static_cache_to_the_same_tokens(tiny_model_d
     generator = Generator(tiny_model_dir)
     generator.load()
     # Made bf16 on any CPU (slow without native bf16, but the same code path).
-    generator._model = generator._model.to(torch.bfloat16)
+    generator._model = in_precision(generator._model, "bfloat16").eval()
     prompt = prompt_for(generator)
     settings = DecodeOptions(max_new_tokens=12, repetition_penalty=1.0, stop=())
     generation = generator.stream(prompt, settings)

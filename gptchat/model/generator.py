@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptchat.errors import BadInput
-from gptchat.model.merged_cache import keep_merged, load_merged
+from gptchat.model.merged_cache import FLOAT32, keep_merged, load_merged
 from gptchat.model.provision import check_adapter_dir, check_model_dir
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ class Generator:
                 return
             import torch
 
-            model, tokenizer = load_causal_lm(self.model_dir, self.adapters)
+            dtype = "bfloat16" if self.bf16 and fast_bf16("cpu") else FLOAT32
+            model, tokenizer = load_causal_lm(self.model_dir, self.adapters, dtype)
             model.eval()
             if self.int8:
                 with warnings.catch_warnings():
@@ -121,8 +122,6 @@ class Generator:
                     model = torch.ao.quantization.quantize_dynamic(
                         model, {torch.nn.Linear}, dtype=torch.qint8
                     )
-            elif self.bf16 and fast_bf16("cpu"):
-                model = model.to(torch.bfloat16)
             self._tokenizer, self._model = tokenizer, model
 
     @property
@@ -343,27 +342,43 @@ def fast_bf16(device_type: str) -> bool:
 
 
 def load_causal_lm(
-    model_dir: Path, adapters: tuple[Path, ...] = ()
+    model_dir: Path, adapters: tuple[Path, ...] = (), dtype: str = FLOAT32
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """A local causal-LM folder in fp32 with `adapters` merged in order (as kept from an
+    """A local causal-LM folder with `adapters` merged in order, in `dtype` (as kept from an
     earlier start, when it was), and its tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    kept = bool(adapters) or dtype != FLOAT32
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        merged = load_merged(model_dir, adapters) if adapters else None
+        merged = load_merged(model_dir, adapters, dtype) if kept else None
         if merged is not None:
             return merged, tokenizer
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as exc:
         raise BadInput(f"cannot load a causal LM from {model_dir}: {exc}") from exc
-    model = merge_adapters(model, adapters)
-    if adapters:
-        keep_merged(model, model_dir, adapters)
+    model = in_precision(merge_adapters(model, adapters), dtype)
+    if kept:
+        keep_merged(model, model_dir, adapters, dtype)
     return model, tokenizer
+
+
+def in_precision(model: PreTrainedModel, dtype: str) -> PreTrainedModel:
+    """`model`'s weights rounded to `dtype` in a model built for it, as from_pretrained
+    builds one: its rotary frequencies stay fp32. (`model.to(dtype)` rounds those too, and
+    measured answers moved with them: BENCHMARKS.md, "Peak memory".)"""
+    if dtype == FLOAT32:
+        return model
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    built = AutoModelForCausalLM.from_config(model.config, dtype=getattr(torch, dtype))
+    built.load_state_dict(model.state_dict())
+    built.generation_config = model.generation_config
+    return built
 
 
 def merge_adapters(model: PreTrainedModel, adapters: tuple[Path, ...]) -> PreTrainedModel:
