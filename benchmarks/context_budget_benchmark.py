@@ -14,19 +14,17 @@ model reads. `--limit N` takes a seeded sample of N.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from build_starter import unseen_by_starter  # noqa: E402
+from build_reranker import index_articles  # noqa: E402
+from build_starter import unseen_training_rows  # noqa: E402
 
 from gptchat.answer.prompt import PromptOptions  # noqa: E402
 from gptchat.answer.reranker import bundled_reranker  # noqa: E402
@@ -34,17 +32,11 @@ from gptchat.answer.retriever import Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
 from gptchat.eval.evaluate import evaluate  # noqa: E402
 from gptchat.eval.qa_set import QAItem, load_qa_set  # noqa: E402
-from gptchat.index.catalog import (  # noqa: E402
-    IndexOptions,
-    index_embedder,
-    open_searchable_index,
-    run_index,
-)
+from gptchat.index.catalog import index_embedder  # noqa: E402
 from gptchat.log.store import AppStore  # noqa: E402
-from gptchat.model.catalog import catalog_model, find_model  # noqa: E402
+from gptchat.model.catalog import find_model  # noqa: E402
 from gptchat.model.loading import ModelOptions, load_generator  # noqa: E402
 from gptchat.model.starter import HELD_OUT_ARTICLES  # noqa: E402
-from gptchat.workspace import Workspace  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
 COLUMNS = (
@@ -59,22 +51,13 @@ COLUMNS = (
 )
 
 
-def training_questions(starter: Path, limit: int) -> tuple[Path, list[QAItem]]:
-    """A folder of the training articles and their questions `starter` never trained on."""
-    docs = Path(tempfile.gettempdir()) / "gptchat-budget-benchmark" / "train-docs"
-    shutil.rmtree(docs, ignore_errors=True)
-    docs.mkdir(parents=True)
-    kept = {a.name for a in (SQUAD / "docs").glob("*.md")} - set(HELD_OUT_ARTICLES)
-    for name in kept:
-        shutil.copy(SQUAD / "docs" / name, docs / name)
-    # The starter's recipe drew from the training articles' rows in file order: so do we.
-    lines = (SQUAD / "qa.jsonl").read_text().splitlines()
-    rows = [row for row in map(json.loads, filter(None, lines)) if row["sources"][0] in kept]
-    unseen = {row["id"] for row in unseen_by_starter(rows, docs, starter)}
+def training_questions(starter: Path, limit: int, docs: Path) -> list[QAItem]:
+    """The training articles' questions `starter` never trained on (`docs` holds them)."""
+    unseen = {row["id"] for row in unseen_training_rows(SQUAD, docs, starter)}
     chosen = [i for i in load_qa_set(SQUAD / "qa.jsonl").items if i.id in unseen]
     if limit:
         chosen = random.Random(0).sample(chosen, min(limit, len(chosen)))
-    return docs, chosen
+    return chosen
 
 
 def main() -> None:
@@ -86,20 +69,18 @@ def main() -> None:
     named = find_model(args.model)
     if named is None or named.starter is None:
         sys.exit(f"{args.model} is not a catalog model with a starter adapter")
-    docs, items = training_questions(named.starter, args.limit)
-    workspace = Workspace(docs.parent)
-    started = time.perf_counter()
-    report = run_index(workspace, [docs], IndexOptions("train"))
-    print(f"indexed {report.chunks_written} chunks in {time.perf_counter() - started:.0f} s")
-    index = open_searchable_index(workspace, "train")
+    work = Path(tempfile.gettempdir()) / "gptchat-budget-benchmark"
+    articles = sorted(a.name for a in (SQUAD / "docs").glob("*.md"))
+    index = index_articles(SQUAD, [a for a in articles if a not in HELD_OUT_ARTICLES], work)
+    items = training_questions(named.starter, args.limit, work / "docs")
     retriever = Retriever(index, index_embedder(index), reranker=bundled_reranker())
-    generator = load_generator(ModelOptions(Path(catalog_model(named.name).name)), print)
-    store = AppStore(docs.parent / "answers.db")
+    generator = load_generator(ModelOptions(Path(named.name)), print)
+    store = AppStore(work / "answers.db")
     print(f"{named.name} as shipped, {len(items)} training-article questions its starter never saw")
     print("| prompt budget | " + " | ".join(title for title, _, _ in COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
     for budget in (int(b) for b in args.budgets.split(",")):
-        session = ChatSession(retriever, generator, store, "train", budget=PromptOptions(budget))
+        session = ChatSession(retriever, generator, store, "default", budget=PromptOptions(budget))
         metrics, _ = evaluate(items, retriever, session)
         cells = [fmt.format(metrics[key]) if key in metrics else "-" for _, key, fmt in COLUMNS]
         print(f"| {budget} | " + " | ".join(cells) + " |", flush=True)

@@ -17,7 +17,6 @@ floor lets through to the model)."""
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import statistics
@@ -30,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from build_starter import unseen_by_starter  # noqa: E402
+from build_starter import unseen_training_rows  # noqa: E402
 
 from gptchat.answer.prompt import REFUSAL, PromptOptions, build_prompt  # noqa: E402
 from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
@@ -64,9 +63,7 @@ KEEP_REFUSING = 0.75  # 5 points above the 70 % floor
 
 def unused_training_questions(count: int, docs: Path) -> list[QAItem]:
     """Questions of the training articles that the starter's recipe did not sample."""
-    rows = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines() if line]
-    training = [r for r in rows if r["sources"][0] not in HELD_OUT_ARTICLES]
-    picked = random.Random(7).sample(unseen_by_starter(training, docs), count)
+    picked = random.Random(7).sample(unseen_training_rows(SQUAD, docs), count)
     return [QAItem(r["id"], r["question"], r["answers"], r["sources"]) for r in picked]
 
 

@@ -106,6 +106,14 @@ def unseen_by_starter(rows: list[dict], docs: Path, folder: Path = STARTER_DIR) 
     return [row for row in rows if row["id"] not in seen]
 
 
+def unseen_training_rows(squad: Path, docs: Path, folder: Path = STARTER_DIR) -> list[dict]:
+    """The questions of `squad`'s training articles (`docs` holds them) that the starter in
+    `folder` never trained on, in file order, as its recipe drew from them."""
+    rows = [json.loads(line) for line in (squad / "qa.jsonl").read_text().splitlines() if line]
+    training = [row for row in rows if row["sources"][0] not in HELD_OUT_ARTICLES]
+    return unseen_by_starter(training, docs, folder)
+
+
 def split(squad: Path, work: Path) -> dict[str, Path]:
     """Write the train and held-out docs folders and question files under `work`."""
     articles = sorted(p.name for p in (squad / "docs").glob("*.md"))
