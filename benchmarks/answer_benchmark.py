@@ -43,9 +43,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from gptchat.answer.closeness import best_closeness  # noqa: E402
 from gptchat.answer.prompt import PromptOptions  # noqa: E402
 from gptchat.answer.quoting import MAX_ANSWER_WORDS, quotable, source_sentences  # noqa: E402
-from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
+from gptchat.answer.refusal import RefusalPenalty  # noqa: E402
 from gptchat.answer.reranker import bundled_reranker  # noqa: E402
 from gptchat.answer.retriever import Retrieval, Retriever  # noqa: E402
 from gptchat.answer.session import ChatSession  # noqa: E402
@@ -183,7 +184,7 @@ def run_set(session: ChatSession, items: list[QAItem]) -> tuple[dict, list]:
             "quoted": r.quoted,
             "score": r.token_f1 if r.token_f1 is not None else r.rouge_l,
             "model_score": r.model_score,
-            "best_cosine": best_similarity(r.sources) if r.sources else None,
+            "closeness": best_closeness(r.sources) if r.sources else None,
         }
         for r in results
     ]

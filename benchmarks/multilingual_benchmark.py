@@ -1,6 +1,7 @@
 """Questions in Chinese and French over English documents, and `gptchat translate`, in one run.
 
     python benchmarks/multilingual_benchmark.py [--squad 40] [--claude 30] [--sentences 100]
+        [--set benchmarks/results/multilingual_set.jsonl]
 
 The model is the one `--model qwen` gives (Qwen2.5-Coder-0.5B-Instruct with its starter
 adapter; translation by its base, as the app does), fetched on first use.
@@ -8,7 +9,8 @@ adapter; translation by its base, as the app does), fetched on first use.
 1. The test set: English questions (squad-dev's held-out articles, claude-docs) translated into
    Chinese and French by the model, then back into English; a translation is kept only when
    MiniLM's cosine of the back-translation to the original is at least 0.8. The kept set is
-   written to the results folder.
+   written to the results folder; `--set` reads one written before instead of building it, so
+   a change to answering is measured on the same questions (`--sentences 0`: no round trip).
 2. Retrieval hit@5 over the English index for the English questions (the baseline, same run),
    and for the kept Chinese and French ones searched as written and with translated retrieval
    (the question translated into English, fused with the question as asked): squad counts a
@@ -260,6 +262,7 @@ def main() -> None:
     parser.add_argument("--squad", type=int, default=40)
     parser.add_argument("--claude", type=int, default=20)
     parser.add_argument("--sentences", type=int, default=100)
+    parser.add_argument("--set", type=Path, help="a test set written by an earlier run")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     scratch = Path(tempfile.gettempdir()) / "gptchat-multilingual-benchmark"
@@ -288,10 +291,16 @@ def main() -> None:
     claude = sample(EVAL / "claude-docs" / "qa.jsonl", args.claude)
     items = {**{("squad", i.id): i for i in squad}, **{("claude", i.id): i for i in claude}}
     started = time.perf_counter()
-    print("-- building the test set", flush=True)
-    rows = build_set(
-        translator, embedder, [("squad", i) for i in squad] + [("claude", i) for i in claude]
-    )
+    if args.set:
+        rows = [json.loads(line) for line in args.set.read_text().splitlines() if line]
+        missing = {(row["set"], row["id"]) for row in rows} - items.keys()
+        if missing:
+            sys.exit(f"{args.set} holds questions this run did not draw ({len(missing)})")
+    else:
+        print("-- building the test set", flush=True)
+        rows = build_set(
+            translator, embedder, [("squad", i) for i in squad] + [("claude", i) for i in claude]
+        )
     results: dict = {
         "model": generator.name,
         "translator": translator.generator.name,
@@ -308,8 +317,9 @@ def main() -> None:
     results["retrieval"] = measure_retrieval(retrievers, sessions, items, rows)
     print("-- answers", flush=True)
     results["answers"] = measure_answers(sessions, items, rows)
-    print("-- translate round trip", flush=True)
-    results["translate"] = round_trip(translator, embedder, doc_sentences(args.sentences))
+    if args.sentences:
+        print("-- translate round trip", flush=True)
+        results["translate"] = round_trip(translator, embedder, doc_sentences(args.sentences))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "multilingual_set.jsonl").write_text(
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

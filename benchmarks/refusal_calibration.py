@@ -31,8 +31,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from build_starter import unseen_training_rows  # noqa: E402
 
+from gptchat.answer.closeness import best_closeness, with_closeness  # noqa: E402
 from gptchat.answer.prompt import REFUSAL, PromptOptions, build_prompt  # noqa: E402
-from gptchat.answer.refusal import RefusalPenalty, best_similarity  # noqa: E402
+from gptchat.answer.refusal import RefusalPenalty  # noqa: E402
 from gptchat.answer.retriever import (  # noqa: E402
     Retriever,
     RetrieverOptions,
@@ -54,10 +55,11 @@ from gptchat.workspace import DEFAULT_K, Workspace  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
 PENALTIES = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5, 2.0)
-SIMILAR = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+SIMILAR = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 CLOSE = (0.5, 1.0, 2.0, 3.0, 4.0)
 DISTANT = (0.5, 0.0, -0.5, -1.0)
-FLOORS = (0.35, 0.3, 0.25, 0.2, 0.0)  # 0.35: retrieval's own floor, nothing more shown
+# The first is retrieval's own floor (nothing more shown than to a model that never refuses).
+FLOORS = tuple(sorted({RetrieverOptions().min_similarity, 0.4, 0.35, 0.3, 0.25, 0.0}, reverse=True))
 KEEP_REFUSING = 0.75  # 5 points above the 70 % floor
 
 
@@ -96,9 +98,9 @@ class Probe:
 
     prompt: str
     shows_gold_article: bool  # False: the question shown only other articles' passages
-    best_similarity: float
+    best_similarity: float  # the closeness of the passages shown (their closest sentence)
     word_share: float  # of the question's content words, most found in one passage shown
-    floor_similarity: float  # the best cosine retrieval found, which the floor judges
+    floor_similarity: float  # the closeness retrieval found, which the floor judges
     margin: float = 0.0
     follow: float = 0.0
 
@@ -111,18 +113,21 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
     budget = PromptOptions()
     for item in items:
         retrieval = retriever.retrieve(item.question, DEFAULT_K)
-        others = other_documents(retriever, item, DEFAULT_K)
-        # Shown only other articles, the best cosine retrieval finds is theirs.
+        vector = retriever.embedder.encode([item.question])[0]
+        others = with_closeness(
+            retriever.embedder, vector, other_documents(retriever, item, DEFAULT_K)
+        )
+        # Shown only other articles, the closeness retrieval finds is theirs.
         shown = [
-            (retrieval.hits, True, retrieval.best_similarity),
-            (others, False, best_similarity(others)),
+            (retrieval.hits, True, retrieval.closeness),
+            (others, False, best_closeness(others)),
         ]
         for hits, gold, floor_similarity in shown:
             if hits:
                 prompt = build_prompt(generator, item.question, hits, [], budget)
                 share = question_word_share(item.question, hits)
                 found.append(
-                    Probe(prompt.text, gold, best_similarity(hits), share, floor_similarity)
+                    Probe(prompt.text, gold, best_closeness(hits), share, floor_similarity)
                 )
     return found
 
@@ -177,7 +182,7 @@ def main() -> None:
     others = [p for p in found if not p.shows_gold_article]
     print(f"{len(asked)} app prompts, {len(others)} of other articles only")
     print(
-        "best cosine of the passages shown, median: app prompts "
+        "closeness of the passages shown, median: app prompts "
         f"{statistics.median(p.best_similarity for p in asked):.3f}, other articles "
         f"{statistics.median(p.best_similarity for p in others):.3f}"
     )
@@ -195,7 +200,7 @@ def main() -> None:
             f"| {penalty} | {refusals(asked, flat(penalty)):.3f} "
             f"| {refusals(others, flat(penalty)):.3f} |"
         )
-    print("\nBy the best source's cosine and a floor (RefusalPenalty): the rule with the fewest")
+    print("\nBy the sources' closeness and a floor (RefusalPenalty): the rule with the fewest")
     print(f"refusals of app prompts that refuses >= {KEEP_REFUSING} of other-articles prompts,")
     print("both all of them and those its floor shows the model:")
     print("| floor | from cosine | close | distant | refusals, app | other articles | shown |")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gptchat.answer.closeness import best_closeness
 from gptchat.answer.prompt import NOT_COVERED, REFUSAL
 from gptchat.answer.refusal import RefusalPenalty
 from gptchat.answer.retriever import Hit, Retriever, RetrieverOptions
@@ -93,7 +94,7 @@ def test_each_answer_of_a_model_taught_to_refuse_weighs_its_sources(
     ask(untaught)
     (settings,) = taught.seen
     assert settings.discouraged_opening == REFUSAL and settings.max_new_tokens == 4
-    best = max(s.similarity for s in answer.sources if s.similarity is not None)
+    best = best_closeness(answer.sources)
     assert settings.opening_penalty == session.refusal.for_similarity(best) != 0
     # A model that never learned the reply decodes as asked.
     assert untaught.seen == [DECODE]
@@ -119,7 +120,7 @@ def test_a_model_taught_to_refuse_reads_passages_under_retrievals_floor_down_to_
     assert final_label(far) == "Not kept, no passage supports it" != final_label(close)
     # Under the rule's own floor the model is not asked.
     taught.seen = []
-    below, _ = ask(taught, strict, floor=retrieval.best_similarity + 0.01)
+    below, _ = ask(taught, strict, floor=retrieval.closeness + 0.01)
     assert taught.seen == [] and below.text == NOT_COVERED and below.status == "no_answer"
     # A model that never learned the reply gets retrieval's floor alone.
     plain, _ = ask(untaught, strict)

@@ -110,6 +110,9 @@ def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
     assert covered.word_share == 1.0 and covered.relevant  # "called", "lava": both there
     best = max(h.similarity for h in covered.hits if h.similarity is not None)
     assert covered.best_similarity >= best
+    # Each hit shown is measured by its closest sentence; the retrieval by its closest hit.
+    assert all(h.closest_sentence is not None for h in covered.hits)
+    assert covered.closeness == max(h.closest_sentence or 0.0 for h in covered.hits) > 0
     unrelated = Retriever(indexed, embedder, by_words).retrieve("Who won the football cup?")
     assert unrelated.word_share < 0.8 and not unrelated.relevant
     by_cosine_only = RetrieverOptions(min_similarity=1.01, min_word_share=float("inf"))

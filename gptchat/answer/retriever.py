@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from gptchat.answer.attribution import meaningful_words
+from gptchat.answer.closeness import best_closeness, with_closeness
 from gptchat.answer.reranker import Reranker, passage_word_share
 from gptchat.index.document_index import DocumentIndex
 from gptchat.index.embedder import Embedder
@@ -26,6 +27,8 @@ class Hit(Passage):
     score: float  # fused score, higher is better
     similarity: float | None  # cosine similarity to the question, when dense search found it
     taught_id: int | None = None  # the user's own taught answer, shown as a source
+    # The cosine of its sentence closest to the question (gptchat.answer.closeness).
+    closest_sentence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Retrieval:
     milliseconds: float
     best_similarity: float = 0.0  # the best cosine of any dense candidate to the question
     word_share: float = 0.0  # of the question's content words, most found in one hit
+    closeness: float = 0.0  # the best cosine of one sentence of the hits to the question
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,16 @@ class RetrieverOptions:
 
     candidates: int = 30  # taken from each of dense and keyword search before fusion
     rrf_k: int = 60  # the constant of reciprocal-rank fusion (Cormack et al. 2009)
-    min_similarity: float = 0.35  # below this best cosine, the documents do not cover it...
+    # Below this cosine of the hits' closest sentence, the documents do not cover it...
+    min_similarity: float = 0.5
     # ...unless one hit holds this share of the question's content words: a question ("What did
     # historians do in the absence of census figures?", 0.33) can be far in meaning yet all there.
-    min_word_share: float = 0.7  # chosen by benchmarks/relevance_calibration.py
+    min_word_share: float = 1.0  # both chosen by benchmarks/relevance_calibration.py
     mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
 
-    def covers(self, best_similarity: float, word_share: float) -> bool:
+    def covers(self, closeness: float, word_share: float) -> bool:
         """Whether passages this close, holding this share of the question's words, cover it."""
-        return best_similarity >= self.min_similarity or word_share >= self.min_word_share
+        return closeness >= self.min_similarity or word_share >= self.min_word_share
 
 
 class TaughtRanking(Protocol):
@@ -101,11 +106,14 @@ class Retriever:
         modes: tuple[str, ...],
         vector: np.ndarray | None = None,
         also: str | None = None,
+        judge: bool = True,
     ) -> dict[str, Retrieval]:
         """The top `k` hits of each mode ("fused", "dense", "keyword") for `question`.
 
         One query embedding and one search of each kind serve every mode asked for; each
-        mode's time is that shared search plus its own ranking.
+        mode's time is that shared search plus its own ranking. `judge`: whether to tell if
+        the hits cover the question, which embeds their sentences; hits scored by rank alone
+        need not be (unjudged, a retrieval is not relevant and its closeness is 0).
         """
         started = time.perf_counter()
         settings = self.settings
@@ -137,11 +145,16 @@ class Retriever:
                 hits = self._reranked(question, candidates, taught)[:k]
             else:
                 hits = self._hits(rankings[mode](), similarity, k)
+            if judge:
+                hits = with_closeness(self.embedder, query, hits)
             share = question_word_share(question, hits)
+            close = best_closeness(hits)
             # A passage taught for a question this near answered it: it covers this one.
-            relevant = settings.covers(best, share) or (mode == "fused" and bool(taught))
+            relevant = judge and (
+                settings.covers(close, share) or (mode == "fused" and bool(taught))
+            )
             seconds = searched + time.perf_counter() - ranked_at
-            results[mode] = Retrieval(hits, relevant, seconds * 1000, best, share)
+            results[mode] = Retrieval(hits, relevant, seconds * 1000, best, share, close)
         return results
 
     def _reranked(

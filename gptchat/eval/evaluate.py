@@ -66,7 +66,8 @@ def evaluate_question(
 ) -> QuestionResult:
     """Score one question: its retrieval always, its answer when a session is given."""
     main_mode = retriever.settings.mode
-    retrievals = retriever.retrieve_modes(item.question, 10, (main_mode, *BASELINES))
+    # Scored by rank alone: whether the hits cover the question is the answer's to judge.
+    retrievals = retriever.retrieve_modes(item.question, 10, (main_mode, *BASELINES), judge=False)
     ranks = {
         mode: first_relevant_rank([supports(hit, item) for hit in retrieval.hits])
         for mode, retrieval in retrievals.items()

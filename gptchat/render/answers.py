@@ -167,11 +167,17 @@ def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
         "heading": source.heading,
         **dict(zip(("line_start", "line_end", "page"), lines, strict=False)),
         "score": round(source.score, 6),
-        "similarity": None if source.similarity is None else round(source.similarity, 4),
+        "similarity": _rounded(source.similarity),
+        # How close its closest sentence is: what the relevance floor and the refusal read.
+        "closeness": _rounded(source.closest_sentence) if isinstance(source, Hit) else None,
         "chunk_ids": list(source.chunk_ids),
         "text": source.text,
         "taught": source.taught_id,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def passages_json(hits: list[Hit]) -> list[dict]:
