@@ -98,9 +98,9 @@ class Probe:
 
     prompt: str
     shows_gold_article: bool  # False: the question shown only other articles' passages
-    best_similarity: float  # the closeness of the passages shown (their closest sentence)
+    closeness: float  # of the passages shown (their closest sentence to the question)
     word_share: float  # of the question's content words, most found in one passage shown
-    floor_similarity: float  # the closeness retrieval found, which the floor judges
+    floor_closeness: float  # the closeness retrieval found, which the floor judges
     margin: float = 0.0
     follow: float = 0.0
 
@@ -122,28 +122,25 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
             (retrieval.hits, True, retrieval.closeness),
             (others, False, best_closeness(others)),
         ]
-        for hits, gold, floor_similarity in shown:
+        for hits, gold, floor_closeness in shown:
             if hits:
                 prompt = build_prompt(generator, item.question, hits, [], budget)
                 share = question_word_share(item.question, hits)
-                found.append(
-                    Probe(prompt.text, gold, best_closeness(hits), share, floor_similarity)
-                )
+                found.append(Probe(prompt.text, gold, best_closeness(hits), share, floor_closeness))
     return found
 
 
 def shown_to_model(probe: Probe, rule: RefusalPenalty) -> bool:
     """Whether the app would put `probe` to the model (RefusalPenalty.shows_model)."""
-    relevant = RetrieverOptions().covers(probe.floor_similarity, probe.word_share)
-    return relevant or rule.reaches(probe.floor_similarity)
+    relevant = RetrieverOptions().covers(probe.floor_closeness, probe.word_share)
+    return relevant or rule.reaches(probe.floor_closeness)
 
 
 def refusals(probes: list[Probe], rule: RefusalPenalty) -> float:
     """Share of `probes` refused, by the app under `rule`'s floor or by the model when `rule`
     sets the penalty on its refusal."""
     refused = sum(
-        not shown_to_model(p, rule) or p.margin > rule.for_similarity(p.best_similarity)
-        for p in probes
+        not shown_to_model(p, rule) or p.margin > rule.for_closeness(p.closeness) for p in probes
     )
     return refused / max(len(probes), 1)
 
@@ -183,8 +180,8 @@ def main() -> None:
     print(f"{len(asked)} app prompts, {len(others)} of other articles only")
     print(
         "closeness of the passages shown, median: app prompts "
-        f"{statistics.median(p.best_similarity for p in asked):.3f}, other articles "
-        f"{statistics.median(p.best_similarity for p in others):.3f}"
+        f"{statistics.median(p.closeness for p in asked):.3f}, other articles "
+        f"{statistics.median(p.closeness for p in others):.3f}"
     )
     print("\nThe app's own refusals, without the model, under each floor (cosine or words):")
     print("| floor | app prompts | other articles only |")

@@ -95,7 +95,7 @@ def test_each_answer_of_a_model_taught_to_refuse_weighs_its_sources(
     (settings,) = taught.seen
     assert settings.discouraged_opening == REFUSAL and settings.max_new_tokens == 4
     best = best_closeness(answer.sources)
-    assert settings.opening_penalty == session.refusal.for_similarity(best) != 0
+    assert settings.opening_penalty == session.refusal.for_closeness(best) != 0
     # A model that never learned the reply decodes as asked.
     assert untaught.seen == [DECODE]
 

@@ -113,6 +113,12 @@ def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
     # Each hit shown is measured by its closest sentence; the retrieval by its closest hit.
     assert all(h.closest_sentence is not None for h in covered.hits)
     assert covered.closeness == max(h.closest_sentence or 0.0 for h in covered.hits) > 0
+    # Ranked alone, as evaluation scores retrieval: the same hits, no sentence embedded.
+    ranked = Retriever(indexed, embedder, by_words).retrieve_modes(
+        "What is called lava?", 3, ("fused",), judge=False
+    )["fused"]
+    assert [h.chunk_ids for h in ranked.hits] == [h.chunk_ids for h in covered.hits]
+    assert all(h.closest_sentence is None for h in ranked.hits) and not ranked.relevant
     unrelated = Retriever(indexed, embedder, by_words).retrieve("Who won the football cup?")
     assert unrelated.word_share < 0.8 and not unrelated.relevant
     by_cosine_only = RetrieverOptions(min_similarity=1.01, min_word_share=float("inf"))

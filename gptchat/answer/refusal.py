@@ -38,9 +38,10 @@ class RefusalPenalty:
         taught to refuse to read, though retrieval found them too far."""
         return closeness >= self.floor
 
-    def for_similarity(self, similarity: float) -> float:
-        return self.close if similarity >= self.similar else self.distant
+    def for_closeness(self, closeness: float) -> float:
+        """The penalty for sources `closeness` close to the question."""
+        return self.close if closeness >= self.similar else self.distant
 
     def for_sources(self, sources: Sequence[Hit]) -> float:
         """The penalty for a prompt showing `sources`."""
-        return self.for_similarity(best_closeness(sources))
+        return self.for_closeness(best_closeness(sources))
