@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
 from gptchat.answer.attribution import split_sentences
 
 if TYPE_CHECKING:
-    from gptchat.answer.retriever import Hit
     from gptchat.index.embedder import Embedder
+
+
+class Measured(Protocol):
+    """A passage as retrieval scores it (gptchat.answer.retriever.Hit)."""
+
+    text: str
+    similarity: float | None
+    closest_sentence: float | None
+
+
+PassageT = TypeVar("PassageT", bound=Measured)
 
 # A long passage's sentences beyond this are not embedded: its first ones are what a chunk
 # of the index holds, and the time stays bounded for merged passages.
@@ -25,7 +35,9 @@ def passage_sentences(text: str) -> list[str]:
     return split_sentences(" ".join(text.split()))[:MAX_SENTENCES]
 
 
-def with_closeness(embedder: Embedder, question: np.ndarray, hits: Sequence[Hit]) -> list[Hit]:
+def with_closeness(
+    embedder: Embedder, question: np.ndarray, hits: Sequence[PassageT]
+) -> list[PassageT]:
     """`hits`, each with the cosine of its sentence closest to the question (`question`: its
     embedding), all sentences embedded in one batch."""
     sentences = [passage_sentences(hit.text) for hit in hits]
@@ -33,7 +45,7 @@ def with_closeness(embedder: Embedder, question: np.ndarray, hits: Sequence[Hit]
     if not flat:
         return list(hits)
     cosines = embedder.encode(flat) @ question
-    closest: list[Hit] = []
+    closest: list[PassageT] = []
     start = 0
     for hit, group in zip(hits, sentences, strict=True):
         end = start + len(group)
@@ -43,13 +55,13 @@ def with_closeness(embedder: Embedder, question: np.ndarray, hits: Sequence[Hit]
     return closest
 
 
-def closeness(hit: Hit) -> float | None:
+def closeness(hit: Measured) -> float | None:
     """How close `hit` is to its question: its closest sentence's cosine where it was
     measured, else the whole passage's (a taught answer's: its question's to this one)."""
     return hit.closest_sentence if hit.closest_sentence is not None else hit.similarity
 
 
-def best_closeness(hits: Sequence[Hit]) -> float:
+def best_closeness(hits: Sequence[Measured]) -> float:
     """The closest any of `hits` is to the question (0 when none was measured)."""
     found = [value for hit in hits if (value := closeness(hit)) is not None]
     return max(found, default=0.0)
