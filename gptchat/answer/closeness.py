@@ -25,8 +25,8 @@ class Measured(Protocol):
 
 PassageT = TypeVar("PassageT", bound=Measured)
 
-# A long passage's sentences beyond this are not embedded: its first ones are what a chunk
-# of the index holds, and the time stays bounded for merged passages.
+# A passage merged from neighbouring chunks can be long: its sentences beyond this many are
+# not embedded, so that a search's time stays bounded.
 MAX_SENTENCES = 24
 
 

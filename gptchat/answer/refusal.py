@@ -14,8 +14,8 @@ class RefusalPenalty:
     """Nats taken off the refusal's first token when an answer starts, by how close the sources
     shown are to the question (their closest sentence's cosine): the model alone refuses
     answerable questions too often, and that closeness tells the two cases apart far better
-    (BENCHMARKS.md, "Refusal penalty" and "Closeness: the closest sentence"; the values were
-    chosen by benchmarks/refusal_calibration.py)."""
+    (BENCHMARKS.md, "Refusal penalty" and "Closeness: a passage's closest sentence"; the
+    values were chosen by benchmarks/refusal_calibration.py)."""
 
     similar: float = 0.45  # closeness from which the sources count as close to the question
     close: float = 4.0  # penalty when they are: answer unless the model is quite sure

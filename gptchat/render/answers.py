@@ -177,6 +177,7 @@ def _source_json(source: Hit | StoredSource, number: int | None) -> dict:
 
 
 def _rounded(value: float | None) -> float | None:
+    """A cosine to four places, as --json writes it."""
     return None if value is None else round(value, 4)
 
 
