@@ -52,7 +52,8 @@ class RetrieverOptions:
     # Below this cosine of the hits' closest sentence, the documents do not cover it...
     min_similarity: float = 0.5
     # ...unless one hit holds this share of the question's content words: a question ("What did
-    # historians do in the absence of census figures?", 0.33) can be far in meaning yet all there.
+    # historians do in the absence of census figures?", passage cosine 0.33) can be far in
+    # meaning yet all there.
     min_word_share: float = 1.0  # both chosen by benchmarks/relevance_calibration.py
     mode: str = "fused"  # or "dense" or "keyword", for measuring each alone
 
