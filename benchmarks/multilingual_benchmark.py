@@ -94,7 +94,7 @@ def build_set(translator: Translator, embedder, items: list[tuple[str, QAItem]])
 
 
 def hit_at_5(retriever: Retriever, question: str, item: QAItem, also: str | None = None) -> bool:
-    hits = retriever.retrieve(question, 5, also=also).hits
+    hits = retriever.rank(question, 5, also=also)
     return any(supports(hit, item) for hit in hits)
 
 

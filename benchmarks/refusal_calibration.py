@@ -112,8 +112,8 @@ def probes(items: list[QAItem], retriever: Retriever, generator: Generator) -> l
     found = []
     budget = PromptOptions()
     for item in items:
-        retrieval = retriever.retrieve(item.question, DEFAULT_K)
         vector = retriever.embedder.encode([item.question])[0]
+        retrieval = retriever.retrieve(item.question, DEFAULT_K, vector)
         others = with_closeness(
             retriever.embedder, vector, other_documents(retriever, item, DEFAULT_K)
         )

@@ -62,7 +62,7 @@ def measure(retriever: Retriever, items: list[QAItem]) -> tuple[dict, list[float
     ranks, times = [], []
     for item in items:
         started = time.perf_counter()
-        hits = retriever.retrieve(item.question, TOP).hits
+        hits = retriever.rank(item.question, TOP)
         times.append((time.perf_counter() - started) * 1000)
         ranks.append(first_relevant_rank([supports(hit, item) for hit in hits]))
     scores = {f"hit@{k}": round(statistics.mean(hit_at(r, k) for r in ranks), 3) for k in (1, 3, 5)}
@@ -74,7 +74,7 @@ def measure_set(
 ) -> dict:
     embedder = index_embedder(index)
     plain = Retriever(index, embedder)
-    plain.retrieve(items[0].question, TOP)  # load the embedder and FAISS before timing
+    plain.rank(items[0].question, TOP)  # load the embedder and FAISS before timing
     fused, base_times = measure(plain, items)
     result = {"questions": len(items), "fused": fused}
     for count in counts:

@@ -58,7 +58,7 @@ def quality(index: DocumentIndex, embedder: Embedder, rows: list[dict], k: int) 
         retriever = Retriever(index, embedder, RetrieverOptions(mode=mode))
         ranks = []
         for row in rows:
-            hits = retriever.retrieve(row["question"], k).hits
+            hits = retriever.rank(row["question"], k)
             ranks.append(
                 first_relevant_rank([contains_answer(h.text, row["answers"]) for h in hits])
             )

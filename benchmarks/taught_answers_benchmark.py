@@ -175,7 +175,7 @@ def asked_again(workspace: Workspace, items: list[QAItem], max_tokens: int) -> d
 def hit_at_1(retriever: Retriever, items: list[QAItem]) -> float:
     """Share of `items` whose first retrieved passage holds the answer (SQuAD) or comes from
     a gold file (long answers)."""
-    firsts = [retriever.retrieve(item.question, 1).hits[:1] for item in items]
+    firsts = [retriever.rank(item.question, 1) for item in items]
     return mean(
         [
             float(any(supports(hit, item) for hit in first))

@@ -76,7 +76,7 @@ def candidates(retriever: Retriever, rows: list[dict], count: int) -> list[tuple
     """(features, right or not) of each row's top `count` fused passages."""
     found = []
     for row in rows:
-        hits = retriever.retrieve(row["question"], count).hits
+        hits = retriever.rank(row["question"], count)
         right = [contains_answer(hit.text, row["answers"]) for hit in hits]
         found.append((np.array(rerank_features(row["question"], hits)), np.array(right, float)))
     return found

@@ -119,6 +119,9 @@ def test_a_question_whose_words_all_stand_in_one_passage_is_covered(
     )["fused"]
     assert [h.chunk_ids for h in ranked.hits] == [h.chunk_ids for h in covered.hits]
     assert all(h.closest_sentence is None for h in ranked.hits) and not ranked.relevant
+    # `rank`, for callers that read the order alone, is that ranking.
+    ranks = Retriever(indexed, embedder, by_words).rank("What is called lava?", 3)
+    assert ranks == ranked.hits
     unrelated = Retriever(indexed, embedder, by_words).retrieve("Who won the football cup?")
     assert unrelated.word_share < 0.8 and not unrelated.relevant
     by_cosine_only = RetrieverOptions(min_similarity=1.01, min_word_share=float("inf"))

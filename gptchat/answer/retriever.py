@@ -100,6 +100,18 @@ class Retriever:
         mode = self.settings.mode
         return self.retrieve_modes(question, k, (mode,), vector, also)[mode]
 
+    def rank(
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        vector: np.ndarray | None = None,
+        also: str | None = None,
+    ) -> list[Hit]:
+        """The top `k` hits for `question`, as `retrieve` orders them, not judged for covering
+        it: none of their sentences is embedded, for callers that read the order alone."""
+        mode = self.settings.mode
+        return self.retrieve_modes(question, k, (mode,), vector, also, judge=False)[mode].hits
+
     def retrieve_modes(
         self,
         question: str,

@@ -97,6 +97,6 @@ def _add(dataset: QADataset, prompt: str, target: str | None) -> None:
 
 def other_documents(retriever: Retriever, item: QAItem, k: int) -> list[Hit]:
     """The best hits that neither come from a gold file nor hold a gold answer."""
-    hits = retriever.retrieve(item.question, NEGATIVE_POOL).hits
+    hits = retriever.rank(item.question, NEGATIVE_POOL)
     others = [h for h in hits if not from_gold_file(h, item) and not supports(h, item)]
     return others[:k]
